@@ -1,1 +1,213 @@
-//! placeholder
+//! tessera's persistence: the [`Store`] trait, its value types, and the SQLite backend.
+//!
+//! This is the only crate that holds SQL. Each database backend is one implementation of
+//! [`Store`] in its own module (today only [`SqliteStore`]; PostgreSQL will be a second one
+//! reusing the same contract tests), with its migrations under `migrations/<backend>/`.
+//!
+//! Invariants:
+//! - The store never reads the clock: every write takes `now` (unix seconds) from the caller.
+//! - Password hashes never appear in `Debug` output or in error messages.
+//! - A stored row that cannot be decoded is reported as [`StoreError::Corrupt`], never a panic.
+
+mod sqlite;
+mod url;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use sqlite::SqliteStore;
+
+/// Identifier of a user: a UUID, stored as hyphenated lower-case text.
+pub type UserId = uuid::Uuid;
+
+/// Shown in place of a password hash in `Debug` output.
+const REDACTED: &str = "<redacted>";
+
+/// A user row as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    /// Already normalised by the server; stored and compared exactly.
+    pub username: String,
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub active: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// A user to insert; `created_at` and `updated_at` come from the `now` passed to the store.
+pub struct NewUser {
+    pub id: UserId,
+    pub username: String,
+    pub password_hash: String,
+    pub roles: Vec<String>,
+    pub active: bool,
+}
+
+/// Changes to a user: only the `Some` fields are applied.
+#[derive(Default, Clone)]
+pub struct UserPatch {
+    pub active: Option<bool>,
+    pub roles: Option<Vec<String>>,
+    pub password_hash: Option<String>,
+}
+
+/// What can go wrong in the store.
+///
+/// Variants that wrap a cause expose it through `source()` and do not repeat it in their own
+/// message; print the whole chain (for example anyhow's `{:#}`) to see both.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another user already has this username.
+    #[error("username is already taken")]
+    UsernameTaken,
+    /// The database URL names a backend or form this build does not support.
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+    /// A stored row cannot be read; the message names the table and column, never a secret.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database could not be opened or created.
+    #[error("failed to open sqlite database at {}", path.display())]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The schema migrations could not be applied.
+    #[error("failed to migrate the database schema")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database query failed")]
+    Database(#[source] sqlx::Error),
+}
+
+/// Persistence of users. One implementation per database backend.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// Inserts a user with `created_at = updated_at = now`.
+    /// Fails with [`StoreError::UsernameTaken`] if the username exists.
+    async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError>;
+
+    /// Inserts only if the users table is empty, atomically (two instances starting at once
+    /// create one admin). `Ok(None)` when users exist.
+    async fn create_first_user(&self, user: NewUser, now: i64) -> Result<Option<User>, StoreError>;
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Exact match; usernames are normalised by the server before they get here.
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// All users, ordered by username.
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Applies only the `Some` fields, sets `updated_at = now`; `Ok(None)` if no such user.
+    /// Atomic (one statement or a transaction).
+    async fn update_user(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+        now: i64,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// `true` if a user was deleted, `false` if there was none with this id.
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError>;
+
+    async fn count_users(&self) -> Result<u64, StoreError>;
+
+    /// A number that increases on every insert, update or delete of a user row, by any writer
+    /// (this process, another process on the same database, raw SQL). Servers poll it to
+    /// invalidate their in-memory user cache.
+    async fn user_change_counter(&self) -> Result<i64, StoreError>;
+
+    /// Readiness check: succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Opens the database named by `url`, creating it if missing, and applies migrations.
+///
+/// Accepted forms: `sqlite://PATH` and `sqlite:PATH` (relative or absolute path; missing
+/// parent directories are created). `postgres://` and `postgresql://` are recognised but not
+/// built yet. The URL itself never appears in errors, since it may hold a password.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    match url::parse(url)? {
+        url::DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path).await?)),
+    }
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &REDACTED)
+            .field("roles", &self.roles)
+            .field("active", &self.active)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &REDACTED)
+            .field("roles", &self.roles)
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+impl fmt::Debug for UserPatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserPatch")
+            .field("active", &self.active)
+            .field("roles", &self.roles)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| REDACTED),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_debug_redacts_hash_but_shows_presence() {
+        let patch = UserPatch {
+            password_hash: Some("$argon2id$secret".to_owned()),
+            ..UserPatch::default()
+        };
+        let shown = format!("{patch:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("Some(\"<redacted>\")"), "{shown}");
+        assert!(format!("{:?}", UserPatch::default()).contains("password_hash: None"));
+    }
+
+    #[test]
+    fn new_user_debug_redacts_hash() {
+        let user = NewUser {
+            id: UserId::nil(),
+            username: "alice".to_owned(),
+            password_hash: "$argon2id$secret".to_owned(),
+            roles: vec!["admin".to_owned()],
+            active: true,
+        };
+        let shown = format!("{user:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(
+            shown.contains("alice") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+}

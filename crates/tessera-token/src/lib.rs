@@ -1,1 +1,41 @@
-//! placeholder
+//! The token core of tessera: HS256 access tokens (JWS compact serialization, `typ: at+jwt`,
+//! RFC 7515 / RFC 7519 / RFC 9068), issued and strictly verified.
+//!
+//! This crate does **no I/O and never reads the clock**: `now` (unix seconds, `i64`) is always a
+//! parameter, so callers decide what time it is and tests move time without sleeping.
+//!
+//! # Code map
+//! - `key`: [`SigningKey`], the prepared HMAC-SHA256 key (no key material in `Debug`).
+//! - `jws`: the signature layer, [`verify_signature`]: size, structure, strict base64url, header
+//!   allow-list, `alg == HS256`, constant-time MAC over the received bytes.
+//! - `claims`: [`AccessClaims`] and their typed, strict check (after the MAC, never before).
+//! - `codec`: [`TokenCodec`], which issues tokens and chains the two layers plus `typ` to verify.
+//! - `json`: JSON parsing that rejects duplicate member names at every depth.
+//! - `error`: [`VerifyError`] (with stable [`VerifyError::reason`] codes), [`KeyError`],
+//!   [`RulesError`], [`IssueError`].
+//!
+//! # Invariants
+//! - The server, never the token, chooses the algorithm and the key.
+//! - Every failure while verifying is a rejection (fail closed); no path panics on hostile input.
+//! - No error message or `Debug` output contains a token, a key, or a library error.
+
+mod claims;
+mod codec;
+mod error;
+mod json;
+mod jws;
+mod key;
+
+pub use claims::AccessClaims;
+pub use codec::{IssuedToken, MAX_LEEWAY_SECONDS, Subject, TokenCodec, TokenRules};
+pub use error::{IssueError, KeyError, RulesError, VerifyError};
+pub use jws::{VerifiedJws, verify_signature};
+pub use key::SigningKey;
+
+/// Tokens longer than this many bytes are rejected before any parsing, so the work done on
+/// hostile input is bounded (8 KiB is generous for an access token). Issuing never produces a
+/// longer token.
+pub const MAX_TOKEN_BYTES: usize = 8192;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,383 @@
+//! Resolution: from the raw sources to typed [`Settings`], a report of where each value came from,
+//! and warnings.
+//!
+//! Precedence is command line, then environment, then config file, then the default. Within one
+//! source, a setting's names (its name and aliases, or one name repeated) must agree.
+//!
+//! Invariant: resolution does no I/O. Its only side effect is drawing a random JWT secret from
+//! the operating system when none is configured.
+
+use crate::Source;
+use crate::error::{ConfigError, ConfigErrors, show_plain};
+use crate::file::FileValue;
+use crate::sources::{RawSources, is_setting_like};
+use crate::table::{DefaultValue, Draft, SETTINGS, SettingSpec, Settings, ValueKind};
+
+/// The outcome of resolution.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub settings: Settings,
+    /// One entry per setting, in table order.
+    pub report: Vec<SettingReport>,
+    /// Every warning, ready to log: unknown settings, ignored properties, and each setting's own
+    /// warnings prefixed with the name it was given under.
+    pub warnings: Vec<String>,
+}
+
+/// Where one setting's value came from, for `tessera config check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingReport {
+    pub name: &'static str,
+    /// The alias the value was given under, when it was not `name`.
+    pub given_as: Option<&'static str>,
+    /// The value as shown: secrets as `<hidden: N characters>` or `<not set>`.
+    pub display_value: String,
+    pub source: Source,
+    /// Lower-precedence sources that also set this setting and were overridden.
+    pub overridden: Vec<Source>,
+    /// Warnings about this setting's value (never containing a secret).
+    pub warnings: Vec<String>,
+}
+
+/// Resolves the settings from the raw sources, reporting every problem at once.
+pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut warnings = unknown_key_warnings(sources);
+    let mut draft = Draft::default();
+    let mut report = Vec::with_capacity(SETTINGS.len());
+    let file_origin = sources
+        .file
+        .as_ref()
+        .map(|file| Source::ConfigFile(file.path.clone()));
+
+    for spec in SETTINGS {
+        let mut given = Vec::new();
+        let mut failed = false;
+        for (origin, found) in candidates(spec, sources, &mut warnings) {
+            match found {
+                Ok(values) if values.is_empty() => {}
+                Ok(values) => match agree(spec, &origin, values) {
+                    Ok(value) => given.push((origin, value)),
+                    Err(error) => {
+                        errors.push(error);
+                        failed = true;
+                    }
+                },
+                Err(error) => {
+                    errors.push(error);
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            continue;
+        }
+        let mut given = given.into_iter();
+        let entry = match given.next() {
+            Some((origin, (name, value))) => {
+                let overridden = given.map(|(origin, _)| origin).collect();
+                apply_given(spec, name, &value, origin, overridden, &mut draft)
+            }
+            None => apply_default(spec, &mut draft),
+        };
+        match entry {
+            Ok(mut entry) => {
+                if spec.name == "TESSERA_CONFIG" && file_origin.is_none() {
+                    entry.display_value.push_str(" (no file read)");
+                }
+                let shown_name = entry.given_as.unwrap_or(entry.name);
+                warnings.extend(entry.warnings.iter().map(|w| format!("{shown_name}: {w}")));
+                report.push(entry);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let settings = draft.finish().ok_or_else(|| {
+        ConfigErrors::one(ConfigError::about(
+            "TESSERA_JWT_SECRET",
+            None,
+            "TESSERA_JWT_SECRET was not resolved (a bug in tessera-config)".to_owned(),
+        ))
+    })?;
+    Ok(Resolved {
+        settings,
+        report,
+        warnings,
+    })
+}
+
+/// A source's values for one setting: `(name as given, text)` pairs, or a type error from the
+/// config file.
+type Found = Result<Vec<(&'static str, String)>, ConfigError>;
+
+/// The values each source holds for `spec`, in precedence order.
+fn candidates(
+    spec: &'static SettingSpec,
+    sources: &RawSources,
+    warnings: &mut Vec<String>,
+) -> Vec<(Source, Found)> {
+    let from_pairs = |pairs: &[(String, String)]| -> Found {
+        Ok(pairs
+            .iter()
+            .filter_map(|(key, value)| spec_name(spec, key).map(|name| (name, value.clone())))
+            .collect())
+    };
+    let mut found = vec![
+        (Source::CommandLine, from_pairs(&sources.cli)),
+        (Source::Environment, from_pairs(&sources.env)),
+    ];
+    if let Some(file) = &sources.file {
+        let origin = Source::ConfigFile(file.path.clone());
+        let mut entries = file
+            .entries
+            .iter()
+            .filter_map(|(key, value)| spec_name(spec, key).map(|name| (name, value)));
+        if spec.in_config_file {
+            let values = entries
+                .map(|(name, value)| file_text(spec, name, value, &origin).map(|text| (name, text)))
+                .collect();
+            found.push((origin, values));
+        } else if let Some((name, _)) = entries.next() {
+            warnings.push(format!(
+                "{name} in {origin} is ignored here: it is read from the command line or the \
+                 environment only"
+            ));
+        }
+    }
+    found
+}
+
+/// The table's spelling of `key` when it names `spec`.
+fn spec_name(spec: &'static SettingSpec, key: &str) -> Option<&'static str> {
+    spec.names().find(|name| *name == key)
+}
+
+/// A config file value as text, checked against the setting's JSON types.
+fn file_text(
+    spec: &SettingSpec,
+    name: &str,
+    value: &FileValue,
+    origin: &Source,
+) -> Result<String, ConfigError> {
+    let expected = match spec.kind {
+        ValueKind::Text => "expected a string",
+        ValueKind::Integer => "expected a string or an integer",
+    };
+    let found = match value {
+        FileValue::Text(text) => return Ok(text.clone()),
+        FileValue::Integer(number) if spec.kind == ValueKind::Integer => {
+            return Ok(number.to_string());
+        }
+        FileValue::Integer(_) => "a number",
+        FileValue::Other(kind) => kind,
+    };
+    Err(ConfigError::about(
+        name,
+        Some(origin.clone()),
+        format!("{name} in {origin} is invalid: {expected}, found {found}"),
+    ))
+}
+
+/// The one value a source gives, or an error when its names disagree.
+fn agree(
+    spec: &SettingSpec,
+    origin: &Source,
+    values: Vec<(&'static str, String)>,
+) -> Result<(&'static str, String), ConfigError> {
+    let Some((first_name, first)) = values.first().map(|(name, value)| (*name, value.clone()))
+    else {
+        return Err(ConfigError::about(
+            spec.name,
+            Some(origin.clone()),
+            format!(
+                "{} has no value in {origin} (a bug in tessera-config)",
+                spec.name
+            ),
+        ));
+    };
+    if values.iter().any(|(_, value)| *value != first) {
+        let mut names: Vec<&str> = Vec::new();
+        for (name, _) in &values {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        let shown: Vec<String> = values
+            .iter()
+            .map(|(name, value)| format!("{name}={}", spec.display_value(value)))
+            .collect();
+        return Err(ConfigError::about(
+            spec.name,
+            Some(origin.clone()),
+            format!(
+                "{} set in {origin} with different values ({}): set it once, or give every \
+                 name the same value",
+                names.join(" and "),
+                shown.join(", ")
+            ),
+        ));
+    }
+    // All values agree: report the main name when it is among them.
+    let name = values
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| *name == spec.name)
+        .unwrap_or(first_name);
+    Ok((name, first))
+}
+
+fn apply_given(
+    spec: &'static SettingSpec,
+    name: &'static str,
+    value: &str,
+    origin: Source,
+    overridden: Vec<Source>,
+    draft: &mut Draft,
+) -> Result<SettingReport, ConfigError> {
+    let shown = spec.display_value(value);
+    let mut warnings = spec
+        .apply(value, draft)
+        .map_err(|reason| ConfigError::invalid(name, &shown, origin.clone(), &reason))?;
+    if spec.is_secret() && origin == Source::CommandLine {
+        warnings.push(
+            "is given on the command line, where other local users can read it in the process \
+             list; prefer the environment or the config file"
+                .to_owned(),
+        );
+    }
+    Ok(SettingReport {
+        name: spec.name,
+        given_as: (name != spec.name).then_some(name),
+        display_value: shown,
+        source: origin,
+        overridden,
+        warnings,
+    })
+}
+
+fn apply_default(
+    spec: &'static SettingSpec,
+    draft: &mut Draft,
+) -> Result<SettingReport, ConfigError> {
+    let bug = |reason: String| {
+        ConfigError::about(
+            spec.name,
+            Some(Source::Default),
+            format!(
+                "the default of {} is invalid (a bug in tessera): {reason}",
+                spec.name
+            ),
+        )
+    };
+    let (display_value, source, warnings) = match spec.default {
+        DefaultValue::Value(text) => (
+            spec.display_value(text),
+            Source::Default,
+            spec.apply(text, draft).map_err(bug)?,
+        ),
+        DefaultValue::Unset => (
+            "<not set>".to_owned(),
+            Source::Default,
+            spec.apply_unset(draft).map_err(bug)?,
+        ),
+        DefaultValue::Generated => {
+            let warnings = spec.apply_unset(draft).map_err(|reason| {
+                ConfigError::about(
+                    spec.name,
+                    Some(Source::Generated),
+                    format!("{} could not be generated: {reason}", spec.name),
+                )
+            })?;
+            (
+                format!("<hidden: {} characters>", crate::secret::KEY_CHARACTERS),
+                Source::Generated,
+                warnings,
+            )
+        }
+    };
+    Ok(SettingReport {
+        name: spec.name,
+        given_as: None,
+        display_value,
+        source,
+        overridden: Vec::new(),
+        warnings,
+    })
+}
+
+/// Warnings for names in tessera's namespace that are not settings.
+///
+/// An unknown `TESSERA_*` name is reported in every source, with the closest known name when one
+/// is close. An unknown `AYANOVA_*` name is reported on the command line only: in the environment
+/// and the config file it is one of AyaNova's other settings, ignored silently.
+fn unknown_key_warnings(sources: &RawSources) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut check = |key: &str, origin: &Source| {
+        if !is_setting_like(key) || crate::table::find_setting(key).is_some() {
+            return;
+        }
+        if key.starts_with("AYANOVA_") && *origin != Source::CommandLine {
+            return;
+        }
+        let origin_text = origin.to_string();
+        if seen.iter().any(|(k, o)| *k == key && *o == origin_text) {
+            return;
+        }
+        let hint = match closest_setting(key) {
+            Some(name) => format!("did you mean {name}?"),
+            None => "the settings are listed in docs/SETTINGS.md".to_owned(),
+        };
+        warnings.push(format!(
+            "unknown setting {} in {origin}; {hint}",
+            show_plain(key)
+        ));
+        seen.push((key.to_owned(), origin_text));
+    };
+    for (key, _) in &sources.cli {
+        check(key, &Source::CommandLine);
+    }
+    for (key, _) in &sources.env {
+        check(key, &Source::Environment);
+    }
+    if let Some(file) = &sources.file {
+        let origin = Source::ConfigFile(file.path.clone());
+        for (key, _) in &file.entries {
+            check(key, &origin);
+        }
+    }
+    warnings
+}
+
+/// Similarity from which a known name is suggested for an unknown one.
+const SUGGEST_FROM: f64 = 0.7;
+
+/// The known name closest to `key`, compared without the `TESSERA_`/`AYANOVA_` prefix and
+/// ignoring case, when it is close enough.
+pub(crate) fn closest_setting(key: &str) -> Option<&'static str> {
+    let strip = |name: &str| -> String {
+        let upper = name.to_uppercase();
+        ["TESSERA_", "AYANOVA_"]
+            .iter()
+            .find_map(|prefix| upper.strip_prefix(prefix).map(str::to_owned))
+            .unwrap_or(upper)
+    };
+    let wanted = strip(key);
+    let prefix = key.get(..8).unwrap_or_default().to_uppercase();
+    crate::table::setting_names()
+        .map(|name| {
+            let known = strip(name);
+            let score = strsim::jaro_winkler(&wanted, &known)
+                .max(strsim::normalized_damerau_levenshtein(&wanted, &known));
+            // On a tie (a name and its alias), prefer the name with the key's own prefix.
+            let same_prefix = if name.starts_with(&prefix) { 1e-6 } else { 0.0 };
+            (score + same_prefix, name)
+        })
+        .filter(|(score, _)| *score >= SUGGEST_FROM)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}

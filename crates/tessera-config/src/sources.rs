@@ -1,0 +1,334 @@
+//! The raw sources of settings, before resolution: command-line pairs, environment pairs and the
+//! parsed config file.
+//!
+//! Invariant: [`read_sources`] is the only function in this crate doing I/O (it reads the config
+//! file). It interprets nothing but `TESSERA_CONFIG`.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use crate::Source;
+use crate::error::{ConfigError, ConfigErrors, show_plain};
+use crate::file::ConfigFile;
+use crate::table::{DefaultValue, SettingSpec, find_setting};
+
+/// The setting naming the config file.
+const CONFIG_SETTING: &str = "TESSERA_CONFIG";
+
+/// Everything the settings can come from, as given.
+#[derive(Clone, Default)]
+pub struct RawSources {
+    /// `--NAME=value` pairs from [`crate::split_cli_args`], in order.
+    pub cli: Vec<(String, String)>,
+    /// Environment variables whose names start with `TESSERA_` or `AYANOVA_`.
+    pub env: Vec<(String, String)>,
+    /// The config file, or `None` when there is none at the default path.
+    pub file: Option<ConfigFile>,
+}
+
+/// Values may be secrets: `Debug` shows names only.
+impl fmt::Debug for RawSources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |pairs: &[(String, String)]| -> Vec<String> {
+            pairs.iter().map(|(name, _)| name.clone()).collect()
+        };
+        f.debug_struct("RawSources")
+            .field("cli", &names(&self.cli))
+            .field("env", &names(&self.env))
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+/// Whether an environment variable or property name belongs to tessera's settings namespace.
+pub(crate) fn is_setting_like(name: &str) -> bool {
+    name.starts_with("TESSERA_") || name.starts_with("AYANOVA_")
+}
+
+/// Gathers the raw sources and reads the config file.
+///
+/// `env` may be the whole environment: only names starting with `TESSERA_` or `AYANOVA_` are
+/// kept. The config file is at `TESSERA_CONFIG` from the command line, else from the
+/// environment, else `config.json`; a relative path is joined to `cwd`. A missing file at the
+/// default path means no file; a missing file at a path given explicitly is an error, as is an
+/// unreadable, non-UTF-8 or malformed file.
+pub fn read_sources(
+    cli: Vec<(String, String)>,
+    env: impl IntoIterator<Item = (String, String)>,
+    cwd: &Path,
+) -> Result<RawSources, ConfigErrors> {
+    let env: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(name, _)| is_setting_like(name))
+        .collect();
+    let (value, origin) = config_path(&cli, &env)?;
+    let path = cwd.join(&value);
+    let file = match std::fs::read(&path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            let text = std::str::from_utf8(&bytes).map_err(|error| {
+                ConfigError::in_source(
+                    Source::ConfigFile(path.clone()),
+                    format!(
+                        "config file {} is not UTF-8 (invalid byte at offset {})",
+                        path.display(),
+                        error.valid_up_to()
+                    ),
+                )
+            })?;
+            Some(ConfigFile::parse(path, text)?)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && origin == Source::Default => {
+            None
+        }
+        Err(error) => {
+            return Err(ConfigErrors::one(ConfigError::about(
+                CONFIG_SETTING,
+                Some(origin.clone()),
+                format!(
+                    "{CONFIG_SETTING}={} from {origin}: cannot read config file {}: {error}",
+                    show_plain(&value),
+                    path.display()
+                ),
+            )));
+        }
+    };
+    Ok(RawSources { cli, env, file })
+}
+
+/// The config file path as given, and where it came from.
+fn config_path(
+    cli: &[(String, String)],
+    env: &[(String, String)],
+) -> Result<(String, Source), ConfigErrors> {
+    let Some(spec) = find_setting(CONFIG_SETTING) else {
+        return Ok(("config.json".to_owned(), Source::Default));
+    };
+    for (pairs, origin) in [(cli, Source::CommandLine), (env, Source::Environment)] {
+        let mut values = pairs
+            .iter()
+            .filter(|(name, _)| spec.is_named(name))
+            .map(|(_, value)| value);
+        let Some(first) = values.next() else {
+            continue;
+        };
+        if values.any(|other| other != first) {
+            // Resolution reports the conflict in full; the file cannot be chosen meanwhile.
+            return Err(ConfigErrors::one(ConfigError::about(
+                CONFIG_SETTING,
+                Some(origin.clone()),
+                format!("{CONFIG_SETTING} is set more than once in {origin} with different values"),
+            )));
+        }
+        check_path(spec, first, &origin)?;
+        return Ok((first.clone(), origin));
+    }
+    match spec.default {
+        DefaultValue::Value(text) => Ok((text.to_owned(), Source::Default)),
+        DefaultValue::Unset | DefaultValue::Generated => {
+            Ok(("config.json".to_owned(), Source::Default))
+        }
+    }
+}
+
+fn check_path(spec: &SettingSpec, value: &str, origin: &Source) -> Result<(), ConfigErrors> {
+    crate::parse::config_path(value).map_err(|reason| {
+        ConfigErrors::one(ConfigError::invalid(
+            spec.name,
+            &spec.display_value(value),
+            origin.clone(),
+            &reason,
+        ))
+    })
+}
+
+/// Converts `std::env::vars_os()` into the pairs [`read_sources`] takes, keeping only names that
+/// start with `TESSERA_` or `AYANOVA_`. Unlike `std::env::vars()`, it does not panic on
+/// non-UTF-8 variables: other variables are skipped whatever they hold, and a tessera variable
+/// that is not UTF-8 is an error.
+pub fn env_vars(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<Vec<(String, String)>, ConfigErrors> {
+    let mut pairs = Vec::new();
+    let mut errors = Vec::new();
+    for (name, value) in vars {
+        let Some(name) = name.to_str().filter(|name| is_setting_like(name)) else {
+            continue;
+        };
+        match value.into_string() {
+            Ok(value) => pairs.push((name.to_owned(), value)),
+            Err(_) => errors.push(ConfigError::about(
+                name,
+                Some(Source::Environment),
+                format!("{name} in environment is not valid UTF-8"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(pairs)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::FileValue;
+
+    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_default_file_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = read_sources(Vec::new(), pairs(&[("PATH", "/bin")]), dir.path()).unwrap();
+        assert!(sources.file.is_none());
+        assert!(sources.env.is_empty(), "non-tessera variables are dropped");
+    }
+
+    #[test]
+    fn default_file_is_read_from_the_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"TESSERA_LOG": "debug"}"#,
+        )
+        .unwrap();
+        let sources = read_sources(Vec::new(), Vec::new(), dir.path()).unwrap();
+        let file = sources.file.unwrap();
+        assert_eq!(file.path, dir.path().join("config.json"));
+        assert_eq!(
+            file.entries,
+            vec![(
+                "TESSERA_LOG".to_owned(),
+                FileValue::Text("debug".to_owned())
+            )]
+        );
+    }
+
+    #[test]
+    fn explicit_path_comes_from_command_line_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.json"), r#"{"TESSERA_LOG": "a"}"#).unwrap();
+        std::fs::write(dir.path().join("b.json"), r#"{"TESSERA_LOG": "b"}"#).unwrap();
+        let sources = read_sources(
+            pairs(&[("TESSERA_CONFIG", "a.json")]),
+            pairs(&[("TESSERA_CONFIG", "b.json")]),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(sources.file.unwrap().path, dir.path().join("a.json"));
+        let absolute = dir.path().join("b.json").display().to_string();
+        let sources = read_sources(
+            Vec::new(),
+            pairs(&[("TESSERA_CONFIG", absolute.as_str())]),
+            Path::new("/nonexistent"),
+        )
+        .unwrap();
+        assert_eq!(sources.file.unwrap().path, dir.path().join("b.json"));
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for (cli, env, origin) in [
+            (
+                pairs(&[("TESSERA_CONFIG", "missing.json")]),
+                Vec::new(),
+                "command line",
+            ),
+            (
+                Vec::new(),
+                pairs(&[("TESSERA_CONFIG", "missing.json")]),
+                "environment",
+            ),
+        ] {
+            let errors = read_sources(cli, env, dir.path()).unwrap_err();
+            let message = errors.0[0].to_string();
+            assert!(message.contains("TESSERA_CONFIG=missing.json"), "{message}");
+            assert!(message.contains(origin), "{message}");
+            assert!(message.contains("cannot read config file"), "{message}");
+        }
+    }
+
+    #[test]
+    fn empty_or_conflicting_explicit_paths_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let errors =
+            read_sources(Vec::new(), pairs(&[("TESSERA_CONFIG", "")]), dir.path()).unwrap_err();
+        assert!(
+            errors.0[0]
+                .to_string()
+                .contains("TESSERA_CONFIG=\"\" from environment")
+        );
+        let errors = read_sources(
+            pairs(&[("TESSERA_CONFIG", "a.json"), ("TESSERA_CONFIG", "b.json")]),
+            Vec::new(),
+            dir.path(),
+        )
+        .unwrap_err();
+        assert!(errors.0[0].to_string().contains("different values"));
+    }
+
+    #[test]
+    fn a_directory_or_invalid_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("config.json")).unwrap();
+        assert!(read_sources(Vec::new(), Vec::new(), dir.path()).is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            b"{\"TESSERA_LOG\": \"\xff\"}",
+        )
+        .unwrap();
+        let message = read_sources(Vec::new(), Vec::new(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("not UTF-8"), "{message}");
+
+        std::fs::write(dir.path().join("config.json"), "[]").unwrap();
+        let message = read_sources(Vec::new(), Vec::new(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("must hold a JSON object"), "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn env_vars_keeps_tessera_names_and_refuses_non_utf8_values() {
+        use std::os::unix::ffi::OsStringExt;
+        let vars = vec![
+            (OsString::from("PATH"), OsString::from("/bin")),
+            (OsString::from_vec(b"X\xff".to_vec()), OsString::from("x")),
+            (
+                OsString::from("OTHER"),
+                OsString::from_vec(b"\xff".to_vec()),
+            ),
+            (OsString::from("TESSERA_LOG"), OsString::from("debug")),
+            (OsString::from("AYANOVA_JWT_SECRET"), OsString::from("")),
+        ];
+        assert_eq!(
+            env_vars(vars).unwrap(),
+            pairs(&[("TESSERA_LOG", "debug"), ("AYANOVA_JWT_SECRET", "")])
+        );
+        let bad = vec![(
+            OsString::from("TESSERA_LOG"),
+            OsString::from_vec(b"\xff".to_vec()),
+        )];
+        assert!(
+            env_vars(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("TESSERA_LOG")
+        );
+    }
+}

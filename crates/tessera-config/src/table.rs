@@ -1,0 +1,561 @@
+//! The settings table: every setting declared once, with its names, default, rule, help text,
+//! secrecy and parser. The config file keys, environment variables, command-line parameters,
+//! `docs/SETTINGS.md` and `tessera config check` all derive from [`SETTINGS`].
+//!
+//! To add a setting: add a field to [`Settings`] and [`Draft`], a line to [`Draft::finish`], and
+//! an entry here whose `apply` parses the text into the draft. Entries are resolved in table
+//! order, so a setting another one depends on comes first (the secret policy before the secret).
+
+use secrecy::SecretString;
+
+use crate::error::{show_hidden, show_plain};
+use crate::parse;
+use crate::secret::{JwtSecret, SecretPolicy};
+
+/// What a setting parses into the draft: warnings, or the reason the value is refused.
+type Apply = fn(&str, &mut Draft) -> Result<Vec<String>, String>;
+
+/// One setting: its names in every source, its default, its rule and its documentation.
+pub struct SettingSpec {
+    /// The name, the same in config.json, the environment and on the command line (`--NAME`).
+    pub name: &'static str,
+    /// Other names accepted in all three sources (for AyaNova compatibility).
+    pub aliases: &'static [&'static str],
+    /// The value used when no source sets one.
+    pub default: DefaultValue,
+    /// Words shown after the default in the docs ("in the working directory", "5 days").
+    pub default_note: &'static str,
+    /// What is allowed, in words; completes "must be …" in error messages.
+    pub allowed: &'static str,
+    /// One paragraph of help (Markdown inline code allowed).
+    pub help: &'static str,
+    /// Whether and how the value is hidden when shown.
+    pub sensitivity: Sensitivity,
+    /// Which JSON types config.json may use for it.
+    pub kind: ValueKind,
+    /// Whether config.json may set it (`TESSERA_CONFIG` cannot: it names that file).
+    pub in_config_file: bool,
+    /// An example value for the docs (never a real secret).
+    pub example: &'static str,
+    apply: Apply,
+    on_unset: Apply,
+}
+
+/// A setting's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    /// This text, parsed exactly like a given value (so the docs and the behaviour agree).
+    Value(&'static str),
+    /// No value: the feature is off.
+    Unset,
+    /// Drawn at start (the JWT secret).
+    Generated,
+}
+
+/// How a setting's value is shown in `config check`, errors and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sensitivity {
+    /// Shown as given.
+    Public,
+    /// Never shown: only its length, as `<hidden: N characters>`.
+    Secret,
+    /// A URL shown with the password in its user information replaced by `<hidden>`.
+    UrlWithCredentials,
+}
+
+/// Which JSON values config.json may hold for a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A JSON string.
+    Text,
+    /// A JSON string or a JSON integer.
+    Integer,
+}
+
+impl SettingSpec {
+    /// Whether the value is a secret (never shown, only its length).
+    pub fn is_secret(&self) -> bool {
+        self.sensitivity == Sensitivity::Secret
+    }
+
+    /// The name followed by its aliases.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + use<> {
+        std::iter::once(self.name).chain(self.aliases.iter().copied())
+    }
+
+    /// Whether `key` is this setting's name or one of its aliases.
+    pub fn is_named(&self, key: &str) -> bool {
+        self.names().any(|name| name == key)
+    }
+
+    /// How a value of this setting is shown: hidden when secret, password-free when a URL.
+    pub fn display_value(&self, raw: &str) -> String {
+        match self.sensitivity {
+            Sensitivity::Public => show_plain(raw),
+            Sensitivity::Secret => show_hidden(raw),
+            Sensitivity::UrlWithCredentials => show_plain(&parse::redact_url_password(raw)),
+        }
+    }
+
+    /// Parses a given value into the draft.
+    pub(crate) fn apply(&self, raw: &str, draft: &mut Draft) -> Result<Vec<String>, String> {
+        (self.apply)(raw, draft)
+    }
+
+    /// Fills the draft when no source gives a value and the default is not a text.
+    pub(crate) fn apply_unset(&self, draft: &mut Draft) -> Result<Vec<String>, String> {
+        (self.on_unset)("", draft)
+    }
+}
+
+/// Finds a setting by its name or an alias.
+pub fn find_setting(name: &str) -> Option<&'static SettingSpec> {
+    SETTINGS.iter().find(|spec| spec.is_named(name))
+}
+
+/// Every setting name and alias, in table order.
+pub fn setting_names() -> impl Iterator<Item = &'static str> {
+    SETTINGS.iter().flat_map(SettingSpec::names)
+}
+
+/// Every tessera setting, in resolution (and documentation) order.
+pub static SETTINGS: &[SettingSpec] = &[
+    SettingSpec {
+        name: "TESSERA_CONFIG",
+        aliases: &[],
+        default: DefaultValue::Value("config.json"),
+        default_note: "in the working directory",
+        allowed: "the path of a JSON file",
+        help: "Path of the JSON config file holding settings as `\"NAME\": \"value\"` \
+               properties; other properties are ignored. A relative path is relative to the \
+               working directory. This setting is read from the command line and the \
+               environment only; inside the file it is ignored with a warning. A missing file \
+               is fine at the default path and an error at a path given explicitly.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Text,
+        in_config_file: false,
+        example: "/etc/tessera/config.json",
+        apply: |raw, _| parse::config_path(raw).map(|()| Vec::new()),
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_LISTEN",
+        aliases: &[],
+        default: DefaultValue::Value("127.0.0.1:8420"),
+        default_note: "",
+        allowed: "host:port, where host is an IPv4 address, an IPv6 address in brackets or a \
+                  host name, and port is 0 to 65535",
+        help: "Address and port the HTTP server listens on. Use `0.0.0.0:8420` or \
+               `[::]:8420` to accept connections on every interface; the default accepts local \
+               connections only. Port `0` asks the operating system for any free port.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "0.0.0.0:8420",
+        apply: |raw, draft| {
+            draft.listen = parse::listen_address(raw)?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_DATABASE_URL",
+        aliases: &[],
+        default: DefaultValue::Value("sqlite://tessera.db"),
+        default_note: "in the working directory",
+        allowed: "a URL starting with sqlite:// or sqlite:",
+        help: "Where tessera keeps users and sessions. Only SQLite is built: `sqlite://<file>` \
+               or `sqlite:<file>`, where a relative file is relative to the working directory; \
+               `sqlite::memory:` keeps everything in memory and loses it at exit. \
+               `postgres://` and `postgresql://` URLs are refused until PostgreSQL support is \
+               built. A password in the URL is never shown.",
+        sensitivity: Sensitivity::UrlWithCredentials,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "sqlite:///var/lib/tessera/tessera.db",
+        apply: |raw, draft| {
+            let (url, warnings) = parse::database_url(raw)?;
+            draft.database_url = url;
+            Ok(warnings)
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_LOG",
+        aliases: &[],
+        default: DefaultValue::Value("info"),
+        default_note: "",
+        allowed: "a tracing filter such as info or info,tessera=debug",
+        help: "What tessera logs, as a `tracing` filter: a level (`off`, `error`, `warn`, \
+               `info`, `debug`, `trace`) or comma-separated `target=level` directives, for \
+               example `warn,tessera=debug`. Secrets are never logged at any level.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "warn,tessera=debug",
+        apply: |raw, draft| {
+            let (filter, warnings) = parse::log_filter(raw)?;
+            draft.log = filter;
+            Ok(warnings)
+        },
+        on_unset: no_op,
+    },
+    // Before TESSERA_JWT_SECRET: the secret's parser reads the policy from the draft.
+    SettingSpec {
+        name: "TESSERA_JWT_SECRET_POLICY",
+        aliases: &[],
+        default: DefaultValue::Value("pad"),
+        default_note: "",
+        allowed: "pad or strict",
+        help: "How `TESSERA_JWT_SECRET` becomes the signing key. `pad` applies the AyaNova \
+               compatibility rule described there (pad to 32 characters, or keep the first 32). \
+               `strict` requires at least 32 characters and uses the whole value as the key, \
+               without cutting; a shorter secret stops the start.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "strict",
+        apply: |raw, draft| {
+            draft.jwt_secret_policy = SecretPolicy::parse(raw)?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_JWT_SECRET",
+        aliases: &["AYANOVA_JWT_SECRET"],
+        default: DefaultValue::Generated,
+        default_note: "random per start (32 characters, never saved)",
+        allowed: "a secret that is not empty or blank (policy pad), or of at least 32 \
+                  characters (policy strict)",
+        help: "The secret that signs and verifies access tokens (HS256). Changing it and \
+               restarting invalidates every token issued before. When it is not set, tessera \
+               draws 32 random characters from the operating system at each start, so users \
+               must log in again after every restart. Under the default policy `pad`, length \
+               is counted in characters (Unicode scalar values), not bytes: a value of fewer \
+               than 32 characters is padded on the right with `-` (U+002D HYPHEN-MINUS) to \
+               exactly 32, a longer one is cut to its first 32 characters, and the key is the \
+               UTF-8 encoding of those 32 characters. A verifier elsewhere must be able to \
+               rebuild the key, so this rule is exact and stable. An empty or blank value is an \
+               error, never a padded key. Padding adds no strength: use 32 random characters \
+               (for example from `openssl rand -base64 24`). tessera warns when the value is \
+               padded, cut, or printed as an example in documentation, and when it looks weak: \
+               fewer than 10 distinct characters, or under 128 bits estimated as the number of \
+               characters used in the key times log2 of the combined size of the character classes present (26 \
+               lower-case, 26 upper-case, 10 digits, 33 other ASCII, 100 anything else). The \
+               estimate is generous: a phrase can pass it and still be guessable.",
+        sensitivity: Sensitivity::Secret,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "<32 random characters>",
+        apply: |raw, draft| {
+            let secret = JwtSecret::parse(raw, draft.jwt_secret_policy)
+                .map_err(|error| error.to_string())?;
+            let warnings = secret.warnings();
+            draft.jwt_secret = Some(secret);
+            Ok(warnings)
+        },
+        on_unset: |_, draft| {
+            let secret = JwtSecret::generate().map_err(|error| error.to_string())?;
+            let warnings = secret.warnings();
+            draft.jwt_secret = Some(secret);
+            Ok(warnings)
+        },
+    },
+    SettingSpec {
+        name: "TESSERA_JWT_ISSUER",
+        aliases: &[],
+        default: DefaultValue::Value("tessera"),
+        default_note: "",
+        allowed: "a text of 1 to 256 characters that is not blank",
+        help: "The `iss` claim written into access tokens; tokens presented back must carry \
+               exactly this value. Usually the server's public URL.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "https://auth.example.com",
+        apply: |raw, draft| {
+            let (issuer, warnings) = parse::claim_value(raw)?;
+            draft.jwt_issuer = issuer;
+            Ok(warnings)
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_JWT_AUDIENCE",
+        aliases: &[],
+        default: DefaultValue::Value("tessera"),
+        default_note: "",
+        allowed: "a text of 1 to 256 characters that is not blank",
+        help: "The `aud` claim written into access tokens; tokens presented back must carry \
+               exactly this value (or an array containing it). Usually the URL of the \
+               application the tokens are for.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "https://app.example.com",
+        apply: |raw, draft| {
+            let (audience, warnings) = parse::claim_value(raw)?;
+            draft.jwt_audience = audience;
+            Ok(warnings)
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_JWT_EXPIRATION_MINUTES",
+        aliases: &[],
+        default: DefaultValue::Value("7200"),
+        default_note: "5 days",
+        allowed: "an integer from 5 to 43200 (minutes)",
+        help: "Lifetime of an access token, in minutes from issue. The default is the 5 days \
+               of the AyaNova documentation; a shorter lifetime limits what a stolen token can \
+               do. Deactivating a user takes effect at once whatever the lifetime.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "60",
+        apply: |raw, draft| {
+            draft.jwt_expiration_minutes = parse::integer(raw, 5, 43200, "minutes")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_JWT_LEEWAY_SECONDS",
+        aliases: &[],
+        default: DefaultValue::Value("30"),
+        default_note: "",
+        allowed: "an integer from 0 to 60 (seconds)",
+        help: "Clock difference tolerated, in seconds, when checking a token's `exp` and `nbf` \
+               times, for verifiers whose clocks drift slightly.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "10",
+        apply: |raw, draft| {
+            draft.jwt_leeway_seconds = parse::integer(raw, 0, 60, "seconds")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_ADMIN_PASSWORD",
+        aliases: &[],
+        default: DefaultValue::Unset,
+        default_note: "",
+        allowed: "8 to 1024 characters, not blank",
+        help: "Password of the first administrator account. It is used only when the user \
+               table is empty (the first start) and ignored once any user exists, so it can be \
+               removed after the first start.",
+        sensitivity: Sensitivity::Secret,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "<a long random password>",
+        apply: |raw, draft| {
+            draft.admin_password = Some(parse::admin_password(raw)?);
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_LOGIN_MAX_ACCOUNT_FAILURES",
+        aliases: &[],
+        default: DefaultValue::Value("10"),
+        default_note: "",
+        allowed: "an integer from 1 to 100 (failed logins)",
+        help: "Failed logins allowed for one account within \
+               `TESSERA_LOGIN_FAILURE_WINDOW_SECONDS`; further attempts for that account are \
+               answered `429 Too Many Requests` with `Retry-After` until the window passes. \
+               Unknown user names are counted the same way. A low limit lets anyone lock a user \
+               out by failing on purpose; a high one gives a guesser more tries.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "5",
+        apply: |raw, draft| {
+            draft.login_max_account_failures = parse::integer(raw, 1, 100, "failed logins")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_LOGIN_MAX_CLIENT_FAILURES",
+        aliases: &[],
+        default: DefaultValue::Value("50"),
+        default_note: "",
+        allowed: "an integer from 1 to 10000 (failed logins)",
+        help: "Failed logins allowed from one client IP address, over all accounts, within \
+               `TESSERA_LOGIN_FAILURE_WINDOW_SECONDS`; further attempts from that address are \
+               answered `429 Too Many Requests` with `Retry-After`. Raise it when many users \
+               share one address (a proxy or NAT).",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "200",
+        apply: |raw, draft| {
+            draft.login_max_client_failures = parse::integer(raw, 1, 10000, "failed logins")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_LOGIN_FAILURE_WINDOW_SECONDS",
+        aliases: &[],
+        default: DefaultValue::Value("900"),
+        default_note: "15 minutes",
+        allowed: "an integer from 60 to 86400 (seconds)",
+        help: "The window, in seconds, over which failed logins are counted for \
+               `TESSERA_LOGIN_MAX_ACCOUNT_FAILURES` and `TESSERA_LOGIN_MAX_CLIENT_FAILURES`.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "3600",
+        apply: |raw, draft| {
+            draft.login_failure_window_seconds = parse::integer(raw, 60, 86400, "seconds")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+];
+
+/// `on_unset` for settings whose default is a text (already applied) or that stay unset.
+fn no_op(_: &str, _: &mut Draft) -> Result<Vec<String>, String> {
+    Ok(Vec::new())
+}
+
+/// tessera's settings, resolved and typed. `Debug` never shows a secret.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub jwt_secret: JwtSecret,
+    pub jwt_secret_policy: SecretPolicy,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub jwt_expiration_minutes: u32,
+    pub jwt_leeway_seconds: u32,
+    /// Validated `host:port`.
+    pub listen: String,
+    pub database_url: String,
+    pub admin_password: Option<SecretString>,
+    /// A `tracing_subscriber::EnvFilter` directive string, already checked to parse.
+    pub log: String,
+    pub login_max_account_failures: u32,
+    pub login_max_client_failures: u32,
+    pub login_failure_window_seconds: u32,
+}
+
+/// Settings being resolved. Every field is written by its setting's parser, from a given value
+/// or from the default text, before [`Draft::finish`].
+#[derive(Default)]
+pub(crate) struct Draft {
+    jwt_secret: Option<JwtSecret>,
+    jwt_secret_policy: SecretPolicy,
+    jwt_issuer: String,
+    jwt_audience: String,
+    jwt_expiration_minutes: u32,
+    jwt_leeway_seconds: u32,
+    listen: String,
+    database_url: String,
+    admin_password: Option<SecretString>,
+    log: String,
+    login_max_account_failures: u32,
+    login_max_client_failures: u32,
+    login_failure_window_seconds: u32,
+}
+
+impl Draft {
+    /// The settings, or `None` when the secret is missing (only after an error was reported).
+    pub(crate) fn finish(self) -> Option<Settings> {
+        Some(Settings {
+            jwt_secret: self.jwt_secret?,
+            jwt_secret_policy: self.jwt_secret_policy,
+            jwt_issuer: self.jwt_issuer,
+            jwt_audience: self.jwt_audience,
+            jwt_expiration_minutes: self.jwt_expiration_minutes,
+            jwt_leeway_seconds: self.jwt_leeway_seconds,
+            listen: self.listen,
+            database_url: self.database_url,
+            admin_password: self.admin_password,
+            log: self.log,
+            login_max_account_failures: self.login_max_account_failures,
+            login_max_client_failures: self.login_max_client_failures,
+            login_failure_window_seconds: self.login_failure_window_seconds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_and_prefixed() {
+        let names: Vec<_> = setting_names().collect();
+        let unique: BTreeSet<_> = names.iter().collect();
+        assert_eq!(names.len(), unique.len(), "duplicate name in {names:?}");
+        for name in names {
+            assert!(
+                name.starts_with("TESSERA_") || name.starts_with("AYANOVA_"),
+                "{name}"
+            );
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_text_default_is_valid() {
+        for spec in SETTINGS {
+            if let DefaultValue::Value(text) = spec.default {
+                let mut draft = Draft::default();
+                assert!(spec.apply(text, &mut draft).is_ok(), "{}", spec.name);
+            }
+        }
+    }
+
+    #[test]
+    fn policy_is_resolved_before_the_secret() {
+        let position = |name| SETTINGS.iter().position(|spec| spec.name == name);
+        assert!(position("TESSERA_JWT_SECRET_POLICY") < position("TESSERA_JWT_SECRET"));
+    }
+
+    #[test]
+    fn integer_rules_match_their_allowed_text() {
+        for spec in SETTINGS
+            .iter()
+            .filter(|spec| spec.kind == ValueKind::Integer)
+        {
+            let error = spec.apply("x", &mut Draft::default()).unwrap_err();
+            assert_eq!(error, format!("must be {}", spec.allowed), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn entries_are_documented() {
+        for spec in SETTINGS {
+            assert!(
+                !spec.allowed.is_empty() && !spec.help.is_empty(),
+                "{}",
+                spec.name
+            );
+            assert!(!spec.example.is_empty(), "{}", spec.name);
+            assert!(!spec.help.contains('\n'), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn display_hides_secrets_and_url_passwords() {
+        let secret = find_setting("AYANOVA_JWT_SECRET").unwrap();
+        assert_eq!(secret.name, "TESSERA_JWT_SECRET");
+        assert_eq!(secret.display_value("abc"), "<hidden: 3 characters>");
+        let url = find_setting("TESSERA_DATABASE_URL").unwrap();
+        assert_eq!(
+            url.display_value("postgres://u:pw@h/d"),
+            "postgres://u:<hidden>@h/d"
+        );
+        assert!(find_setting("TESSERA_NOPE").is_none());
+    }
+}

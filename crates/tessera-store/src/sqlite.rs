@@ -1,0 +1,342 @@
+//! The SQLite backend of [`Store`].
+//!
+//! Owns every SQLite statement and the embedded migrations in `migrations/sqlite/`.
+//! Invariant: all SQL is static text with `$n` placeholders; values are always bound.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{NewUser, Store, StoreError, User, UserId, UserPatch};
+
+/// Schema migrations, embedded at compile time.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a statement waits for another writer's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections per store; SQLite has one writer at a time anyway.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// SQLite's extended result code for a primary-key violation (`SQLITE_CONSTRAINT_PRIMARYKEY`).
+const SQLITE_CONSTRAINT_PRIMARYKEY: &str = "1555";
+
+/// Columns of `users`, in the order [`UserRow`] reads them (a macro so `concat!` can use it).
+macro_rules! user_columns {
+    () => {
+        "id, username, password_hash, roles, active, created_at, updated_at"
+    };
+}
+
+const SELECT_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+
+const SELECT_BY_USERNAME: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE username = $1"
+);
+
+const SELECT_ALL: &str = concat!("SELECT ", user_columns!(), " FROM users ORDER BY username");
+
+const INSERT_USER: &str = concat!(
+    "INSERT INTO users \
+     (id, username, password_hash, roles, active, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6) \
+     RETURNING ",
+    user_columns!()
+);
+
+/// One statement, so SQLite's single writer lock makes the emptiness check and the insert
+/// atomic across connections and processes.
+const INSERT_FIRST_USER: &str = concat!(
+    "INSERT INTO users \
+     (id, username, password_hash, roles, active, created_at, updated_at) \
+     SELECT $1, $2, $3, $4, $5, $6, $6 WHERE NOT EXISTS (SELECT 1 FROM users) \
+     RETURNING ",
+    user_columns!()
+);
+
+/// A NULL parameter leaves its column unchanged, so every patch is one statement.
+const UPDATE_USER: &str = concat!(
+    "UPDATE users SET \
+     active = COALESCE($2, active), \
+     roles = COALESCE($3, roles), \
+     password_hash = COALESCE($4, password_hash), \
+     updated_at = $5 \
+     WHERE id = $1 \
+     RETURNING ",
+    user_columns!()
+);
+
+/// A [`Store`] on one SQLite database file, in WAL mode, shared safely with other processes
+/// (such as the CLI) that open the same file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// A `users` row as SQLite returns it, before validation.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    username: String,
+    password_hash: String,
+    roles: String,
+    active: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl SqliteStore {
+    /// Opens the database file at `path`, creating it and its missing parent directories,
+    /// and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = literal_path(path);
+        let connect_error = |source| StoreError::Connect {
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|error| connect_error(sqlx::Error::Io(error)))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        migrate(&pool).await?;
+        tracing::debug!(path = %path.display(), "opened sqlite store");
+        Ok(Self { pool, path })
+    }
+
+    /// The database file this store opened.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes every connection, waiting for running queries to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn insert(
+        &self,
+        sql: &'static str,
+        user: NewUser,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query_as::<_, UserRow>(sql)
+            .bind(user.id.hyphenated().to_string())
+            .bind(user.username)
+            .bind(user.password_hash)
+            .bind(roles_json(&user.roles))
+            .bind(user.active)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(insert_error)?;
+        row.map(UserRow::into_user).transpose()
+    }
+}
+
+/// Runs the migrations inside one `BEGIN IMMEDIATE` transaction: SQLite's migrator takes no
+/// lock, so without it two processes opening a new file at once could both apply them.
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut transaction = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|error| StoreError::Migrate(error.into()))?;
+    MIGRATOR
+        .run(&mut *transaction)
+        .await
+        .map_err(StoreError::Migrate)?;
+    transaction
+        .commit()
+        .await
+        .map_err(|error| StoreError::Migrate(error.into()))
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, user: NewUser, now: i64) -> Result<User, StoreError> {
+        self.insert(INSERT_USER, user, now)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("users: insert returned no row".to_owned()))
+    }
+
+    async fn create_first_user(&self, user: NewUser, now: i64) -> Result<Option<User>, StoreError> {
+        self.insert(INSERT_FIRST_USER, user, now).await
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query_as::<_, UserRow>(SELECT_BY_ID)
+            .bind(id.hyphenated().to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(read_error)?;
+        row.map(UserRow::into_user).transpose()
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query_as::<_, UserRow>(SELECT_BY_USERNAME)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(read_error)?;
+        row.map(UserRow::into_user).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query_as::<_, UserRow>(SELECT_ALL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(read_error)?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
+    async fn update_user(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query_as::<_, UserRow>(UPDATE_USER)
+            .bind(id.hyphenated().to_string())
+            .bind(patch.active)
+            .bind(patch.roles.as_deref().map(roles_json))
+            .bind(patch.password_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(read_error)?;
+        row.map(UserRow::into_user).transpose()
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.hyphenated().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::Database)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::Database)?;
+        u64::try_from(count)
+            .map_err(|_| StoreError::Corrupt("users: row count is negative".to_owned()))
+    }
+
+    async fn user_change_counter(&self) -> Result<i64, StoreError> {
+        let value: Option<i64> =
+            sqlx::query_scalar("SELECT value FROM user_change_counter WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::Database)?;
+        value.ok_or_else(|| {
+            StoreError::Corrupt("user_change_counter: the row is missing".to_owned())
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::Database)?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("connections", &self.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRow {
+    /// Validates the raw columns; anything malformed is [`StoreError::Corrupt`].
+    fn into_user(self) -> Result<User, StoreError> {
+        let id = UserId::parse_str(&self.id)
+            .map_err(|error| StoreError::Corrupt(format!("users.id is not a uuid: {error}")))?;
+        let roles: Vec<String> = serde_json::from_str(&self.roles).map_err(|error| {
+            StoreError::Corrupt(format!(
+                "users.roles of user {id} is not a json array of strings: {error}"
+            ))
+        })?;
+        let active = match self.active {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "users.active of user {id} is neither 0 nor 1"
+                )));
+            }
+        };
+        Ok(User {
+            id,
+            username: self.username,
+            password_hash: self.password_hash,
+            roles,
+            active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Encodes roles as the JSON array stored in `users.roles`.
+fn roles_json(roles: &[String]) -> String {
+    serde_json::Value::from(roles.to_vec()).to_string()
+}
+
+/// Makes `path` always mean a file: SQLite would read `:memory:` or a `file:` prefix as
+/// special names, so such relative paths get a leading `./`.
+fn literal_path(path: &Path) -> PathBuf {
+    let text = path.to_string_lossy();
+    if text == ":memory:" || text.starts_with("file:") {
+        Path::new(".").join(path)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Maps a failed insert: a unique violation on anything but the primary key is the username.
+fn insert_error(error: sqlx::Error) -> StoreError {
+    if let Some(database_error) = error.as_database_error() {
+        let is_primary_key = database_error.code().as_deref() == Some(SQLITE_CONSTRAINT_PRIMARYKEY);
+        if database_error.is_unique_violation() && !is_primary_key {
+            return StoreError::UsernameTaken;
+        }
+    }
+    read_error(error)
+}
+
+/// Maps a failed query that decodes rows: a column of the wrong type is corruption.
+fn read_error(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::ColumnDecode { index, source } => {
+            StoreError::Corrupt(format!("column users.{index} cannot be decoded: {source}"))
+        }
+        other => StoreError::Database(other),
+    }
+}

@@ -1,0 +1,174 @@
+//! Building and running one server instance.
+//!
+//! [`Application::build`] turns resolved settings into a bound listener (port 0 picks a
+//! free port) and the router; tests build several in one process, each with its own
+//! database, clock and counters: there is no global state.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use tessera_config::Settings;
+use tessera_token::{SigningKey, TokenCodec, TokenRules};
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::clock::SharedClock;
+use crate::http::{self, AppState};
+use crate::password::Passwords;
+use crate::throttle::{Limits, LoginThrottle};
+use crate::users::{Bootstrap, Users};
+
+/// How often the server looks for user changes made outside this process.
+pub const EXTERNAL_CHANGE_POLL: Duration = Duration::from_secs(1);
+
+/// A built, bound, not yet running server.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+    bootstrap: Bootstrap,
+}
+
+/// The token codec the settings describe (shared by the server and the CLI).
+pub fn token_codec(settings: &Settings) -> anyhow::Result<TokenCodec> {
+    let key = SigningKey::from_bytes(settings.jwt_secret.key_bytes())
+        .context("failed to build the signing key")?;
+    let codec = TokenCodec::new(
+        key,
+        TokenRules {
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+            leeway_seconds: u64::from(settings.jwt_leeway_seconds),
+        },
+    )
+    .context("invalid token rules")?;
+    codec
+        .self_test()
+        .context("token self-test failed (crypto backend misconfigured)")?;
+    Ok(codec)
+}
+
+/// Opens the store and assembles the authenticator the settings describe.
+pub async fn authenticator(
+    settings: &Settings,
+    clock: SharedClock,
+) -> anyhow::Result<Authenticator> {
+    let store = tessera_store::connect(&settings.database_url)
+        .await
+        .context("failed to open the database")?;
+    let passwords = Passwords::for_this_machine().context("failed to set up password hashing")?;
+    Ok(Authenticator {
+        codec: token_codec(settings)?,
+        users: Users::new(store, passwords),
+        throttle: Arc::new(LoginThrottle::new(Limits {
+            per_account: settings.login_max_account_failures,
+            per_client: settings.login_max_client_failures,
+            window_seconds: settings.login_failure_window_seconds,
+        })),
+        token_lifetime_seconds: i64::from(settings.jwt_expiration_minutes) * 60,
+        clock,
+    })
+}
+
+impl Application {
+    /// Opens the database, creates the first admin if there are no users, and binds.
+    pub async fn build(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
+        let auth = authenticator(settings, clock.clone()).await?;
+        let admin_password: Option<&SecretString> = settings.admin_password.as_ref();
+        let bootstrap = auth
+            .users
+            .bootstrap(admin_password, clock.now())
+            .await
+            .context("failed to create the first admin user")?;
+        auth.users
+            .sync_external_changes()
+            .await
+            .context("failed to read the user change counter")?;
+        let listener = TcpListener::bind(settings.listen.as_str())
+            .await
+            .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        let local_addr = listener
+            .local_addr()
+            .context("failed to read the bound address")?;
+        Ok(Self {
+            listener,
+            local_addr,
+            state: AppState { auth },
+            bootstrap,
+        })
+    }
+
+    /// The address actually bound (the real port when the setting asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state (for the CLI and tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// What start-up did about the first admin user.
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let users = self.state.auth.users.clone();
+        let poller = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(EXTERNAL_CHANGE_POLL);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                if let Err(error) = users.sync_external_changes().await {
+                    tracing::warn!(error = %error, "could not poll for user changes");
+                }
+            }
+        });
+        let service = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed");
+        poller.abort();
+        served
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

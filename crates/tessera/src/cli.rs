@@ -1,0 +1,432 @@
+//! The command line: `serve` (the default), `gen-secret`, `config check`,
+//! `token verify`, and `user …`, all taking the same settings flags.
+//!
+//! Settings flags (`--NAME=value` / `--NAME value` for every name in the settings table)
+//! are taken out of the arguments first by `tessera_config`, so they may stand anywhere;
+//! clap parses what is left. Exit codes: 0 success, 1 failure (an invalid token, a
+//! missing user, …), 2 invalid settings or usage.
+
+use std::ffi::OsString;
+use std::io::BufRead as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use tessera_config::{Resolved, SecretAdjustment, Settings};
+
+use crate::app::{self, Application};
+use crate::auth::AccessError;
+use crate::clock::{SystemClock, rfc3339};
+use crate::model::{NewPassword, Roles, Username, random_alphanumeric};
+use crate::users::{Bootstrap, UserChanges, Users};
+
+/// Exit code for invalid settings or usage.
+const EXIT_SETTINGS: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Self-hosted authentication server: logs users in, issues signed JWTs and verifies them on every request",
+    after_long_help = settings_help()
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default when no command is given).
+    Serve,
+    /// Print a new random secret: 32 characters from the OS CSPRNG.
+    GenSecret,
+    /// Inspect the settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Inspect tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage users in the configured database.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Show every setting's effective value (secrets hidden), its source and warnings.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Check a token as the server would: exit 0 when valid, 1 with the reason otherwise.
+    Verify {
+        /// The access token (compact JWS).
+        token: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user (a password is generated and printed unless --password-stdin).
+    Add {
+        /// The username (a-z, 0-9, '.', '_', '-', '@').
+        username: String,
+        /// A role to grant; repeat for several (`--role admin`).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Create the user inactive.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// List users.
+    List,
+    /// Allow a user to log in and use tokens again.
+    Activate {
+        /// The username.
+        username: String,
+    },
+    /// Block a user at once: login and every token already issued are refused.
+    Deactivate {
+        /// The username.
+        username: String,
+    },
+    /// Set a new password (generated and printed unless --password-stdin).
+    Passwd {
+        /// The username.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a user.
+    Delete {
+        /// The username.
+        username: String,
+    },
+}
+
+fn settings_help() -> String {
+    let mut help = String::from(
+        "Settings (each also a config.json property and an environment variable of the same name;\n\
+         command line over environment over config.json over default):\n",
+    );
+    for spec in tessera_config::SETTINGS {
+        help.push_str(&format!("  --{}=VALUE\n", spec.name));
+    }
+    help.push_str("See docs/SETTINGS.md or `tessera config check`.");
+    help
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let (setting_args, rest) = match tessera_config::split_cli_args(args) {
+        Ok(split) => split,
+        Err(errors) => {
+            eprint!("{}", tessera_config::render_errors(&errors));
+            return ExitCode::from(EXIT_SETTINGS);
+        }
+    };
+    let cli = match Cli::try_parse_from(rest) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_SETTINGS));
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::GenSecret = command {
+        let generated = tessera_config::JwtSecret::generate()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|secret| Ok(std::str::from_utf8(secret.key_bytes())?.to_owned()));
+        return match generated {
+            Ok(secret) => {
+                println!("{secret}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error),
+        };
+    }
+    let resolved = match load_settings(setting_args) {
+        Ok(resolved) => resolved,
+        Err(message) => {
+            eprint!("{message}");
+            return ExitCode::from(EXIT_SETTINGS);
+        }
+    };
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = command
+    {
+        print!("{}", tessera_config::render_check(&resolved));
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return fail(&anyhow::Error::new(error).context("failed to start the async runtime"));
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        match command {
+            Command::Token {
+                command: TokenCommand::Verify { token },
+            } => verify_token(&resolved.settings, &token).await,
+            Command::User { command } => user_command(&resolved.settings, command).await,
+            _ => serve(resolved).await.map(|()| ExitCode::SUCCESS),
+        }
+    });
+    outcome.unwrap_or_else(|error| fail(&error))
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+fn load_settings(setting_args: Vec<(String, String)>) -> Result<Resolved, String> {
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())));
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}\n"))?;
+    let sources = tessera_config::read_sources(setting_args, env, &cwd)
+        .map_err(|e| tessera_config::render_errors(&e))?;
+    tessera_config::resolve(&sources).map_err(|e| tessera_config::render_errors(&e))
+}
+
+async fn serve(resolved: Resolved) -> anyhow::Result<()> {
+    init_tracing(&resolved.settings.log);
+    for warning in &resolved.warnings {
+        tracing::warn!("{warning}");
+    }
+    let settings = resolved.settings;
+    let app = Application::build(&settings, Arc::new(SystemClock)).await?;
+    match app.bootstrap() {
+        Bootstrap::NotNeeded => {}
+        Bootstrap::Created(user) => {
+            tracing::info!(username = %user.username, "created the first admin user with TESSERA_ADMIN_PASSWORD");
+        }
+        Bootstrap::CreatedWithGeneratedPassword(user, password) => {
+            println!(
+                "created the first admin user '{}' with the generated password: {}\n\
+                 (shown once; change it with `tessera user passwd {}` or set TESSERA_ADMIN_PASSWORD on a fresh database)",
+                user.username,
+                password.expose_secret(),
+                user.username
+            );
+        }
+    }
+    println!("tessera listening on http://{}", app.local_addr());
+    tracing::info!(address = %app.local_addr(), "listening");
+    app.run().await
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn verify_token(settings: &Settings, token: &str) -> anyhow::Result<ExitCode> {
+    let clock = Arc::new(SystemClock);
+    let auth = app::authenticator(settings, clock.clone()).await?;
+    match auth.check(token.trim()).await {
+        Ok(access) => {
+            let remaining = access.claims.exp - crate::clock::Clock::now(clock.as_ref());
+            println!(
+                "valid: user '{}' ({}), roles [{}], expires {} (in {})",
+                access.user.username,
+                access.user.id,
+                access.user.roles.join(", "),
+                rfc3339(access.claims.exp),
+                human_duration(remaining)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(AccessError::Store(error)) => {
+            Err(anyhow::Error::new(error).context("failed to look up the token's user"))
+        }
+        Err(reason) => {
+            println!("invalid: {reason}");
+            if settings.jwt_secret.adjustment() == SecretAdjustment::Generated {
+                println!(
+                    "note: no TESSERA_JWT_SECRET/AYANOVA_JWT_SECRET is set, so a random key was used and no server-issued token can verify"
+                );
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// "4d 23h 59m 10s" for a number of seconds.
+fn human_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m, s) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60, s % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0s".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
+
+async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let clock = Arc::new(SystemClock);
+    let now = crate::clock::Clock::now(clock.as_ref());
+    let users = app::authenticator(settings, clock).await?.users;
+    match command {
+        UserCommand::Add {
+            username,
+            roles,
+            password_stdin,
+            inactive,
+        } => {
+            let username = Username::parse(&username)?;
+            let roles = Roles::parse(&roles)?;
+            let (password, generated) = obtain_password(password_stdin)?;
+            let user = users
+                .create(username, &password, roles, !inactive, now)
+                .await?;
+            println!("created user '{}' ({})", user.username, user.id);
+            if generated {
+                println!(
+                    "generated password (shown once): {}",
+                    password.secret().expose_secret()
+                );
+            }
+        }
+        UserCommand::List => {
+            println!(
+                "{:<24} {:<36} {:<8} {:<20} roles",
+                "username", "id", "active", "created"
+            );
+            for user in users.list().await? {
+                println!(
+                    "{:<24} {:<36} {:<8} {:<20} {}",
+                    user.username,
+                    user.id,
+                    if user.active { "yes" } else { "no" },
+                    rfc3339(user.created_at),
+                    user.roles.join(",")
+                );
+            }
+        }
+        UserCommand::Activate { username } => {
+            set_active(&users, &username, true, now).await?;
+        }
+        UserCommand::Deactivate { username } => {
+            set_active(&users, &username, false, now).await?;
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+        } => {
+            let user = users
+                .get_by_username(&Username::parse(&username)?)
+                .await
+                .with_context(|| format!("user '{username}'"))?;
+            let (password, generated) = obtain_password(password_stdin)?;
+            let changes = UserChanges {
+                password: Some(password.clone()),
+                ..UserChanges::default()
+            };
+            users.update(user.id, changes, now).await?;
+            println!("changed the password of '{}'", user.username);
+            if generated {
+                println!(
+                    "generated password (shown once): {}",
+                    password.secret().expose_secret()
+                );
+            }
+        }
+        UserCommand::Delete { username } => {
+            let user = users
+                .get_by_username(&Username::parse(&username)?)
+                .await
+                .with_context(|| format!("user '{username}'"))?;
+            users.delete(user.id).await?;
+            println!("deleted user '{}'", user.username);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_active(users: &Users, username: &str, active: bool, now: i64) -> anyhow::Result<()> {
+    let user = users
+        .get_by_username(&Username::parse(username)?)
+        .await
+        .with_context(|| format!("user '{username}'"))?;
+    let changes = UserChanges {
+        active: Some(active),
+        ..UserChanges::default()
+    };
+    users.update(user.id, changes, now).await?;
+    println!(
+        "{} '{}'",
+        if active { "activated" } else { "deactivated" },
+        user.username
+    );
+    Ok(())
+}
+
+/// Reads the first line of standard input, or generates 20 random characters.
+fn obtain_password(from_stdin: bool) -> anyhow::Result<(NewPassword, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("failed to read the password from standard input")?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        Ok((
+            NewPassword::parse(SecretString::from(line.to_owned()))?,
+            false,
+        ))
+    } else {
+        let generated = random_alphanumeric(20).context("no randomness available")?;
+        Ok((NewPassword::parse(SecretString::from(generated))?, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_a_person_would_write_them() {
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(-5), "0s");
+        assert_eq!(human_duration(432_000), "5d");
+        assert_eq!(human_duration(93_784), "1d 2h 3m 4s");
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

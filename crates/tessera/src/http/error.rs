@@ -1,0 +1,199 @@
+//! The one place that turns failures into HTTP responses.
+//!
+//! Every error body is `{"error": CODE, "message": TEXT}` with a fixed, small text: no
+//! token, secret, library error name or stack trace ever reaches a client. Internal
+//! causes are logged here and answered with a generic 500.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth::{AccessError, LoginError};
+use crate::users::UsersError;
+
+/// `WWW-Authenticate` for a request that carried no usable credentials (RFC 6750 §3).
+const CHALLENGE_MISSING: &str = "Bearer realm=\"tessera\"";
+/// `WWW-Authenticate` for a token that was presented and refused.
+const CHALLENGE_INVALID: &str = "Bearer realm=\"tessera\", error=\"invalid_token\"";
+
+/// Everything a handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed; the message says what is allowed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no bearer token.
+    #[error("missing bearer token")]
+    MissingToken,
+    /// 401: the bearer token was refused (reason logged, not sent).
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    /// 401: login failed.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// 403: authenticated but not allowed.
+    #[error("admin role required")]
+    Forbidden,
+    /// 404.
+    #[error("not found")]
+    NotFound,
+    /// 409: the request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// 415.
+    #[error("expected request with content-type application/json")]
+    UnsupportedMediaType,
+    /// 422: the JSON does not match the expected fields and types.
+    #[error("request body does not have the expected fields and types")]
+    Unprocessable,
+    /// 429 with `Retry-After`.
+    #[error("too many failed logins")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// 500: logged, answered generically.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError as E;
+        match self {
+            E::BadRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m.clone()),
+            E::MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "an Authorization: Bearer token is required".into(),
+            ),
+            E::InvalidToken(_) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the access token is invalid or expired".into(),
+            ),
+            E::InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "invalid username or password".into(),
+            ),
+            E::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this requires the admin role".into(),
+            ),
+            E::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".into()),
+            E::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
+            E::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                self.to_string(),
+            ),
+            E::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                self.to_string(),
+            ),
+            E::Unprocessable => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                self.to_string(),
+            ),
+            E::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!("too many failed logins; retry in {retry_after} seconds"),
+            ),
+            E::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "internal error".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(cause = %cause, "request failed"),
+            ApiError::InvalidToken(reason) => tracing::debug!(reason = %reason, "token refused"),
+            _ => {}
+        }
+        let (status, code, message) = self.parts();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: code,
+                message: &message,
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::MissingToken | ApiError::InvalidCredentials => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE_MISSING),
+                );
+            }
+            ApiError::InvalidToken(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(CHALLENGE_INVALID),
+                );
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::Store(e) => Self::Internal(e.to_string()),
+            AccessError::Token(e) => Self::InvalidToken(e.reason().to_owned()),
+            other => Self::InvalidToken(other.to_string()),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::InvalidCredentials => Self::InvalidCredentials,
+            LoginError::Throttled(wait) => Self::TooManyRequests {
+                retry_after: wait.0,
+            },
+            LoginError::PasswordTooLong => Self::BadRequest(error.to_string()),
+            LoginError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<UsersError> for ApiError {
+    fn from(error: UsersError) -> Self {
+        match error {
+            UsersError::Invalid(e) => Self::BadRequest(e.to_string()),
+            UsersError::UsernameTaken | UsersError::LastAdmin => Self::Conflict(error.to_string()),
+            UsersError::NotFound => Self::NotFound,
+            UsersError::Store(e) => Self::Internal(e.to_string()),
+            UsersError::Password(e) => Self::Internal(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Extractors: authentication you cannot forget, JSON with clean rejections, and the
+//! client's address.
+//!
+//! Invariant: a handler that takes [`AuthUser`] or [`AdminUser`] only runs after the
+//! token was verified and its user loaded and found active for this very request.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::auth::Access;
+
+/// A request whose bearer token is valid and whose user exists and is active.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub Access);
+
+/// An [`AuthUser`] who currently holds the `admin` role.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub Access);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?;
+        let access = state.auth.check(token).await?;
+        Ok(Self(access))
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AuthUser(access) = AuthUser::from_request_parts(parts, state).await?;
+        if access.user.is_admin() {
+            Ok(Self(access))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+/// Reads the token from `Authorization: Bearer …` (scheme case-insensitive), and from
+/// nowhere else.
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(ApiError::MissingToken);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::InvalidToken("authorization header is not ASCII".into()))?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::MissingToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::MissingToken);
+    }
+    let token = token.trim_matches(' ');
+    if token.is_empty() {
+        return Err(ApiError::MissingToken);
+    }
+    Ok(token)
+}
+
+/// The peer address of the connection (unspecified when served without connect info).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        Ok(Self(ip))
+    }
+}
+
+/// `axum::Json` with rejections turned into [`ApiError`]s that echo nothing of the body.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::BadRequest("request body is not valid JSON".into())
+        }
+        JsonRejection::JsonDataError(_) => ApiError::Unprocessable,
+        JsonRejection::BytesRejection(_) if rejection.status().as_u16() == 413 => {
+            ApiError::PayloadTooLarge
+        }
+        _ => ApiError::BadRequest("request body could not be read".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request as HttpRequest;
+
+    fn parts(values: &[&str]) -> Parts {
+        let mut builder = HttpRequest::builder();
+        for value in values {
+            builder = builder.header(AUTHORIZATION, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_required() {
+        assert_eq!(bearer_token(&parts(&["Bearer a.b.c"])).unwrap(), "a.b.c");
+        assert_eq!(bearer_token(&parts(&["bEaReR a.b.c"])).unwrap(), "a.b.c");
+        for bad in [
+            &["Basic YTpi"][..],
+            &["Bearer"],
+            &["Bearer "],
+            &[],
+            &["a.b.c"],
+        ] {
+            assert!(bearer_token(&parts(bad)).is_err(), "{bad:?}");
+        }
+        assert!(bearer_token(&parts(&["Bearer a.b.c", "Bearer d.e.f"])).is_err());
+    }
+}

@@ -1,0 +1,257 @@
+//! Password hashing with argon2id, off the async runtime and bounded.
+//!
+//! Hashing and verifying run on Tokio's blocking pool behind a semaphore sized to the
+//! machine, so a burst of logins cannot occupy every runtime worker. Unknown users are
+//! verified against a dummy hash so that their timing matches a real user's.
+//! Invariant: plain-text passwords live only in `SecretString`s and are never logged.
+
+use std::sync::Arc;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Semaphore;
+
+/// The policy's argon2id cost: m = 19456 KiB, t = 2, p = 1 (OWASP's minimum).
+pub const MEMORY_KIB: u32 = 19_456;
+/// Iterations.
+pub const ITERATIONS: u32 = 2;
+/// Lanes.
+pub const PARALLELISM: u32 = 1;
+/// The longest password accepted anywhere, in characters.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+/// The shortest password accepted for a new or changed password, in characters.
+pub const MIN_NEW_PASSWORD_CHARS: usize = 8;
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The argon2 implementation failed; the message names no password.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    /// The blocking task was cancelled or panicked.
+    #[error("password hashing task did not finish")]
+    Task,
+}
+
+/// The result of checking a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    /// The password matches the hash.
+    pub matches: bool,
+    /// The stored hash uses weaker parameters than the policy and should be replaced.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies passwords on a bounded pool.
+#[derive(Clone)]
+pub struct Passwords {
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<str>,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords")
+            .field("available_permits", &self.permits.available_permits())
+            .finish()
+    }
+}
+
+impl Passwords {
+    /// A hasher allowing `concurrency` hashes at once. Computes the dummy hash once.
+    pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
+        let mut filler = [0u8; 32];
+        getrandom::fill(&mut filler).map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let dummy = hash_blocking(&filler)?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy_hash: Arc::from(dummy),
+        })
+    }
+
+    /// A hasher sized to the machine: one concurrent hash per core.
+    pub fn for_this_machine() -> Result<Self, PasswordError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::new(cores)
+    }
+
+    /// Hashes `password` into a PHC string.
+    pub async fn hash(&self, password: &SecretString) -> Result<String, PasswordError> {
+        let password = password.clone();
+        self.run(move || hash_blocking(password.expose_secret().as_bytes()))
+            .await
+    }
+
+    /// Checks `password` against `stored` (a PHC string), or against the dummy hash when
+    /// `stored` is `None`, so that an unknown user costs the same time; then `matches` is
+    /// always false.
+    pub async fn verify(
+        &self,
+        stored: Option<&str>,
+        password: &SecretString,
+    ) -> Result<Verification, PasswordError> {
+        let known = stored.is_some();
+        let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
+        let password = password.clone();
+        let verification = self
+            .run(move || Ok(verify_blocking(&hash, password.expose_secret().as_bytes())))
+            .await?;
+        Ok(Verification {
+            matches: known && verification.matches,
+            needs_rehash: verification.needs_rehash,
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::Task)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| PasswordError::Task)?
+    }
+}
+
+fn policy() -> Result<Argon2<'static>, PasswordError> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+fn hash_blocking(password: &[u8]) -> Result<String, PasswordError> {
+    let hash = policy()?
+        .hash_password(password)
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    Ok(hash.to_string())
+}
+
+fn verify_blocking(stored: &str, password: &[u8]) -> Verification {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Verification {
+            matches: false,
+            needs_rehash: true,
+        };
+    };
+    let matches = Argon2::default().verify_password(password, &parsed).is_ok();
+    Verification {
+        matches,
+        needs_rehash: below_policy(&parsed),
+    }
+}
+
+/// True when a stored hash is not argon2id or its costs are below the policy.
+fn below_policy(hash: &PasswordHash) -> bool {
+    if hash.algorithm.as_str() != "argon2id" {
+        return true;
+    }
+    match Params::try_from(hash) {
+        Ok(params) => {
+            params.m_cost() < MEMORY_KIB
+                || params.t_cost() < ITERATIONS
+                || params.p_cost() < PARALLELISM
+        }
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    #[tokio::test]
+    async fn hash_then_verify_roundtrip_with_policy_parameters() {
+        let passwords = Passwords::new(2).unwrap();
+        let hash = passwords.hash(&secret("correct horse")).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        let ok = passwords
+            .verify(Some(&hash), &secret("correct horse"))
+            .await
+            .unwrap();
+        assert_eq!(
+            ok,
+            Verification {
+                matches: true,
+                needs_rehash: false
+            }
+        );
+        let bad = passwords
+            .verify(Some(&hash), &secret("correct horsE"))
+            .await
+            .unwrap();
+        assert!(!bad.matches);
+    }
+
+    #[tokio::test]
+    async fn unknown_user_never_matches_even_with_the_dummy_password() {
+        let passwords = Passwords::new(1).unwrap();
+        let result = passwords.verify(None, &secret("")).await.unwrap();
+        assert!(!result.matches);
+    }
+
+    #[tokio::test]
+    async fn passwords_are_verified_exactly_as_received() {
+        let passwords = Passwords::new(1).unwrap();
+        let original = "pässwörd 🦀\u{0301} with trailing space ";
+        let hash = passwords.hash(&secret(original)).await.unwrap();
+        assert!(
+            passwords
+                .verify(Some(&hash), &secret(original))
+                .await
+                .unwrap()
+                .matches
+        );
+        let trimmed = original.trim_end();
+        assert!(
+            !passwords
+                .verify(Some(&hash), &secret(trimmed))
+                .await
+                .unwrap()
+                .matches
+        );
+    }
+
+    #[tokio::test]
+    async fn weak_parameters_ask_for_a_rehash() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8_192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        let passwords = Passwords::new(1).unwrap();
+        let result = passwords.verify(Some(&weak), &secret("pw")).await.unwrap();
+        assert_eq!(
+            result,
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_hash_is_a_mismatch_not_a_panic() {
+        let passwords = Passwords::new(1).unwrap();
+        let result = passwords
+            .verify(Some("not a phc string"), &secret("pw"))
+            .await
+            .unwrap();
+        assert!(!result.matches);
+    }
+}

@@ -1,0 +1,398 @@
+//! The user service: every read and write of users goes through here.
+//!
+//! It owns the in-memory cache that keeps the per-request "does this user still exist
+//! and is it active?" check off the database. Invariants:
+//! - every write made through this service invalidates the cache entry *before* it
+//!   returns, so the very next request sees the change;
+//! - writes made elsewhere (the CLI, another instance, raw SQL) bump the store's change
+//!   counter; [`Users::sync_external_changes`] (polled by the server every second) drops
+//!   the whole cache when it moves;
+//! - a cache fill that raced with an invalidation is discarded (epoch check), so a stale
+//!   row can never be cached after the write that changed it returned.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use secrecy::SecretString;
+use serde::Serialize;
+use tessera_store::{NewUser, Store, StoreError, User, UserId, UserPatch};
+
+use crate::model::{ADMIN_ROLE, InvalidValue, NewPassword, Roles, Username, random_alphanumeric};
+use crate::password::{PasswordError, Passwords};
+
+/// Entries kept before the cache is cleared wholesale (bounds memory under churn).
+const CACHE_CAPACITY: usize = 100_000;
+/// The bootstrap administrator's username.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
+
+/// What the server shows and checks of a user: everything but the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserView {
+    /// Stable id (the tokens' `sub`).
+    pub id: UserId,
+    /// Unique, lower-case username.
+    pub username: String,
+    /// Sorted role names.
+    pub roles: Vec<String>,
+    /// Inactive users can neither log in nor use a token.
+    pub active: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl UserView {
+    /// True when the user holds the `admin` role.
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == ADMIN_ROLE)
+    }
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            username: user.username.clone(),
+            roles: user.roles.clone(),
+            active: user.active,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+/// Why a user operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UsersError {
+    /// A value was not allowed; the message says what is.
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
+    /// The username belongs to another user.
+    #[error("username is already taken")]
+    UsernameTaken,
+    /// No such user.
+    #[error("no such user")]
+    NotFound,
+    /// The change would leave no active administrator.
+    #[error("the change would leave no active user with the admin role")]
+    LastAdmin,
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// Hashing failed.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+impl From<StoreError> for UsersError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UsernameTaken => Self::UsernameTaken,
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// A change to a user; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    /// New active flag.
+    pub active: Option<bool>,
+    /// New roles.
+    pub roles: Option<Roles>,
+    /// New password.
+    pub password: Option<NewPassword>,
+}
+
+/// The outcome of start-up bootstrap.
+#[derive(Debug)]
+pub enum Bootstrap {
+    /// Users already existed; nothing was created.
+    NotNeeded,
+    /// `admin` was created with the configured password.
+    Created(UserView),
+    /// `admin` was created with this generated password (to be shown once).
+    CreatedWithGeneratedPassword(UserView, SecretString),
+}
+
+/// Users, their cache and the password hasher.
+#[derive(Debug, Clone)]
+pub struct Users {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    passwords: Passwords,
+    cache: RwLock<HashMap<UserId, Arc<UserView>>>,
+    epoch: AtomicU64,
+    seen_changes: AtomicI64,
+    store_calls: AtomicU64,
+}
+
+impl Users {
+    /// The service over `store`, hashing with `passwords`.
+    pub fn new(store: Arc<dyn Store>, passwords: Passwords) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                passwords,
+                cache: RwLock::new(HashMap::new()),
+                epoch: AtomicU64::new(0),
+                seen_changes: AtomicI64::new(i64::MIN),
+                store_calls: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The password hasher.
+    pub fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    /// How many store calls this service has made (the hot path should make none).
+    pub fn store_calls(&self) -> u64 {
+        self.inner.store_calls.load(Ordering::Relaxed)
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.inner.store_calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.store.as_ref()
+    }
+
+    /// The user behind a token's `sub`, from the cache when possible. Hot path.
+    pub async fn cached(&self, id: UserId) -> Result<Option<Arc<UserView>>, StoreError> {
+        if let Some(hit) = self.read_cache().get(&id) {
+            return Ok(Some(Arc::clone(hit)));
+        }
+        let epoch = self.inner.epoch.load(Ordering::SeqCst);
+        let Some(user) = self.store().user_by_id(id).await? else {
+            return Ok(None);
+        };
+        let view = Arc::new(UserView::from(&user));
+        let mut cache = self.write_cache();
+        // A write that returned after our read bumped the epoch: do not cache what we read.
+        if self.inner.epoch.load(Ordering::SeqCst) == epoch {
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(id, Arc::clone(&view));
+        }
+        Ok(Some(view))
+    }
+
+    /// Drops the cache when a writer outside this process changed users.
+    /// Returns true when it did.
+    pub async fn sync_external_changes(&self) -> Result<bool, StoreError> {
+        let counter = self.store().user_change_counter().await?;
+        let previous = self.inner.seen_changes.swap(counter, Ordering::SeqCst);
+        if previous == counter {
+            return Ok(false);
+        }
+        self.invalidate_all();
+        Ok(true)
+    }
+
+    /// Readiness: the store answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.store().ping().await
+    }
+
+    /// The full record for a login attempt (never cached: it carries the hash).
+    pub async fn for_login(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.store().user_by_username(username).await
+    }
+
+    /// One user by id.
+    pub async fn get(&self, id: UserId) -> Result<UserView, UsersError> {
+        let user = self.store().user_by_id(id).await?;
+        user.as_ref()
+            .map(UserView::from)
+            .ok_or(UsersError::NotFound)
+    }
+
+    /// One user by username.
+    pub async fn get_by_username(&self, username: &Username) -> Result<UserView, UsersError> {
+        let user = self.store().user_by_username(username.as_str()).await?;
+        user.as_ref()
+            .map(UserView::from)
+            .ok_or(UsersError::NotFound)
+    }
+
+    /// Every user, ordered by username.
+    pub async fn list(&self) -> Result<Vec<UserView>, UsersError> {
+        let users = self.store().list_users().await?;
+        Ok(users.iter().map(UserView::from).collect())
+    }
+
+    /// Creates a user.
+    pub async fn create(
+        &self,
+        username: Username,
+        password: &NewPassword,
+        roles: Roles,
+        active: bool,
+        now: i64,
+    ) -> Result<UserView, UsersError> {
+        let password_hash = self.inner.passwords.hash(password.secret()).await?;
+        let user = self
+            .store()
+            .create_user(
+                NewUser {
+                    id: UserId::new_v4(),
+                    username: username.as_str().to_owned(),
+                    password_hash,
+                    roles: roles.into_vec(),
+                    active,
+                },
+                now,
+            )
+            .await?;
+        Ok(UserView::from(&user))
+    }
+
+    /// Applies `changes`; refuses to leave the system without an active admin.
+    pub async fn update(
+        &self,
+        id: UserId,
+        changes: UserChanges,
+        now: i64,
+    ) -> Result<UserView, UsersError> {
+        let current = self.get(id).await?;
+        let active_after = changes.active.unwrap_or(current.active);
+        let admin_after = changes.roles.as_ref().map_or(current.is_admin(), |r| {
+            r.clone().into_vec().iter().any(|r| r == ADMIN_ROLE)
+        });
+        if current.active && current.is_admin() && !(active_after && admin_after) {
+            self.ensure_another_admin(id).await?;
+        }
+        let password_hash = match &changes.password {
+            Some(password) => Some(self.inner.passwords.hash(password.secret()).await?),
+            None => None,
+        };
+        let patch = UserPatch {
+            active: changes.active,
+            roles: changes.roles.map(Roles::into_vec),
+            password_hash,
+        };
+        let updated = self.store().update_user(id, patch, now).await;
+        self.invalidate(id);
+        let user = updated?.ok_or(UsersError::NotFound)?;
+        Ok(UserView::from(&user))
+    }
+
+    /// Deletes a user; refuses to delete the last active admin.
+    pub async fn delete(&self, id: UserId) -> Result<(), UsersError> {
+        let current = self.get(id).await?;
+        if current.active && current.is_admin() {
+            self.ensure_another_admin(id).await?;
+        }
+        let deleted = self.store().delete_user(id).await;
+        self.invalidate(id);
+        if deleted? {
+            Ok(())
+        } else {
+            Err(UsersError::NotFound)
+        }
+    }
+
+    /// Replaces a hash whose parameters fell below policy, after a successful login.
+    pub async fn rehash(
+        &self,
+        id: UserId,
+        password: &SecretString,
+        now: i64,
+    ) -> Result<(), UsersError> {
+        let password_hash = self.inner.passwords.hash(password).await?;
+        let patch = UserPatch {
+            password_hash: Some(password_hash),
+            ..UserPatch::default()
+        };
+        let updated = self.store().update_user(id, patch, now).await;
+        self.invalidate(id);
+        updated?;
+        Ok(())
+    }
+
+    /// Creates `admin` when the user table is empty, with `password` or a generated one.
+    pub async fn bootstrap(
+        &self,
+        password: Option<&SecretString>,
+        now: i64,
+    ) -> Result<Bootstrap, UsersError> {
+        if self.store().count_users().await? > 0 {
+            return Ok(Bootstrap::NotNeeded);
+        }
+        let (secret, generated) = match password {
+            Some(p) => (p.clone(), false),
+            None => {
+                let generated = random_alphanumeric(20)
+                    .map_err(|e| PasswordError::Hash(format!("no randomness: {e}")))?;
+                (SecretString::from(generated), true)
+            }
+        };
+        let password_hash = self.inner.passwords.hash(&secret).await?;
+        let created = self
+            .store()
+            .create_first_user(
+                NewUser {
+                    id: UserId::new_v4(),
+                    username: BOOTSTRAP_ADMIN.to_owned(),
+                    password_hash,
+                    roles: vec![ADMIN_ROLE.to_owned()],
+                    active: true,
+                },
+                now,
+            )
+            .await?;
+        Ok(match created {
+            None => Bootstrap::NotNeeded,
+            Some(user) if generated => {
+                Bootstrap::CreatedWithGeneratedPassword(UserView::from(&user), secret)
+            }
+            Some(user) => Bootstrap::Created(UserView::from(&user)),
+        })
+    }
+
+    async fn ensure_another_admin(&self, id: UserId) -> Result<(), UsersError> {
+        let others = self
+            .list()
+            .await?
+            .into_iter()
+            .any(|u| u.id != id && u.active && u.is_admin());
+        if others {
+            Ok(())
+        } else {
+            Err(UsersError::LastAdmin)
+        }
+    }
+
+    fn invalidate(&self, id: UserId) {
+        let mut cache = self.write_cache();
+        self.inner.epoch.fetch_add(1, Ordering::SeqCst);
+        cache.remove(&id);
+    }
+
+    fn invalidate_all(&self) {
+        let mut cache = self.write_cache();
+        self.inner.epoch.fetch_add(1, Ordering::SeqCst);
+        cache.clear();
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<UserId, Arc<UserView>>> {
+        self.inner
+            .cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<UserId, Arc<UserView>>> {
+        self.inner
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

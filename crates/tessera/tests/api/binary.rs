@@ -1,0 +1,241 @@
+//! The real `tessera` binary: precedence of the three sources, start-up errors, and the
+//! operator commands on the same database.
+
+use reqwest::StatusCode;
+use tessera_token::SigningKey;
+
+use crate::helpers::{Binary, TestEnv};
+
+const FILE_SECRET: &str = "FileSecretFileSecretFileSecret12";
+const ENV_SECRET: &str = "EnvSecretEnvSecretEnvSecretEnv34";
+const CLI_SECRET: &str = "CliSecretCliSecretCliSecretCli56";
+const PASSWORD: &str = "binary-admin-password";
+
+fn signed_with(token: &str, secret: &str) -> bool {
+    // The binary runs on the real clock, so only the signature layer is checked here.
+    let key = SigningKey::from_bytes(secret.as_bytes()).unwrap();
+    tessera_token::verify_signature(&key, token).is_ok()
+}
+
+/// Serves from a directory holding `config.json` with `file_key: FILE_SECRET`, with
+/// `env_key: ENV_SECRET` in the environment and `--cli_key=CLI_SECRET` on the command
+/// line (each optional), logs in, and returns which secret signed the token.
+async fn winning_secret(
+    file_key: Option<&str>,
+    env_key: Option<&str>,
+    cli_key: Option<&str>,
+) -> &'static str {
+    let env = TestEnv::new();
+    if let Some(key) = file_key {
+        std::fs::write(
+            env.path().join("config.json"),
+            format!(r#"{{ "SomeOtherAppSetting": true, "{key}": "{FILE_SECRET}" }}"#),
+        )
+        .unwrap();
+    }
+    let mut binary = Binary::new(env.path())
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
+    if let Some(key) = env_key {
+        binary = binary.env(key, ENV_SECRET);
+    }
+    if let Some(key) = cli_key {
+        binary = binary.arg(format!("--{key}={CLI_SECRET}"));
+    }
+    let server = binary.serve();
+    let login = server.login("admin", PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.me(&token).await.status, StatusCode::OK);
+    let winners: Vec<&'static str> = [FILE_SECRET, ENV_SECRET, CLI_SECRET]
+        .into_iter()
+        .filter(|s| signed_with(&token, s))
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one secret must have signed the token"
+    );
+    winners[0]
+}
+
+#[tokio::test]
+async fn command_line_beats_environment_beats_config_file_for_both_names() {
+    const SEED: &str = "AYANOVA_JWT_SECRET";
+    const OURS: &str = "TESSERA_JWT_SECRET";
+    assert_eq!(winning_secret(Some(SEED), None, None).await, FILE_SECRET);
+    assert_eq!(winning_secret(Some(OURS), None, None).await, FILE_SECRET);
+    assert_eq!(
+        winning_secret(Some(SEED), Some(SEED), None).await,
+        ENV_SECRET
+    );
+    assert_eq!(
+        winning_secret(Some(OURS), Some(SEED), None).await,
+        ENV_SECRET
+    );
+    assert_eq!(
+        winning_secret(Some(SEED), Some(OURS), Some(SEED)).await,
+        CLI_SECRET
+    );
+    assert_eq!(
+        winning_secret(None, Some(SEED), Some(OURS)).await,
+        CLI_SECRET
+    );
+}
+
+#[test]
+fn the_seeds_command_line_example_works_as_written() {
+    let env = TestEnv::new();
+    let (code, stdout, stderr) = Binary::new(env.path())
+        .arg("--AYANOVA_JWT_SECRET=02847This_is_my_secret_key456576")
+        .arg("config")
+        .arg("check")
+        .output();
+    assert_eq!(code, 0, "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("TESSERA_JWT_SECRET "))
+        .unwrap_or_else(|| panic!("no secret line in {stdout}"));
+    assert!(line.contains("command line"), "{line}");
+    assert!(
+        !stdout.contains("02847This_is_my_secret_key456576"),
+        "secret printed"
+    );
+    assert!(
+        stdout.contains("published example") || stderr.contains("published example"),
+        "no warning about the published example: {stdout}"
+    );
+}
+
+#[test]
+fn expiration_minutes_below_five_refuse_to_start() {
+    let env = TestEnv::new();
+    let (code, stdout, stderr) = Binary::new(env.path())
+        .env("TESSERA_JWT_EXPIRATION_MINUTES", "4")
+        .arg("serve")
+        .output();
+    assert_eq!(code, 2, "stdout: {stdout} stderr: {stderr}");
+    assert!(
+        stderr.contains("TESSERA_JWT_EXPIRATION_MINUTES"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("environment"), "{stderr}");
+    assert!(!stdout.contains("listening"));
+    assert!(
+        !env.path().join("tessera.db").exists(),
+        "nothing may be written"
+    );
+}
+
+#[test]
+fn an_empty_secret_is_a_start_up_error_not_a_padded_key() {
+    let env = TestEnv::new();
+    let (code, _, stderr) = Binary::new(env.path())
+        .env("AYANOVA_JWT_SECRET", "")
+        .output();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("AYANOVA_JWT_SECRET"), "{stderr}");
+}
+
+#[test]
+fn gen_secret_prints_32_random_characters() {
+    let env = TestEnv::new();
+    let (code, first, _) = Binary::new(env.path()).arg("gen-secret").output();
+    let (_, second, _) = Binary::new(env.path()).arg("gen-secret").output();
+    assert_eq!(code, 0);
+    let first = first.trim();
+    assert_eq!(first.chars().count(), 32, "{first}");
+    assert!(first.chars().all(|c| c.is_ascii_alphanumeric()));
+    assert_ne!(first, second.trim());
+}
+
+#[tokio::test]
+async fn operators_manage_users_and_verify_tokens_on_the_same_database() {
+    let env = TestEnv::new();
+    let db = format!("--TESSERA_DATABASE_URL={}", env.database_url());
+    let secret = "--TESSERA_JWT_SECRET=OperatorSecretOperatorSecret1234";
+    let cli = |args: &[&str]| {
+        let mut binary = Binary::new(env.path())
+            .arg(db.clone())
+            .arg(secret)
+            .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
+        for a in args {
+            binary = binary.arg(*a);
+        }
+        binary
+    };
+
+    // A fresh database gets its admin on first use; then an operator adds bob.
+    let (code, stdout, stderr) = cli(&["user", "add", "bob", "--role", "ops", "--password-stdin"])
+        .output_with_stdin("bob-password-1\n");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("created user 'bob'"), "{stdout}");
+
+    let server = cli(&["serve"]).env("TESSERA_LISTEN", "127.0.0.1:0").serve();
+    let login = server.login("bob", "bob-password-1").await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+
+    let (code, stdout, _) = cli(&["token", "verify", &token]).output();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.starts_with("valid: user 'bob'"), "{stdout}");
+
+    let (code, stdout, _) = cli(&["user", "list"]).output();
+    assert_eq!(code, 0);
+    let bob = stdout
+        .lines()
+        .find(|l| l.starts_with("bob "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(bob.contains("yes") && bob.ends_with("ops"), "{bob}");
+
+    let (code, stdout, stderr) = cli(&["user", "deactivate", "bob"]).output();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("deactivated 'bob'"));
+
+    let (code, stdout, _) = cli(&["token", "verify", &token]).output();
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("inactive user"), "{stdout}");
+
+    let (code, stdout, _) = cli(&["token", "verify", "not-a-token"]).output();
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("invalid:"), "{stdout}");
+
+    let (code, _, stderr) = cli(&["user", "delete", "nobody"]).output();
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no such user"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_first_start_prints_a_generated_admin_password_that_logs_in() {
+    let env = TestEnv::new();
+    // No settings at all but a free port: the README's first command on a fresh checkout.
+    let server = Binary::new(env.path())
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .serve();
+    let line = server
+        .announced
+        .iter()
+        .find(|l| l.contains("generated password: "))
+        .unwrap_or_else(|| panic!("no generated password in {:?}", server.announced));
+    let password = line.rsplit("generated password: ").next().unwrap().trim();
+    assert!(password.len() >= 16, "{password}");
+    let login = server.login("admin", password).await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    let token = login.body["access_token"].as_str().unwrap();
+    assert_eq!(server.me(token).await.status, StatusCode::OK);
+    assert!(
+        env.path().join("tessera.db").exists(),
+        "the default database is in the working directory"
+    );
+    drop(server);
+
+    // A second start on the same database creates no admin and prints no password.
+    let again = Binary::new(env.path())
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .serve();
+    assert!(
+        again.announced.iter().all(|l| !l.contains("password")),
+        "{:?}",
+        again.announced
+    );
+}

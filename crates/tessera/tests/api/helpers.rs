@@ -1,0 +1,367 @@
+//! Typed helpers: spawn the real app (in-process, or the real binary) and talk HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tessera::Application;
+use tessera::clock::ManualClock;
+use tessera::http::AppState;
+use tessera_config::RawSources;
+
+/// The bootstrap admin's password in every in-process test server.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+/// The instant every test clock starts at (2027-01-15T08:00:00Z).
+pub const START: i64 = 1_800_000_000;
+
+/// A temporary directory holding one SQLite database (and a config.json when asked),
+/// shared by the servers a test starts and restarts.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub clock: ManualClock,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            clock: ManualClock::new(START),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("tessera.db").display())
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Starts an in-process server whose settings come from these command-line style
+    /// pairs, on top of a fresh port, this env's database and the admin password.
+    pub async fn spawn(&self, settings: &[(&str, &str)]) -> TestServer {
+        let mut cli: Vec<(String, String)> = vec![
+            ("TESSERA_LISTEN".into(), "127.0.0.1:0".into()),
+            ("TESSERA_DATABASE_URL".into(), self.database_url()),
+            ("TESSERA_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        ];
+        cli.extend(
+            settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let sources = RawSources {
+            cli,
+            env: Vec::new(),
+            file: None,
+        };
+        let resolved = tessera_config::resolve(&sources)
+            .unwrap_or_else(|e| panic!("{}", tessera_config::render_errors(&e)));
+        let app = Application::build(&resolved.settings, Arc::new(self.clock.clone()))
+            .await
+            .unwrap();
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let task = tokio::spawn(app.run_until(std::future::pending()));
+        TestServer {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            state,
+            task,
+        }
+    }
+}
+
+/// A running in-process server; stopped when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An HTTP answer: status, headers and the body parsed as JSON (Null when not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Answer {
+        self.post_json(
+            "/api/auth/login",
+            None,
+            &json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Logs in and returns the access token, failing the test otherwise.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let answer = self.login(username, password).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        answer.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token("admin", ADMIN_PASSWORD).await
+    }
+
+    pub async fn me(&self, token: &str) -> Answer {
+        self.get("/api/auth/me", Some(token)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = self.client.delete(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        let mut request = self.client.patch(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    /// Creates a user through the admin API and returns its id.
+    pub async fn create_user(&self, admin: &str, username: &str, password: &str) -> String {
+        let answer = self
+            .post_json(
+                "/api/users",
+                Some(admin),
+                &json!({ "username": username, "password": password }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+        answer.body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Asserts the answer is the fixed 401 for a refused token.
+pub fn assert_token_refused(answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    assert_eq!(
+        answer.header("www-authenticate"),
+        Some("Bearer realm=\"tessera\", error=\"invalid_token\"")
+    );
+    assert_eq!(answer.body["error"], "invalid_token");
+}
+
+/// The real `tessera` binary, run in a working directory of the test's choosing.
+pub struct Binary {
+    pub cwd: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Binary {
+    pub fn new(cwd: &Path) -> Self {
+        Self {
+            cwd: cwd.to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        command.current_dir(&self.cwd).args(&self.args);
+        // Start from a clean slate: no setting leaks in from the developer's shell.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("TESSERA_") || key.starts_with("AYANOVA_") {
+                command.env_remove(key);
+            }
+        }
+        command.env("TESSERA_LOG", "warn");
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    /// Runs to completion: (exit code, stdout, stderr).
+    pub fn output(&self) -> (i32, String, String) {
+        let output = self.command().stdin(Stdio::null()).output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Runs with `input` on standard input.
+    pub fn output_with_stdin(&self, input: &str) -> (i32, String, String) {
+        use std::io::Write as _;
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Starts `serve` and waits for the line announcing the bound address.
+    pub fn serve(&self) -> RunningBinary {
+        let mut child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        let base = loop {
+            let Some(line) = lines.next() else {
+                let _ = child.kill();
+                let output = child.wait_with_output().unwrap();
+                panic!(
+                    "server exited before listening; stdout: {seen:?}; stderr: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            };
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("tessera listening on ") {
+                break rest.to_owned();
+            }
+            seen.push(line);
+        };
+        RunningBinary {
+            child,
+            base,
+            announced: seen,
+        }
+    }
+}
+
+/// A `tessera serve` process; killed when dropped.
+pub struct RunningBinary {
+    child: Child,
+    pub base: String,
+    /// What the server printed before it announced its address.
+    pub announced: Vec<String>,
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RunningBinary {
+    pub async fn login(&self, username: &str, password: &str) -> Answer {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/auth/login", self.base))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        Answer::from(response).await
+    }
+
+    pub async fn me(&self, token: &str) -> Answer {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/auth/me", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        Answer::from(response).await
+    }
+}
+
+impl TestEnv {
+    /// The test clock's current time.
+    pub fn clock_now(&self) -> i64 {
+        use tessera::clock::Clock as _;
+        self.clock.now()
+    }
+}

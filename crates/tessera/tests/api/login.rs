@@ -1,0 +1,194 @@
+//! The login rules: one generic failure, throttling, and the hot path's cache.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{ADMIN_PASSWORD, TestEnv, assert_token_refused};
+
+#[tokio::test]
+async fn login_returns_a_bearer_token_that_me_accepts() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let login = server.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK, "{login:?}");
+    assert_eq!(login.header("cache-control"), Some("no-store"));
+    assert_eq!(login.body["token_type"], "Bearer");
+    assert_eq!(login.body["user"]["username"], "admin");
+    assert_eq!(login.body["user"]["roles"], json!(["admin"]));
+    let token = login.body["access_token"].as_str().unwrap();
+    let me = server.me(token).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["user"]["id"], login.body["user"]["id"]);
+    assert_eq!(me.body["token"]["expires_at"], login.body["expires_at"]);
+}
+
+#[tokio::test]
+async fn usernames_are_case_insensitive_at_login() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    assert_eq!(
+        server.login("ADMIN", ADMIN_PASSWORD).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unknown_user_wrong_password_and_inactive_user_look_the_same() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let admin = server.admin_token().await;
+    let id = server.create_user(&admin, "carol", "carol-password").await;
+    server
+        .patch_json(
+            &format!("/api/users/{id}"),
+            Some(&admin),
+            &json!({ "active": false }),
+        )
+        .await;
+
+    let unknown = server.login("nobody", "whatever-password").await;
+    let wrong = server.login("admin", "wrong-password").await;
+    let inactive = server.login("carol", "carol-password").await;
+    for answer in [&unknown, &wrong, &inactive] {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.body, unknown.body);
+        assert_eq!(
+            answer.header("content-length"),
+            unknown.header("content-length")
+        );
+    }
+    assert_eq!(unknown.body["error"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account_and_unknown_names_alike() {
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[
+            ("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "3"),
+            ("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS", "600"),
+        ])
+        .await;
+    for name in ["admin", "ghost"] {
+        for _ in 0..3 {
+            assert_eq!(
+                server.login(name, "bad-password").await.status,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let refused = server.login(name, "bad-password").await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{name}");
+        assert_eq!(refused.header("retry-after"), Some("600"));
+    }
+    // Even the right password waits for the window: the throttle is checked first.
+    assert_eq!(
+        server.login("admin", ADMIN_PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    env.clock.advance(600);
+    assert_eq!(
+        server.login("admin", ADMIN_PASSWORD).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_client_across_usernames() {
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[("TESSERA_LOGIN_MAX_CLIENT_FAILURES", "4")])
+        .await;
+    for i in 0..4 {
+        let answer = server.login(&format!("user{i}"), "bad-password").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = server.login("someone-else", "bad-password").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.header("retry-after"), Some("900"));
+}
+
+#[tokio::test]
+async fn the_per_request_user_check_costs_no_database_call_when_nothing_changed() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let token = server.admin_token().await;
+    assert_eq!(server.me(&token).await.status, StatusCode::OK);
+    let before = server.state.auth.users.store_calls();
+    for _ in 0..50 {
+        assert_eq!(server.me(&token).await.status, StatusCode::OK);
+    }
+    assert_eq!(server.state.auth.users.store_calls(), before);
+}
+
+#[tokio::test]
+async fn a_change_made_outside_the_server_is_seen_after_the_next_poll() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let admin = server.admin_token().await;
+    server.create_user(&admin, "dave", "dave-password").await;
+    let dave = server.token("dave", "dave-password").await;
+    assert_eq!(server.me(&dave).await.status, StatusCode::OK);
+
+    // Another process (the CLI, another instance) deactivates dave in the same file.
+    let other = tessera_store::connect(&env.database_url()).await.unwrap();
+    let user = other.user_by_username("dave").await.unwrap().unwrap();
+    let patch = tessera_store::UserPatch {
+        active: Some(false),
+        ..Default::default()
+    };
+    other.update_user(user.id, patch, 0).await.unwrap();
+
+    assert!(
+        server
+            .state
+            .auth
+            .users
+            .sync_external_changes()
+            .await
+            .unwrap()
+    );
+    assert_token_refused(&server.me(&dave).await);
+}
+
+#[tokio::test]
+async fn a_weak_stored_hash_is_upgraded_at_login() {
+    use argon2::password_hash::PasswordHasher as _;
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4_096, 1, 1, None).unwrap(),
+    )
+    .hash_password(b"legacy-password")
+    .unwrap()
+    .to_string();
+    let store = tessera_store::connect(&env.database_url()).await.unwrap();
+    store
+        .create_user(
+            tessera_store::NewUser {
+                id: uuid::Uuid::new_v4(),
+                username: "legacy".into(),
+                password_hash: weak.clone(),
+                roles: vec![],
+                active: true,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        server.login("legacy", "legacy-password").await.status,
+        StatusCode::OK
+    );
+    let stored = store.user_by_username("legacy").await.unwrap().unwrap();
+    assert!(
+        stored
+            .password_hash
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+    );
+    assert_eq!(
+        server.login("legacy", "legacy-password").await.status,
+        StatusCode::OK
+    );
+}
