@@ -201,8 +201,8 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 }
 
 fn load_settings(setting_args: Vec<(String, String)>) -> Result<Resolved, String> {
-    let env = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())));
+    let env = tessera_config::env_vars(std::env::vars_os())
+        .map_err(|e| tessera_config::render_errors(&e))?;
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}\n"))?;
     let sources = tessera_config::read_sources(setting_args, env, &cwd)

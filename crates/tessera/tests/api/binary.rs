@@ -239,3 +239,39 @@ async fn the_first_start_prints_a_generated_admin_password_that_logs_in() {
         again.announced
     );
 }
+
+#[tokio::test]
+async fn secrets_passwords_and_tokens_never_reach_the_logs() {
+    let env = TestEnv::new();
+    let secret = "LogSecretLogSecretLogSecretLog78";
+    let server = Binary::new(env.path())
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG", "trace")
+        .env("TESSERA_JWT_SECRET", "short")
+        .env("AYANOVA_JWT_SECRET", "short")
+        .arg(format!("--TESSERA_JWT_SECRET={secret}"))
+        .env("TESSERA_ADMIN_PASSWORD", PASSWORD)
+        .serve();
+    let login = server.login("admin", PASSWORD).await;
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.me(&token).await.status, StatusCode::OK);
+    assert_eq!(
+        server.login("admin", "wrong-password").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let stdout = server.announced.join("\n");
+    let logs = server.stop();
+    assert!(
+        logs.contains("request"),
+        "the trace level logged nothing: {logs}"
+    );
+    for needle in [
+        secret,
+        PASSWORD,
+        token.as_str(),
+        token.split('.').nth(2).unwrap(),
+    ] {
+        assert!(!logs.contains(needle), "found {needle:.12}… in the logs");
+        assert!(!stdout.contains(needle), "found {needle:.12}… on stdout");
+    }
+}

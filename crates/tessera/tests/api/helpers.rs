@@ -337,6 +337,17 @@ impl Drop for RunningBinary {
 }
 
 impl RunningBinary {
+    /// Stops the server and returns everything it wrote to stderr.
+    pub fn stop(mut self) -> String {
+        use std::io::Read as _;
+        let _ = self.child.kill();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        stderr
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Answer {
         let response = reqwest::Client::new()
             .post(format!("{}/api/auth/login", self.base))
