@@ -41,12 +41,18 @@ pub struct AppState {
 
 /// The whole API with its middleware.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(health::router())
         .merge(auth_routes::router())
         .merge(user_routes::router())
         .fallback(|| async { ApiError::NotFound })
-        .with_state(state)
+        .with_state(state);
+    with_middleware(routes)
+}
+
+/// Request ids, masked credentials, tracing, the panic catcher, a timeout and the body limit.
+fn with_middleware(routes: Router) -> Router {
+    routes
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -86,4 +92,38 @@ fn answer_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    #[tokio::test]
+    async fn a_panicking_handler_gets_a_generic_500_and_the_server_stays_up() {
+        let app = with_middleware(Router::new().route(
+            "/boom",
+            get(|| async {
+                let empty: Vec<u8> = Vec::new();
+                // Index out of bounds: a bug, not a deliberate panic.
+                #[allow(clippy::indexing_slicing)]
+                let byte = empty[usize::from(empty.is_empty())];
+                byte.to_string()
+            }),
+        ));
+        let request = axum::http::Request::get("/boom")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "internal_error");
+        assert_eq!(body["message"], "internal error");
+    }
 }

@@ -275,3 +275,76 @@ async fn secrets_passwords_and_tokens_never_reach_the_logs() {
         assert!(!stdout.contains(needle), "found {needle:.12}… on stdout");
     }
 }
+
+#[tokio::test]
+async fn token_verify_names_the_precise_reason() {
+    use tessera_token::{Subject, TokenCodec, TokenRules};
+    let env = TestEnv::new();
+    let secret = "VerifySecretVerifySecretVerify90";
+    let base = Binary::new(env.path())
+        .env("TESSERA_JWT_SECRET", secret)
+        .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
+    let server = base
+        .clone()
+        .arg("serve")
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .serve();
+    let login = server.login("admin", PASSWORD).await;
+    let id = login.body["user"]["id"].as_str().unwrap().to_owned();
+    drop(server);
+
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let mint = |audience: &str, key: &str, issued_at: i64, subject: &str| {
+        let codec = TokenCodec::new(
+            SigningKey::from_bytes(key.as_bytes()).unwrap(),
+            TokenRules {
+                issuer: "tessera".into(),
+                audience: audience.into(),
+                leeway_seconds: 0,
+            },
+        )
+        .unwrap();
+        let roles = vec!["admin".to_owned()];
+        let subject = Subject {
+            id: subject,
+            name: "admin",
+            roles: &roles,
+        };
+        codec.issue(subject, issued_at, 432_000).unwrap().token
+    };
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let cases = [
+        (
+            mint("tessera", secret, now - 7 * 86_400, &id),
+            1,
+            "invalid: token expired 2d",
+        ),
+        (
+            mint("elsewhere", secret, now, &id),
+            1,
+            "invalid: token audience does not match",
+        ),
+        (
+            mint("tessera", "AnotherKeyAnotherKeyAnotherKey12", now, &id),
+            1,
+            "invalid: token signature",
+        ),
+        (
+            mint("tessera", secret, now, &unknown),
+            1,
+            "invalid: token belongs to a user that no longer exists",
+        ),
+        (mint("tessera", secret, now, &id), 0, "valid: user 'admin'"),
+    ];
+    for (token, expected_code, expected_start) in cases {
+        let (code, stdout, stderr) = base.clone().arg("token").arg("verify").arg(token).output();
+        assert_eq!(code, expected_code, "{stdout} {stderr}");
+        assert!(stdout.starts_with(expected_start), "{stdout}");
+    }
+}

@@ -211,6 +211,7 @@ pub fn assert_token_refused(answer: &Answer) {
 }
 
 /// The real `tessera` binary, run in a working directory of the test's choosing.
+#[derive(Clone)]
 pub struct Binary {
     pub cwd: PathBuf,
     pub args: Vec<String>,
