@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::password::Passwords;
 use crate::throttle::{Limits, LoginThrottle};
 use crate::users::{Bootstrap, Users};
@@ -71,6 +72,7 @@ pub async fn authenticator(
             window_seconds: settings.login_failure_window_seconds,
         })),
         token_lifetime_seconds: i64::from(settings.jwt_expiration_minutes) * 60,
+        metrics: Arc::new(Metrics::new()),
         clock,
     })
 }

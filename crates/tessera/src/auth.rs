@@ -15,6 +15,7 @@ use tessera_store::{StoreError, UserId};
 use tessera_token::{AccessClaims, IssuedToken, Subject, TokenCodec, VerifyError};
 
 use crate::clock::SharedClock;
+use crate::metrics::Metrics;
 use crate::password::MAX_PASSWORD_CHARS;
 use crate::throttle::{LoginThrottle, RetryAfter};
 use crate::users::{UserView, Users};
@@ -76,6 +77,19 @@ pub enum AccessError {
     Store(#[from] StoreError),
 }
 
+impl AccessError {
+    /// A stable snake_case code for metrics and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Token(error) => error.reason(),
+            Self::BadSubject => "bad_subject",
+            Self::UnknownUser => "unknown_user",
+            Self::InactiveUser => "inactive_user",
+            Self::Store(_) => "store_error",
+        }
+    }
+}
+
 /// A verified token together with its user, as loaded for this request.
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -98,11 +112,25 @@ pub struct Authenticator {
     pub clock: SharedClock,
     /// Access-token lifetime in seconds.
     pub token_lifetime_seconds: i64,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Authenticator {
     /// Checks credentials and issues an access token.
     pub async fn login(&self, attempt: LoginAttempt) -> Result<LoginSuccess, LoginError> {
+        let result = self.try_login(attempt).await;
+        self.metrics.login(match &result {
+            Ok(_) => "success",
+            Err(LoginError::InvalidCredentials) => "invalid_credentials",
+            Err(LoginError::Throttled(_)) => "throttled",
+            Err(LoginError::PasswordTooLong) => "invalid_request",
+            Err(LoginError::Internal(_)) => "error",
+        });
+        result
+    }
+
+    async fn try_login(&self, attempt: LoginAttempt) -> Result<LoginSuccess, LoginError> {
         if attempt.password.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
             return Err(LoginError::PasswordTooLong);
         }
@@ -160,6 +188,15 @@ impl Authenticator {
 
     /// Verifies a bearer token and loads its user; the user must exist and be active.
     pub async fn check(&self, token: &str) -> Result<Access, AccessError> {
+        let result = self.try_check(token).await;
+        match &result {
+            Ok(_) => self.metrics.token_accepted(),
+            Err(error) => self.metrics.token_rejected(error.reason()),
+        }
+        result
+    }
+
+    async fn try_check(&self, token: &str) -> Result<Access, AccessError> {
         let claims = self.codec.verify(token, self.clock.now())?;
         let id: UserId = claims.sub.parse().map_err(|_| AccessError::BadSubject)?;
         let user = self

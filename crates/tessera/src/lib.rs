@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod password;
 pub mod throttle;

@@ -167,8 +167,7 @@ impl From<AccessError> for ApiError {
     fn from(error: AccessError) -> Self {
         match error {
             AccessError::Store(e) => Self::Internal(e.to_string()),
-            AccessError::Token(e) => Self::InvalidToken(e.reason().to_owned()),
-            other => Self::InvalidToken(other.to_string()),
+            other => Self::InvalidToken(other.reason().to_owned()),
         }
     }
 }

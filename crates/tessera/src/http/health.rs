@@ -1,18 +1,20 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::{ApiError, AppState};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(get_healthz))
         .route("/readyz", get(get_readyz))
+        .route("/metrics", get(get_metrics))
 }
 
 /// Liveness: answers without I/O.
@@ -32,4 +34,19 @@ async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             )
         }
     }
+}
+
+/// Counters in the OpenMetrics text format.
+async fn get_metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let text = state
+        .auth
+        .metrics
+        .render()
+        .map_err(|e| ApiError::Internal(format!("failed to render metrics: {e}")))?;
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    Ok(response)
 }

@@ -192,3 +192,40 @@ async fn a_weak_stored_hash_is_upgraded_at_login() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn metrics_count_logins_and_token_checks_by_outcome() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let token = server.admin_token().await;
+    server.login("admin", "wrong-password").await;
+    server.me(&token).await;
+    server.me(&token).await;
+    server.me("not.a.token").await;
+    env.clock.advance(10 * 86_400);
+    server.me(&token).await;
+
+    let response = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = response.text().await.unwrap();
+    for line in [
+        "tessera_logins_total{outcome=\"success\"} 1",
+        "tessera_logins_total{outcome=\"invalid_credentials\"} 1",
+        "tessera_tokens_accepted_total 2",
+        "tessera_tokens_rejected_total{reason=\"malformed\"} 1",
+        "tessera_tokens_rejected_total{reason=\"expired\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+    }
+}
