@@ -16,6 +16,7 @@ use tessera_token::{AccessClaims, IssuedToken, Subject, TokenCodec, VerifyError}
 
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
+use crate::model::MAX_USERNAME_CHARS;
 use crate::password::MAX_PASSWORD_CHARS;
 use crate::throttle::{LoginThrottle, RetryAfter};
 use crate::users::{UserView, Users};
@@ -134,7 +135,14 @@ impl Authenticator {
         if attempt.password.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
             return Err(LoginError::PasswordTooLong);
         }
-        let account = attempt.username.to_ascii_lowercase();
+        // No username is longer than MAX_USERNAME_CHARS, so a longer one is cut for the
+        // throttle's key: still unique per real account, bounded in memory.
+        let account: String = attempt
+            .username
+            .chars()
+            .take(MAX_USERNAME_CHARS + 1)
+            .collect::<String>()
+            .to_ascii_lowercase();
         let now = self.clock.now();
         self.throttle
             .check(&account, attempt.client, now)

@@ -153,7 +153,8 @@ impl Users {
         &self.inner.passwords
     }
 
-    /// How many store calls this service has made (the hot path should make none).
+    /// How many store calls requests have caused (the per-request user check should cause
+    /// none while its cache is warm).
     pub fn store_calls(&self) -> u64 {
         self.inner.store_calls.load(Ordering::Relaxed)
     }
@@ -186,8 +187,11 @@ impl Users {
 
     /// Drops the cache when a writer outside this process changed users.
     /// Returns true when it did.
+    ///
+    /// The server calls this once a second whatever the traffic, so it is not counted in
+    /// [`Users::store_calls`], which measures the work requests cause.
     pub async fn sync_external_changes(&self) -> Result<bool, StoreError> {
-        let counter = self.store().user_change_counter().await?;
+        let counter = self.inner.store.user_change_counter().await?;
         let previous = self.inner.seen_changes.swap(counter, Ordering::SeqCst);
         if previous == counter {
             return Ok(false);

@@ -348,3 +348,29 @@ async fn token_verify_names_the_precise_reason() {
         assert!(stdout.starts_with(expected_start), "{stdout}");
     }
 }
+
+#[test]
+fn start_up_warns_when_the_secret_is_padded_cut_or_missing() {
+    let env = TestEnv::new();
+    let cases = [
+        (Some("k7Wq"), "padded from 4 characters"),
+        (
+            Some("0123456789abcdefghijABCDEFGHIJ0123456789"),
+            "cut from 40 characters",
+        ),
+        (None, "will not survive a restart"),
+    ];
+    for (secret, expected) in cases {
+        let mut binary = Binary::new(env.path())
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
+        if let Some(secret) = secret {
+            binary = binary.env("AYANOVA_JWT_SECRET", secret);
+        }
+        let logs = binary.serve().stop();
+        assert!(logs.contains(expected), "no '{expected}' in: {logs}");
+        if let Some(secret) = secret {
+            assert!(!logs.contains(secret), "the secret was logged");
+        }
+    }
+}
