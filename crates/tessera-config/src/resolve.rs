@@ -93,6 +93,9 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         }
     }
 
+    if errors.is_empty() {
+        errors.extend(account_failures_per_hour(&draft, &report));
+    }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -108,6 +111,39 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         report,
         warnings,
     })
+}
+
+/// The most failed logins one account may make in an hour (OWASP ASVS, SECURITY.md).
+pub const MAX_ACCOUNT_FAILURES_PER_HOUR: u64 = 100;
+
+/// The per-account limit and its window together must not allow more than
+/// [`MAX_ACCOUNT_FAILURES_PER_HOUR`] failures an hour.
+fn account_failures_per_hour(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
+    let failures = u64::from(draft.login_max_account_failures);
+    let window = u64::from(draft.login_failure_window_seconds).max(1);
+    let per_hour = (failures * 3600).div_ceil(window);
+    if per_hour <= MAX_ACCOUNT_FAILURES_PER_HOUR {
+        return None;
+    }
+    let name = "TESSERA_LOGIN_MAX_ACCOUNT_FAILURES";
+    let source = |n: &str| {
+        report
+            .iter()
+            .find(|r| r.name == n)
+            .map_or_else(|| "default".to_owned(), |r| r.source.to_string())
+    };
+    Some(ConfigError::about(
+        name,
+        report
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.source.clone()),
+        format!(
+            "{name}={failures} (from {}) with TESSERA_LOGIN_FAILURE_WINDOW_SECONDS={window} (from {}) allows {per_hour} failed logins per account per hour; at most {MAX_ACCOUNT_FAILURES_PER_HOUR} are allowed: lower the failures or lengthen the window",
+            source(name),
+            source("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS"),
+        ),
+    ))
 }
 
 /// A source's values for one setting: `(name as given, text)` pairs, or a type error from the

@@ -367,7 +367,9 @@ pub static SETTINGS: &[SettingSpec] = &[
                `TESSERA_LOGIN_FAILURE_WINDOW_SECONDS`; further attempts for that account are \
                answered `429 Too Many Requests` with `Retry-After` until the window passes. \
                Unknown user names are counted the same way. A low limit lets anyone lock a user \
-               out by failing on purpose; a high one gives a guesser more tries.",
+               out by failing on purpose; a high one gives a guesser more tries. Together with \
+               the window it may allow at most 100 failures per account per hour \
+               (failures × 3600 / window ≤ 100), the OWASP ceiling; start-up refuses more.",
         sensitivity: Sensitivity::Public,
         kind: ValueKind::Integer,
         in_config_file: true,
@@ -457,9 +459,9 @@ pub(crate) struct Draft {
     database_url: String,
     admin_password: Option<SecretString>,
     log: String,
-    login_max_account_failures: u32,
+    pub(crate) login_max_account_failures: u32,
     login_max_client_failures: u32,
-    login_failure_window_seconds: u32,
+    pub(crate) login_failure_window_seconds: u32,
 }
 
 impl Draft {

@@ -124,9 +124,13 @@ fn settings_help() -> String {
          command line over environment over config.json over default):\n",
     );
     for spec in tessera_config::SETTINGS {
-        help.push_str(&format!("  --{}=VALUE\n", spec.name));
+        help.push_str(&format!("  --{}=VALUE", spec.name));
+        for alias in spec.aliases {
+            help.push_str(&format!("  (or --{alias}=VALUE)"));
+        }
+        help.push('\n');
     }
-    help.push_str("See docs/SETTINGS.md or `tessera config check`.");
+    help.push_str("See docs/SETTINGS.md or `tessera config check`.\n");
     help
 }
 

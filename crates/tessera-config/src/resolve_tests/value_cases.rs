@@ -19,7 +19,8 @@ fn numeric_bounds() {
         ),
         (
             "TESSERA_LOGIN_MAX_ACCOUNT_FAILURES",
-            &["1", "100"],
+            // Up to 25 with the default 900 s window; 100 needs a window of an hour.
+            &["1", "25"],
             &["0", "101"],
         ),
         (
@@ -29,7 +30,8 @@ fn numeric_bounds() {
         ),
         (
             "TESSERA_LOGIN_FAILURE_WINDOW_SECONDS",
-            &["60", "86400"],
+            // 360 s is the shortest window for the default 10 failures (100 an hour).
+            &["360", "86400"],
             &["59", "86401"],
         ),
     ];
@@ -64,6 +66,36 @@ fn numeric_bounds() {
         file: None,
         expect: Expect::Error(&[
             "TESSERA_JWT_EXPIRATION_MINUTES=3 from environment is invalid: must be an integer from 5 to 43200 (minutes)",
+        ]),
+    });
+    cases.push(Case {
+        what: "account failures per hour at the limit (25 per 900 s = 100 an hour)",
+        cli: &[("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "25")],
+        env: &[],
+        file: None,
+        expect: Expect::Shown("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "25", Origin::Cli),
+    });
+    cases.push(Case {
+        what: "the shortest window with one failure per window",
+        cli: &[("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "1")],
+        env: &[("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS", "60")],
+        file: None,
+        expect: Expect::Shown("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS", "60", Origin::Env),
+    });
+    cases.push(Case {
+        what: "100 account failures with an hour's window",
+        cli: &[("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS", "3600")],
+        env: &[("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "100")],
+        file: None,
+        expect: Expect::Shown("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "100", Origin::Env),
+    });
+    cases.push(Case {
+        what: "account failures per hour above the limit",
+        cli: &[("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "100")],
+        env: &[("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS", "600")],
+        file: None,
+        expect: Expect::Error(&[
+            "TESSERA_LOGIN_MAX_ACCOUNT_FAILURES=100 (from command line) with TESSERA_LOGIN_FAILURE_WINDOW_SECONDS=600 (from environment) allows 600 failed logins per account per hour; at most 100",
         ]),
     });
     cases.push(Case {
