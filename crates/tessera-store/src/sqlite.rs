@@ -113,11 +113,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
-            .await
-            .map_err(connect_error)?;
+        let pool = connect_pool(options).await.map_err(connect_error)?;
         migrate(&pool).await?;
         tracing::debug!(path = %path.display(), "opened sqlite store");
         Ok(Self { pool, path })
@@ -151,6 +147,42 @@ impl SqliteStore {
             .map_err(insert_error)?;
         row.map(UserRow::into_user).transpose()
     }
+}
+
+/// How often opening retries when another process holds the new file's lock.
+const OPEN_ATTEMPTS: u32 = 50;
+/// The pause between those attempts.
+const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Connects the pool. Switching a brand-new file to WAL needs an exclusive lock, and SQLite
+/// answers `SQLITE_BUSY` at once (without its busy handler) when another process is doing the
+/// same, so that one case is retried for up to a second.
+async fn connect_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        let result = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options.clone())
+            .await;
+        match result {
+            Err(error) if attempt < OPEN_ATTEMPTS && is_busy(&error) => {
+                attempt += 1;
+                tokio::time::sleep(OPEN_RETRY_PAUSE).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), including their extended codes.
+fn is_busy(error: &sqlx::Error) -> bool {
+    let Some(database) = error.as_database_error() else {
+        return false;
+    };
+    database
+        .code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// Runs the migrations inside one `BEGIN IMMEDIATE` transaction: SQLite's migrator takes no
