@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 use crate::error::{show_hidden, show_plain};
 use crate::parse;
+use crate::proxies::TrustedProxies;
 use crate::secret::{JwtSecret, SecretPolicy};
 
 /// What a setting parses into the draft: warnings, or the reason the value is refused.
@@ -418,6 +419,27 @@ pub static SETTINGS: &[SettingSpec] = &[
         },
         on_unset: no_op,
     },
+    SettingSpec {
+        name: "TESSERA_TRUSTED_PROXIES",
+        aliases: &[],
+        default: DefaultValue::Unset,
+        default_note: "no proxy is trusted",
+        allowed: "a comma-separated list of IP addresses and CIDR ranges",
+        help: "Reverse proxies whose `X-Forwarded-For` header is believed. Behind a proxy every \
+               connection comes from the proxy, so without this the per-client login limit \
+               counts all users as one client. When a connection comes from a listed address, \
+               the client is the right-most `X-Forwarded-For` address that is not itself listed; \
+               from any other address the header is ignored, so clients cannot spoof it.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Text,
+        in_config_file: true,
+        example: "127.0.0.1, 10.0.0.0/8",
+        apply: |raw, draft| {
+            draft.trusted_proxies = TrustedProxies::parse(raw)?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
 ];
 
 /// `on_unset` for settings whose default is a text (already applied) or that stay unset.
@@ -443,6 +465,7 @@ pub struct Settings {
     pub login_max_account_failures: u32,
     pub login_max_client_failures: u32,
     pub login_failure_window_seconds: u32,
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Settings being resolved. Every field is written by its setting's parser, from a given value
@@ -462,6 +485,7 @@ pub(crate) struct Draft {
     pub(crate) login_max_account_failures: u32,
     login_max_client_failures: u32,
     pub(crate) login_failure_window_seconds: u32,
+    trusted_proxies: TrustedProxies,
 }
 
 impl Draft {
@@ -481,6 +505,7 @@ impl Draft {
             login_max_account_failures: self.login_max_account_failures,
             login_max_client_failures: self.login_max_client_failures,
             login_failure_window_seconds: self.login_failure_window_seconds,
+            trusted_proxies: self.trusted_proxies,
         })
     }
 }

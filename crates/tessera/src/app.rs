@@ -100,7 +100,10 @@ impl Application {
         Ok(Self {
             listener,
             local_addr,
-            state: AppState { auth },
+            state: AppState {
+                auth,
+                trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+            },
             bootstrap,
         })
     }

@@ -68,19 +68,33 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token)
 }
 
-/// The peer address of the connection (unspecified when served without connect info).
+/// The client's address: the connection's peer, or, when the peer is a trusted proxy, the
+/// address it names in `X-Forwarded-For` (unspecified when served without connect info).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        Ok(Self(ip))
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(Self(
+            state
+                .trusted_proxies
+                .client_address(peer, forwarded.into_iter()),
+        ))
     }
 }
 

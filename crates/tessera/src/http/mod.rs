@@ -8,6 +8,7 @@ mod extract;
 mod health;
 mod user_routes;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,6 +24,8 @@ use tower_http::sensitive_headers::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use tessera_config::TrustedProxies;
+
 use crate::auth::Authenticator;
 pub use error::ApiError;
 pub use extract::{AdminUser, ApiJson, AuthUser, ClientIp};
@@ -37,6 +40,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     /// Login and token checks.
     pub auth: Authenticator,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 /// The whole API with its middleware.

@@ -129,6 +129,21 @@ impl TestServer {
         .await
     }
 
+    /// Logs in through a proxy that says the client is `forwarded_for`.
+    pub async fn login_via_proxy(
+        &self,
+        username: &str,
+        password: &str,
+        forwarded_for: &str,
+    ) -> Answer {
+        let request = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({ "username": username, "password": password }));
+        Answer::from(request.send().await.unwrap()).await
+    }
+
     /// Logs in and returns the access token, failing the test otherwise.
     pub async fn token(&self, username: &str, password: &str) -> String {
         let answer = self.login(username, password).await;

@@ -229,3 +229,44 @@ async fn metrics_count_logins_and_token_checks_by_outcome() {
         assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
+    let env = TestEnv::new();
+    let limits = [("TESSERA_LOGIN_MAX_CLIENT_FAILURES", "2")];
+    let trusted = env
+        .spawn(&[limits[0], ("TESSERA_TRUSTED_PROXIES", "127.0.0.1")])
+        .await;
+    for name in ["a", "b"] {
+        let answer = trusted
+            .login_via_proxy(name, "bad-password", "203.0.113.1")
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let same = trusted
+        .login_via_proxy("c", "bad-password", "203.0.113.1")
+        .await;
+    assert_eq!(same.status, StatusCode::TOO_MANY_REQUESTS);
+    let other = trusted
+        .login_via_proxy("c", "bad-password", "203.0.113.2")
+        .await;
+    assert_eq!(
+        other.status,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the proxy"
+    );
+    drop(trusted);
+
+    // Without the setting the header is ignored: a client cannot dodge the limit with it.
+    let untrusted = env.spawn(&limits).await;
+    for forwarded in ["198.51.100.1", "198.51.100.2"] {
+        let answer = untrusted
+            .login_via_proxy("a", "bad-password", forwarded)
+            .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let spoofed = untrusted
+        .login_via_proxy("a", "bad-password", "198.51.100.3")
+        .await;
+    assert_eq!(spoofed.status, StatusCode::TOO_MANY_REQUESTS);
+}
