@@ -79,6 +79,11 @@ impl Roles {
         Ok(Self(roles))
     }
 
+    /// True when `role` is among them.
+    pub fn contains(&self, role: &str) -> bool {
+        self.0.iter().any(|r| r == role)
+    }
+
     /// The roles, sorted.
     pub fn into_vec(self) -> Vec<String> {
         self.0

@@ -267,9 +267,10 @@ impl Users {
     ) -> Result<UserView, UsersError> {
         let current = self.get(id).await?;
         let active_after = changes.active.unwrap_or(current.active);
-        let admin_after = changes.roles.as_ref().map_or(current.is_admin(), |r| {
-            r.clone().into_vec().iter().any(|r| r == ADMIN_ROLE)
-        });
+        let admin_after = changes
+            .roles
+            .as_ref()
+            .map_or(current.is_admin(), |roles| roles.contains(ADMIN_ROLE));
         if current.active && current.is_admin() && !(active_after && admin_after) {
             self.ensure_another_admin(id).await?;
         }
