@@ -21,6 +21,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::{
     SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
 };
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -55,9 +56,18 @@ pub fn router(state: AppState) -> Router {
     with_middleware(routes)
 }
 
-/// Request ids, masked credentials, tracing, the panic catcher, a timeout and the body limit.
+/// Request ids, masked credentials, tracing, the panic catcher, a timeout, the body limit,
+/// and headers that keep per-user answers out of caches and browsers from sniffing types.
 fn with_middleware(routes: Router) -> Router {
     routes
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

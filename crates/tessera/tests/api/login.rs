@@ -20,6 +20,9 @@ async fn login_returns_a_bearer_token_that_me_accepts() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["user"]["id"], login.body["user"]["id"]);
     assert_eq!(me.body["token"]["expires_at"], login.body["expires_at"]);
+    // Per-user answers stay out of shared caches, and browsers do not sniff types.
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    assert_eq!(me.header("x-content-type-options"), Some("nosniff"));
 }
 
 #[tokio::test]
