@@ -103,16 +103,10 @@ fn not_utf8(arg: &OsString) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::pairs;
 
     fn os(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
-    }
-
-    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
     }
 
     #[test]

@@ -89,6 +89,18 @@ pub fn load(
     Ok((resolved, remaining))
 }
 
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// Owned `(name, value)` pairs, as the sources carry them.
+    pub(crate) fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,13 +178,7 @@ pub fn env_vars(
 mod tests {
     use super::*;
     use crate::file::FileValue;
-
-    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    }
+    use crate::test_support::pairs;
 
     #[test]
     fn missing_default_file_is_fine() {

@@ -59,12 +59,7 @@ pub(super) struct Case {
 }
 
 pub(super) fn sources(case: &Case) -> RawSources {
-    let pairs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    };
+    use crate::test_support::pairs;
     RawSources {
         cli: pairs(case.cli),
         env: pairs(case.env),
