@@ -123,14 +123,21 @@ pub(crate) fn database_url(raw: &str) -> Result<(String, Vec<String>), String> {
                 .to_owned(),
         );
     }
-    let mut warnings = Vec::new();
     if rest.starts_with(":memory:") {
-        warnings.push(
-            "is an in-memory database: every user and session is lost when tessera stops"
+        return Err(
+            "must name a database file: an in-memory database would lose every user at each \
+             stop (for example sqlite://tessera.db)"
                 .to_owned(),
         );
     }
-    Ok((raw.to_owned(), warnings))
+    if rest.contains('?') {
+        return Err(
+            "must name a database file without ?options (tessera sets the SQLite options \
+             itself; for example sqlite://tessera.db)"
+                .to_owned(),
+        );
+    }
+    Ok((raw.to_owned(), Vec::new()))
 }
 
 /// Shows a URL with the password of its user information replaced by `<hidden>`.
@@ -287,8 +294,15 @@ mod tests {
     fn database_url_forms() {
         assert!(database_url("sqlite://tessera.db").unwrap().1.is_empty());
         assert!(database_url("sqlite:tessera.db").is_ok());
-        assert!(database_url("sqlite:///var/lib/tessera/tessera.db?mode=rwc").is_ok());
-        assert_eq!(database_url("sqlite::memory:").unwrap().1.len(), 1);
+        assert!(database_url("sqlite:///var/lib/tessera/tessera.db").is_ok());
+        for refused in ["sqlite::memory:", "sqlite://tessera.db?mode=rwc"] {
+            assert!(
+                database_url(refused)
+                    .unwrap_err()
+                    .starts_with("must name a database file"),
+                "{refused}"
+            );
+        }
         for postgres in [
             "postgres://u:p@h/db",
             "postgresql://h/db",

@@ -166,8 +166,8 @@ pub static SETTINGS: &[SettingSpec] = &[
         default_note: "in the working directory",
         allowed: "a URL starting with sqlite:// or sqlite:",
         help: "Where tessera keeps users and sessions. Only SQLite is built: `sqlite://<file>` \
-               or `sqlite:<file>`, where a relative file is relative to the working directory; \
-               `sqlite::memory:` keeps everything in memory and loses it at exit. \
+               or `sqlite:<file>`, where a relative file is relative to the working directory \
+               and missing folders are created; in-memory databases and `?options` are refused. \
                `postgres://` and `postgresql://` URLs are refused until PostgreSQL support is \
                built. A password in the URL is never shown.",
         sensitivity: Sensitivity::UrlWithCredentials,
