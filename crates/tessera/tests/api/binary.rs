@@ -278,7 +278,7 @@ async fn secrets_passwords_and_tokens_never_reach_the_logs() {
 
 #[tokio::test]
 async fn token_verify_names_the_precise_reason() {
-    use tessera_token::{Subject, TokenCodec, TokenRules};
+    use tessera_token::Subject;
     let env = TestEnv::new();
     let secret = "VerifySecretVerifySecretVerify90";
     let base = Binary::new(env.path())
@@ -301,15 +301,7 @@ async fn token_verify_names_the_precise_reason() {
     )
     .unwrap();
     let mint = |audience: &str, key: &str, issued_at: i64, subject: &str| {
-        let codec = TokenCodec::new(
-            SigningKey::from_bytes(key.as_bytes()).unwrap(),
-            TokenRules {
-                issuer: "tessera".into(),
-                audience: audience.into(),
-                leeway_seconds: 0,
-            },
-        )
-        .unwrap();
+        let codec = crate::helpers::codec(key, audience, 0);
         let roles = vec!["admin".to_owned()];
         let subject = Subject {
             id: subject,

@@ -392,3 +392,17 @@ impl TestEnv {
         self.clock.now()
     }
 }
+
+/// A verifier elsewhere: a token codec rebuilt from the secret's key characters, with the
+/// default issuer and the given audience and leeway.
+pub fn codec(key: &str, audience: &str, leeway_seconds: u64) -> tessera_token::TokenCodec {
+    tessera_token::TokenCodec::new(
+        tessera_token::SigningKey::from_bytes(key.as_bytes()).unwrap(),
+        tessera_token::TokenRules {
+            issuer: "tessera".into(),
+            audience: audience.into(),
+            leeway_seconds,
+        },
+    )
+    .unwrap()
+}

@@ -2,24 +2,16 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use tessera_token::{SigningKey, TokenCodec, TokenRules};
+use tessera_token::TokenCodec;
 
-use crate::helpers::{TestEnv, assert_token_refused};
+use crate::helpers::{TestEnv, assert_token_refused, codec};
 
 const SECRET: &str = "02847This_is_my_secret_key456576";
 const OTHER_SECRET: &str = "k9Qz7vR2mX4pL8wT1nB6yH3cJ5dF0gSa";
 
 /// A verifier elsewhere, rebuilding the key from the documented rule.
 fn codec_for(key: &str) -> TokenCodec {
-    TokenCodec::new(
-        SigningKey::from_bytes(key.as_bytes()).unwrap(),
-        TokenRules {
-            issuer: "tessera".into(),
-            audience: "tessera".into(),
-            leeway_seconds: 30,
-        },
-    )
-    .unwrap()
+    codec(key, "tessera", 30)
 }
 
 #[tokio::test]
