@@ -28,6 +28,8 @@ pub enum FileValue {
     Text(String),
     /// A JSON integer (accepted for integer settings).
     Integer(i128),
+    /// A JSON `true` or `false` (accepted for boolean settings).
+    Boolean(bool),
     /// Anything else, described in words ("an array", "null", …).
     Other(&'static str),
 }
@@ -80,7 +82,7 @@ impl FileValue {
                     FileValue::Other("a number with a fraction or an exponent"),
                     FileValue::Integer,
                 ),
-            Value::Bool(_) => FileValue::Other("true or false"),
+            Value::Bool(value) => FileValue::Boolean(value),
             Value::Null => FileValue::Other("null"),
             Value::Array(_) => FileValue::Other("an array"),
             Value::Object(_) => FileValue::Other("an object"),
@@ -94,6 +96,7 @@ impl fmt::Debug for FileValue {
         match self {
             FileValue::Text(text) => write!(f, "Text(<{} characters>)", text.chars().count()),
             FileValue::Integer(_) => f.write_str("Integer(<hidden>)"),
+            FileValue::Boolean(_) => f.write_str("Boolean(<hidden>)"),
             FileValue::Other(kind) => write!(f, "Other({kind})"),
         }
     }
@@ -165,7 +168,8 @@ mod tests {
             "\u{feff}{\"Logging\": {\"a\": [1, 2]}, \"TESSERA_LOG\": \"debug\", \
              \"AYANOVA_JWT_SECRET\": \"x\", \"TESSERA_JWT_LEEWAY_SECONDS\": 10, \
              \"TESSERA_A\": 1.5, \"TESSERA_B\": null, \"TESSERA_C\": [], \"TESSERA_D\": {}, \
-             \"TESSERA_E\": true, \"TESSERA_LOG\": \"info\", \"TESSERA_F\": 18446744073709551615}",
+             \"TESSERA_E\": true, \"TESSERA_LOG\": \"info\", \"TESSERA_F\": 18446744073709551615, \
+             \"TESSERA_G\": false}",
         )
         .unwrap();
         let expected = vec![
@@ -179,9 +183,10 @@ mod tests {
             ("TESSERA_B", FileValue::Other("null")),
             ("TESSERA_C", FileValue::Other("an array")),
             ("TESSERA_D", FileValue::Other("an object")),
-            ("TESSERA_E", FileValue::Other("true or false")),
+            ("TESSERA_E", FileValue::Boolean(true)),
             ("TESSERA_LOG", FileValue::Text("info".into())),
             ("TESSERA_F", FileValue::Integer(18_446_744_073_709_551_615)),
+            ("TESSERA_G", FileValue::Boolean(false)),
         ];
         let expected: Vec<_> = expected
             .into_iter()

@@ -20,6 +20,25 @@ pub(crate) fn integer(raw: &str, min: u32, max: u32, unit: &str) -> Result<u32, 
     }
 }
 
+/// Texts read as on, compared ignoring the case of letters.
+const BOOLEAN_TRUE: [&str; 4] = ["true", "1", "yes", "on"];
+
+/// Texts read as off, compared ignoring the case of letters.
+const BOOLEAN_FALSE: [&str; 4] = ["false", "0", "no", "off"];
+
+/// A switch: `true`, `1`, `yes` or `on` for on, `false`, `0`, `no` or `off` for off, letters in
+/// any case, nothing around them.
+pub(crate) fn boolean(raw: &str) -> Result<bool, String> {
+    let is_one_of = |texts: [&str; 4]| texts.iter().any(|text| text.eq_ignore_ascii_case(raw));
+    if is_one_of(BOOLEAN_TRUE) {
+        Ok(true)
+    } else if is_one_of(BOOLEAN_FALSE) {
+        Ok(false)
+    } else {
+        Err("must be true, false, 1, 0, yes, no, on or off (letters in any case)".to_owned())
+    }
+}
+
 /// Longest issuer or audience accepted, in characters.
 pub(crate) const CLAIM_MAX_CHARACTERS: usize = 256;
 
@@ -234,6 +253,28 @@ mod tests {
             assert_eq!(
                 integer(bad, 5, 43200, "minutes"),
                 Err("must be an integer from 5 to 43200 (minutes)".to_owned()),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn booleans_are_the_listed_words_in_any_case() {
+        for on in ["true", "TRUE", "True", "1", "yes", "YES", "on", "On"] {
+            assert_eq!(boolean(on), Ok(true), "{on:?}");
+        }
+        for off in ["false", "FALSE", "0", "no", "No", "off", "OFF"] {
+            assert_eq!(boolean(off), Ok(false), "{off:?}");
+        }
+        for bad in [
+            "", " true", "true ", "t", "f", "y", "n", "2", "01", "enabled", "truee",
+        ] {
+            assert_eq!(
+                boolean(bad),
+                Err(
+                    "must be true, false, 1, 0, yes, no, on or off (letters in any case)"
+                        .to_owned()
+                ),
                 "{bad:?}"
             );
         }

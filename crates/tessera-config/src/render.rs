@@ -112,9 +112,10 @@ pub fn settings_reference_markdown() -> String {
          The command line wins over the environment, which wins over the config file, which wins \
          over the default. Names are case-sensitive. Within one place, a setting given twice, or \
          under its name and an alias, must have the same value each time. In the config file \
-         values are JSON strings; integer settings also accept JSON integers. Other properties \
-         of the config file are ignored, except unknown `TESSERA_*` names, which are warned \
-         about like unknown `TESSERA_*` variables and parameters (with the closest known name).\n\
+         values are JSON strings; integer settings also accept JSON integers, and boolean \
+         settings JSON `true` and `false`. Other properties of the config file are ignored, \
+         except unknown `TESSERA_*` names, which are warned about like unknown `TESSERA_*` \
+         variables and parameters (with the closest known name).\n\
          \n\
          `tessera config check` prints every setting's value, secrets hidden, and where it came \
          from. Start-up stops with one line per problem when a value is not allowed.\n\
@@ -171,7 +172,8 @@ fn write_setting(out: &mut String, spec: &SettingSpec) {
         ValueKind::Integer if spec.example.bytes().all(|b| b.is_ascii_digit()) => {
             spec.example.to_owned()
         }
-        ValueKind::Integer | ValueKind::Text => json_string(spec.example),
+        ValueKind::Boolean if matches!(spec.example, "true" | "false") => spec.example.to_owned(),
+        ValueKind::Integer | ValueKind::Boolean | ValueKind::Text => json_string(spec.example),
     };
     let shell_value = shell_quoted(spec.example);
     let mut examples = vec![

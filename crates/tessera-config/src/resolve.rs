@@ -19,8 +19,9 @@ pub struct Resolved {
     pub settings: Settings,
     /// One entry per setting, in table order.
     pub report: Vec<SettingReport>,
-    /// Every warning, ready to log: unknown settings, ignored properties, and each setting's own
-    /// warnings prefixed with the name it was given under.
+    /// Every warning, ready to log: unknown settings, ignored properties, each setting's own
+    /// warnings prefixed with the name it was given under, and warnings about settings that do
+    /// not suit each other (which name both settings).
     pub warnings: Vec<String>,
 }
 
@@ -95,9 +96,19 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
 
     if errors.is_empty() {
         errors.extend(account_failures_per_hour(&draft, &report));
+        errors.extend(refresh_idle_within_absolute(&draft, &report));
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
+    }
+    if let Some(warning) = access_outlives_idle_sessions(&draft, &report) {
+        if let Some(entry) = report
+            .iter_mut()
+            .find(|entry| entry.name == "TESSERA_JWT_EXPIRATION_MINUTES")
+        {
+            entry.warnings.push(warning.clone());
+        }
+        warnings.push(warning);
     }
     let settings = draft.finish().ok_or_else(|| {
         ConfigErrors::one(ConfigError::about(
@@ -126,24 +137,64 @@ fn account_failures_per_hour(draft: &Draft, report: &[SettingReport]) -> Option<
         return None;
     }
     let name = "TESSERA_LOGIN_MAX_ACCOUNT_FAILURES";
-    let source = |n: &str| {
-        report
-            .iter()
-            .find(|r| r.name == n)
-            .map_or_else(|| "default".to_owned(), |r| r.source.to_string())
-    };
     Some(ConfigError::about(
         name,
-        report
-            .iter()
-            .find(|r| r.name == name)
-            .map(|r| r.source.clone()),
+        origin_of(report, name),
         format!(
             "{name}={failures} (from {}) with TESSERA_LOGIN_FAILURE_WINDOW_SECONDS={window} (from {}) allows {per_hour} failed logins per account per hour; at most {MAX_ACCOUNT_FAILURES_PER_HOUR} are allowed: lower the failures or lengthen the window",
-            source(name),
-            source("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS"),
+            source_text(report, name),
+            source_text(report, "TESSERA_LOGIN_FAILURE_WINDOW_SECONDS"),
         ),
     ))
+}
+
+/// A session's idle timeout must be at most its absolute lifetime: a longer one could never end a
+/// session, and suggests the two were mixed up.
+fn refresh_idle_within_absolute(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
+    let idle = draft.refresh_idle_minutes;
+    let absolute = draft.refresh_absolute_minutes;
+    if idle <= absolute {
+        return None;
+    }
+    let name = "TESSERA_REFRESH_IDLE_MINUTES";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name}={idle} (from {}) is longer than TESSERA_REFRESH_ABSOLUTE_MINUTES={absolute} (from {}); the idle timeout must be at most the absolute lifetime: lower the idle timeout or lengthen the lifetime",
+            source_text(report, name),
+            source_text(report, "TESSERA_REFRESH_ABSOLUTE_MINUTES"),
+        ),
+    ))
+}
+
+/// A warning when access tokens live longer than an idle session: they are then cut off when
+/// the session ends rather than expiring on their own.
+fn access_outlives_idle_sessions(draft: &Draft, report: &[SettingReport]) -> Option<String> {
+    let access = draft.jwt_expiration_minutes;
+    let idle = draft.refresh_idle_minutes;
+    if access <= idle {
+        return None;
+    }
+    let name = "TESSERA_JWT_EXPIRATION_MINUTES";
+    Some(format!(
+        "{name}={access} (from {}) is longer than TESSERA_REFRESH_IDLE_MINUTES={idle} (from {}): access tokens then outlive idle sessions and are cut off when the session ends; access tokens of 10 to 30 minutes with refresh tokens are recommended",
+        source_text(report, name),
+        source_text(report, "TESSERA_REFRESH_IDLE_MINUTES"),
+    ))
+}
+
+/// Where the setting `name` came from, for messages naming two settings.
+fn source_text(report: &[SettingReport], name: &str) -> String {
+    origin_of(report, name).map_or_else(|| "default".to_owned(), |origin| origin.to_string())
+}
+
+/// The source of the setting `name`, when it was resolved.
+fn origin_of(report: &[SettingReport], name: &str) -> Option<Source> {
+    report
+        .iter()
+        .find(|entry| entry.name == name)
+        .map(|entry| entry.source.clone())
 }
 
 /// A source's values for one setting: `(name as given, text)` pairs, or a type error from the
@@ -202,13 +253,18 @@ fn file_text(
     let expected = match spec.kind {
         ValueKind::Text => "expected a string",
         ValueKind::Integer => "expected a string or an integer",
+        ValueKind::Boolean => "expected a string or a boolean (true or false)",
     };
     let found = match value {
         FileValue::Text(text) => return Ok(text.clone()),
         FileValue::Integer(number) if spec.kind == ValueKind::Integer => {
             return Ok(number.to_string());
         }
+        FileValue::Boolean(value) if spec.kind == ValueKind::Boolean => {
+            return Ok(value.to_string());
+        }
         FileValue::Integer(_) => "a number",
+        FileValue::Boolean(_) => "true or false",
         FileValue::Other(kind) => kind,
     };
     Err(ConfigError::about(

@@ -71,6 +71,8 @@ pub enum ValueKind {
     Text,
     /// A JSON string or a JSON integer.
     Integer,
+    /// A JSON string or a JSON boolean (`true` or `false`).
+    Boolean,
 }
 
 impl SettingSpec {
@@ -310,7 +312,9 @@ pub static SETTINGS: &[SettingSpec] = &[
         allowed: "an integer from 5 to 43200 (minutes)",
         help: "Lifetime of an access token, in minutes from issue. The default is the 5 days \
                of the AyaNova documentation; a shorter lifetime limits what a stolen token can \
-               do. Deactivating a user takes effect at once whatever the lifetime.",
+               do. Deactivating a user takes effect at once whatever the lifetime. With refresh \
+               tokens, 10 to 30 minutes is recommended; tessera warns when this is longer than \
+               `TESSERA_REFRESH_IDLE_MINUTES`.",
         sensitivity: Sensitivity::Public,
         kind: ValueKind::Integer,
         in_config_file: true,
@@ -335,6 +339,96 @@ pub static SETTINGS: &[SettingSpec] = &[
         example: "10",
         apply: |raw, draft| {
             draft.jwt_leeway_seconds = parse::integer(raw, 0, 60, "seconds")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_REFRESH_ABSOLUTE_MINUTES",
+        aliases: &[],
+        default: DefaultValue::Value("43200"),
+        default_note: "30 days",
+        allowed: "an integer from 5 to 525600 (minutes)",
+        help: "The absolute lifetime of a login session and of its refresh tokens, in minutes \
+               from login, however often the session is refreshed; after it the user must log \
+               in again. The default of 30 days is the month of \"remember me\" that common \
+               web applications give; sensitive deployments should use less, for example a \
+               working day (`480`). `TESSERA_REFRESH_IDLE_MINUTES` must not be longer \
+               (start-up refuses it), so a lifetime under the idle default of 7 days needs a \
+               shorter idle timeout too.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "20160",
+        apply: |raw, draft| {
+            draft.refresh_absolute_minutes = parse::integer(raw, 5, 525600, "minutes")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_REFRESH_IDLE_MINUTES",
+        aliases: &[],
+        default: DefaultValue::Value("10080"),
+        default_note: "7 days",
+        allowed: "an integer from 5 to 525600 (minutes)",
+        help: "A session that is not refreshed for this many minutes ends (an idle timeout). \
+               Each refresh moves the deadline, but never past the absolute lifetime \
+               `TESSERA_REFRESH_ABSOLUTE_MINUTES`, which this must not exceed. Access tokens \
+               of an ended session are refused on their next request. The default of 7 days \
+               keeps a user who comes back every week logged in, and logs an abandoned device \
+               out within a week. tessera warns when `TESSERA_JWT_EXPIRATION_MINUTES` is \
+               longer, since access tokens then outlive idle sessions.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "14400",
+        apply: |raw, draft| {
+            draft.refresh_idle_minutes = parse::integer(raw, 5, 525600, "minutes")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_REFRESH_REUSE_GRACE_SECONDS",
+        aliases: &[],
+        default: DefaultValue::Value("10"),
+        default_note: "",
+        allowed: "an integer from 0 to 60 (seconds)",
+        help: "A refresh token that was already rotated (exchanged for a successor) is \
+               normally proof of theft, and presenting it again ends the whole session \
+               (RFC 9700 §4.14.2). Within this many seconds after its rotation, presenting it \
+               instead returns the very same successor, so two tabs refreshing at once, or a \
+               client retrying after a lost response, are not logged out. `0` turns the grace \
+               off. The trade-off: during the grace window a thief holding the same token gets \
+               the same successor; a reuse after the window still ends the session.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Integer,
+        in_config_file: true,
+        example: "0",
+        apply: |raw, draft| {
+            draft.refresh_reuse_grace_seconds = parse::integer(raw, 0, 60, "seconds")?;
+            Ok(Vec::new())
+        },
+        on_unset: no_op,
+    },
+    SettingSpec {
+        name: "TESSERA_SINGLE_SESSION",
+        aliases: &[],
+        default: DefaultValue::Value("false"),
+        default_note: "",
+        allowed: "true, false, 1, 0, yes, no, on or off (letters in any case)",
+        help: "When on, a successful login ends every other session of the same user: their \
+               refresh tokens and access tokens stop working at once, so each user is logged \
+               in on one device at a time, the behaviour AyaNova documents. Off by default, \
+               so a user may stay logged in on several devices. In config.json the value may \
+               be a JSON boolean (`true`) as well as a string.",
+        sensitivity: Sensitivity::Public,
+        kind: ValueKind::Boolean,
+        in_config_file: true,
+        example: "true",
+        apply: |raw, draft| {
+            draft.single_session = parse::boolean(raw)?;
             Ok(Vec::new())
         },
         on_unset: no_op,
@@ -456,6 +550,15 @@ pub struct Settings {
     pub jwt_audience: String,
     pub jwt_expiration_minutes: u32,
     pub jwt_leeway_seconds: u32,
+    /// How long a login session and its refresh tokens live, in minutes from login.
+    pub refresh_absolute_minutes: u32,
+    /// How long a session lives without a refresh, in minutes; at most the absolute lifetime.
+    pub refresh_idle_minutes: u32,
+    /// How long after its rotation a refresh token may be presented again and get the same
+    /// successor, in seconds; `0` when every reuse ends the session.
+    pub refresh_reuse_grace_seconds: u32,
+    /// Whether a successful login ends every other session of the same user.
+    pub single_session: bool,
     /// Validated `host:port`.
     pub listen: String,
     pub database_url: String,
@@ -476,8 +579,12 @@ pub(crate) struct Draft {
     jwt_secret_policy: SecretPolicy,
     jwt_issuer: String,
     jwt_audience: String,
-    jwt_expiration_minutes: u32,
+    pub(crate) jwt_expiration_minutes: u32,
     jwt_leeway_seconds: u32,
+    pub(crate) refresh_absolute_minutes: u32,
+    pub(crate) refresh_idle_minutes: u32,
+    refresh_reuse_grace_seconds: u32,
+    single_session: bool,
     listen: String,
     database_url: String,
     admin_password: Option<SecretString>,
@@ -498,6 +605,10 @@ impl Draft {
             jwt_audience: self.jwt_audience,
             jwt_expiration_minutes: self.jwt_expiration_minutes,
             jwt_leeway_seconds: self.jwt_leeway_seconds,
+            refresh_absolute_minutes: self.refresh_absolute_minutes,
+            refresh_idle_minutes: self.refresh_idle_minutes,
+            refresh_reuse_grace_seconds: self.refresh_reuse_grace_seconds,
+            single_session: self.single_session,
             listen: self.listen,
             database_url: self.database_url,
             admin_password: self.admin_password,
@@ -557,6 +668,20 @@ mod tests {
         {
             let error = spec.apply("x", &mut Draft::default()).unwrap_err();
             assert_eq!(error, format!("must be {}", spec.allowed), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn boolean_rules_match_their_allowed_text() {
+        let booleans: Vec<_> = SETTINGS
+            .iter()
+            .filter(|spec| spec.kind == ValueKind::Boolean)
+            .collect();
+        assert!(!booleans.is_empty());
+        for spec in booleans {
+            let error = spec.apply("x", &mut Draft::default()).unwrap_err();
+            assert_eq!(error, format!("must be {}", spec.allowed), "{}", spec.name);
+            assert!(spec.apply(spec.example, &mut Draft::default()).is_ok());
         }
     }
 

@@ -8,7 +8,7 @@ mod value_cases;
 
 use std::path::PathBuf;
 
-use crate::{ConfigFile, RawSources, Resolved, Source, render_errors, resolve};
+use crate::{ConfigFile, RawSources, Resolved, Settings, Source, render_errors, resolve};
 
 pub(super) const FILE_PATH: &str = "/etc/tessera/config.json";
 
@@ -43,10 +43,14 @@ pub(super) enum Expect {
     Key(&'static str, Origin),
     /// A setting's shown value (as in `config check`) and where it came from.
     Shown(&'static str, &'static str, Origin),
+    /// The typed settings pass the test, and the named setting came from the origin.
+    Holds(&'static str, fn(&Settings) -> bool, Origin),
     /// Resolution fails; the rendered errors contain every fragment.
     Error(&'static [&'static str]),
     /// Resolution succeeds with a warning containing the fragment.
     Warning(&'static str),
+    /// Resolution succeeds and no warning contains the fragment.
+    NoWarning(&'static str),
 }
 
 pub(super) struct Case {
@@ -100,6 +104,11 @@ pub(super) fn check(case: &Case) {
             assert_eq!(entry.display_value, *shown, "{what}");
             assert_eq!(entry.source, from.source(), "{what}");
         }
+        Expect::Holds(name, test, from) => {
+            let resolved = result.unwrap_or_else(|e| panic!("{what}: {}", render_errors(&e)));
+            assert!(test(&resolved.settings), "{what}: {:?}", resolved.settings);
+            assert_eq!(report_of(&resolved, name).source, from.source(), "{what}");
+        }
         Expect::Error(fragments) => {
             let errors = match result {
                 Ok(_) => panic!("{what}: expected an error"),
@@ -117,6 +126,14 @@ pub(super) fn check(case: &Case) {
             assert!(
                 resolved.warnings.iter().any(|w| w.contains(fragment)),
                 "{what}: {fragment:?} not in {:#?}",
+                resolved.warnings
+            );
+        }
+        Expect::NoWarning(fragment) => {
+            let resolved = result.unwrap_or_else(|e| panic!("{what}: {}", render_errors(&e)));
+            assert!(
+                !resolved.warnings.iter().any(|w| w.contains(fragment)),
+                "{what}: {fragment:?} in {:#?}",
                 resolved.warnings
             );
         }

@@ -21,6 +21,25 @@ fn check_report_lists_every_setting() {
     assert!(text.contains("1 warning:"), "{text}");
 }
 
+#[test]
+fn check_report_marks_access_tokens_that_outlive_idle_sessions() {
+    let sources = RawSources {
+        env: crate::test_support::pairs(&[("TESSERA_REFRESH_IDLE_MINUTES", "60")]),
+        ..RawSources::default()
+    };
+    let text = render_check(&resolve(&sources).unwrap());
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("TESSERA_JWT_EXPIRATION_MINUTES "))
+        .unwrap();
+    assert!(line.ends_with("default; see warnings"), "{text}");
+    assert!(text.contains("2 warnings:"), "{text}");
+    assert!(
+        text.contains("  - TESSERA_JWT_EXPIRATION_MINUTES=7200 (from default) is longer than"),
+        "{text}"
+    );
+}
+
 /// `docs/SETTINGS.md` is generated from the table; `TESSERA_BLESS=1` rewrites it.
 #[test]
 fn settings_reference_is_up_to_date() {
@@ -54,4 +73,6 @@ fn settings_reference_documents_every_setting() {
     assert!(page.contains("padded on the right with `-` (U+002D HYPHEN-MINUS) to exactly 32"));
     assert!(page.contains("A verifier elsewhere must be able to rebuild the key"));
     assert!(page.contains("`\"TESSERA_JWT_EXPIRATION_MINUTES\": 60`"));
+    assert!(page.contains("`\"TESSERA_SINGLE_SESSION\": true`"));
+    assert!(page.contains("`--TESSERA_SINGLE_SESSION=true`"));
 }

@@ -15,6 +15,10 @@ fn defaults() {
         ("TESSERA_JWT_AUDIENCE", "tessera"),
         ("TESSERA_JWT_EXPIRATION_MINUTES", "7200"),
         ("TESSERA_JWT_LEEWAY_SECONDS", "30"),
+        ("TESSERA_REFRESH_ABSOLUTE_MINUTES", "43200"),
+        ("TESSERA_REFRESH_IDLE_MINUTES", "10080"),
+        ("TESSERA_REFRESH_REUSE_GRACE_SECONDS", "10"),
+        ("TESSERA_SINGLE_SESSION", "false"),
         ("TESSERA_ADMIN_PASSWORD", "<not set>"),
         ("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "10"),
         ("TESSERA_LOGIN_MAX_CLIENT_FAILURES", "50"),
@@ -42,6 +46,15 @@ fn defaults() {
         (settings.jwt_expiration_minutes, settings.jwt_leeway_seconds),
         (7200, 30)
     );
+    assert_eq!(
+        (
+            settings.refresh_absolute_minutes,
+            settings.refresh_idle_minutes,
+            settings.refresh_reuse_grace_seconds
+        ),
+        (43200, 10080, 10)
+    );
+    assert!(!settings.single_session);
     assert!(settings.admin_password.is_none());
     assert_eq!(settings.login_max_account_failures, 10);
     assert_eq!(settings.login_max_client_failures, 50);

@@ -18,6 +18,23 @@ fn numeric_bounds() {
             &["61", "1.5", "30s"],
         ),
         (
+            "TESSERA_REFRESH_ABSOLUTE_MINUTES",
+            // Down to the default idle timeout (10080); shorter needs a shorter idle timeout.
+            &["10080", "43200", "525600"],
+            &["4", "525601", "30d", "-1", ""],
+        ),
+        (
+            "TESSERA_REFRESH_IDLE_MINUTES",
+            // Up to the default absolute lifetime (43200); longer needs a longer lifetime.
+            &["5", "10080", "43200"],
+            &["4", "525601", "1.5", "7d"],
+        ),
+        (
+            "TESSERA_REFRESH_REUSE_GRACE_SECONDS",
+            &["0", "10", "60"],
+            &["61", "-1", "10s", "0.5"],
+        ),
+        (
             "TESSERA_LOGIN_MAX_ACCOUNT_FAILURES",
             // Up to 25 with the default 900 s window; 100 needs a window of an hour.
             &["1", "25"],
@@ -138,6 +155,324 @@ fn numeric_bounds() {
             "found true or false",
         ]),
     });
+    cases.push(Case {
+        what: "refresh lifetimes as JSON integers",
+        cli: &[],
+        env: &[],
+        file: Some(
+            r#"{"TESSERA_REFRESH_ABSOLUTE_MINUTES": 480, "TESSERA_REFRESH_IDLE_MINUTES": 60, "TESSERA_REFRESH_REUSE_GRACE_SECONDS": 0}"#,
+        ),
+        expect: Expect::Holds(
+            "TESSERA_REFRESH_IDLE_MINUTES",
+            |s| {
+                (
+                    s.refresh_absolute_minutes,
+                    s.refresh_idle_minutes,
+                    s.refresh_reuse_grace_seconds,
+                ) == (480, 60, 0)
+            },
+            Origin::File,
+        ),
+    });
+    cases.push(Case {
+        what: "JSON bool for the reuse grace",
+        cli: &[],
+        env: &[],
+        file: Some(r#"{"TESSERA_REFRESH_REUSE_GRACE_SECONDS": false}"#),
+        expect: Expect::Error(&[
+            "TESSERA_REFRESH_REUSE_GRACE_SECONDS in config file /etc/tessera/config.json is invalid: expected a string or an integer, found true or false",
+        ]),
+    });
+    cases.push(Case {
+        what: "the shortest absolute lifetime with the shortest idle timeout",
+        cli: &[("TESSERA_REFRESH_ABSOLUTE_MINUTES", "5")],
+        env: &[("TESSERA_REFRESH_IDLE_MINUTES", "5")],
+        file: None,
+        expect: Expect::Holds(
+            "TESSERA_REFRESH_ABSOLUTE_MINUTES",
+            |s| (s.refresh_absolute_minutes, s.refresh_idle_minutes) == (5, 5),
+            Origin::Cli,
+        ),
+    });
+    cases.push(Case {
+        what: "the longest idle timeout with the longest absolute lifetime",
+        cli: &[("TESSERA_REFRESH_IDLE_MINUTES", "525600")],
+        env: &[("TESSERA_REFRESH_ABSOLUTE_MINUTES", "525600")],
+        file: None,
+        expect: Expect::Shown("TESSERA_REFRESH_IDLE_MINUTES", "525600", Origin::Cli),
+    });
+    for case in &cases {
+        check(case);
+    }
+}
+
+#[test]
+fn refresh_lifetimes_fit_together() {
+    const OUTLIVE: &str = "access tokens then outlive idle sessions";
+    let cases = [
+        Case {
+            what: "idle timeout equal to the absolute lifetime",
+            cli: &[("TESSERA_REFRESH_IDLE_MINUTES", "1440")],
+            env: &[("TESSERA_REFRESH_ABSOLUTE_MINUTES", "1440")],
+            file: None,
+            expect: Expect::Holds(
+                "TESSERA_REFRESH_IDLE_MINUTES",
+                |s| s.refresh_idle_minutes == s.refresh_absolute_minutes,
+                Origin::Cli,
+            ),
+        },
+        Case {
+            what: "idle timeout longer than the absolute lifetime",
+            cli: &[("TESSERA_REFRESH_ABSOLUTE_MINUTES", "10080")],
+            env: &[("TESSERA_REFRESH_IDLE_MINUTES", "20160")],
+            file: None,
+            expect: Expect::Error(&[
+                "TESSERA_REFRESH_IDLE_MINUTES=20160 (from environment) is longer than TESSERA_REFRESH_ABSOLUTE_MINUTES=10080 (from command line); the idle timeout must be at most the absolute lifetime: lower the idle timeout or lengthen the lifetime",
+            ]),
+        },
+        Case {
+            what: "absolute lifetime shorter than the default idle timeout",
+            cli: &[],
+            env: &[("TESSERA_REFRESH_ABSOLUTE_MINUTES", "480")],
+            file: None,
+            expect: Expect::Error(&[
+                "TESSERA_REFRESH_IDLE_MINUTES=10080 (from default) is longer than TESSERA_REFRESH_ABSOLUTE_MINUTES=480 (from environment)",
+            ]),
+        },
+        Case {
+            what: "idle timeout longer than the absolute lifetime, both in the file",
+            cli: &[],
+            env: &[],
+            file: Some(
+                r#"{"TESSERA_REFRESH_ABSOLUTE_MINUTES": "14400", "TESSERA_REFRESH_IDLE_MINUTES": 14401}"#,
+            ),
+            expect: Expect::Error(&[
+                "TESSERA_REFRESH_IDLE_MINUTES=14401 (from config file /etc/tessera/config.json) is longer than TESSERA_REFRESH_ABSOLUTE_MINUTES=14400 (from config file /etc/tessera/config.json)",
+            ]),
+        },
+        Case {
+            what: "idle timeout over the absolute lifetime is refused, not only warned about",
+            cli: &[("TESSERA_REFRESH_IDLE_MINUTES", "60")],
+            env: &[("TESSERA_REFRESH_ABSOLUTE_MINUTES", "30")],
+            file: None,
+            expect: Expect::Error(&["TESSERA_REFRESH_IDLE_MINUTES=60 (from command line)"]),
+        },
+        Case {
+            what: "the defaults: 5-day access tokens within 7-day idle sessions",
+            cli: &[],
+            env: &[],
+            file: None,
+            expect: Expect::NoWarning(OUTLIVE),
+        },
+        Case {
+            what: "access lifetime equal to the idle timeout",
+            cli: &[],
+            env: &[("TESSERA_JWT_EXPIRATION_MINUTES", "10080")],
+            file: None,
+            expect: Expect::NoWarning(OUTLIVE),
+        },
+        Case {
+            what: "short access tokens with a short idle timeout",
+            cli: &[("TESSERA_JWT_EXPIRATION_MINUTES", "15")],
+            env: &[("TESSERA_REFRESH_IDLE_MINUTES", "60")],
+            file: None,
+            expect: Expect::NoWarning(OUTLIVE),
+        },
+        Case {
+            what: "access lifetime longer than the default idle timeout",
+            cli: &[],
+            env: &[("TESSERA_JWT_EXPIRATION_MINUTES", "10081")],
+            file: None,
+            expect: Expect::Warning(
+                "TESSERA_JWT_EXPIRATION_MINUTES=10081 (from environment) is longer than TESSERA_REFRESH_IDLE_MINUTES=10080 (from default): access tokens then outlive idle sessions and are cut off when the session ends; access tokens of 10 to 30 minutes with refresh tokens are recommended",
+            ),
+        },
+        Case {
+            what: "idle timeout shorter than the default access lifetime",
+            cli: &[("TESSERA_REFRESH_IDLE_MINUTES", "60")],
+            env: &[],
+            file: None,
+            expect: Expect::Warning(
+                "TESSERA_JWT_EXPIRATION_MINUTES=7200 (from default) is longer than TESSERA_REFRESH_IDLE_MINUTES=60 (from command line)",
+            ),
+        },
+        Case {
+            what: "the warning does not stop the start",
+            cli: &[("TESSERA_REFRESH_IDLE_MINUTES", "60")],
+            env: &[],
+            file: None,
+            expect: Expect::Holds(
+                "TESSERA_REFRESH_IDLE_MINUTES",
+                |s| (s.jwt_expiration_minutes, s.refresh_idle_minutes) == (7200, 60),
+                Origin::Cli,
+            ),
+        },
+    ];
+    for case in &cases {
+        check(case);
+    }
+}
+
+#[test]
+fn boolean_settings() {
+    const RULE: &str = "must be true, false, 1, 0, yes, no, on or off (letters in any case)";
+    let on: fn(&crate::Settings) -> bool = |s| s.single_session;
+    let off: fn(&crate::Settings) -> bool = |s| !s.single_session;
+    let name = "TESSERA_SINGLE_SESSION";
+    let mut cases = vec![
+        Case {
+            what: "off by default",
+            cli: &[],
+            env: &[],
+            file: None,
+            expect: Expect::Holds(name, off, Origin::Default),
+        },
+        Case {
+            what: "true from a JSON boolean",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": true}"#),
+            expect: Expect::Holds(name, on, Origin::File),
+        },
+        Case {
+            what: "a JSON boolean is shown as true",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": true}"#),
+            expect: Expect::Shown(name, "true", Origin::File),
+        },
+        Case {
+            what: "false from a JSON boolean",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": false}"#),
+            expect: Expect::Holds(name, off, Origin::File),
+        },
+        Case {
+            what: "a JSON string in the file",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": "Yes"}"#),
+            expect: Expect::Holds(name, on, Origin::File),
+        },
+        Case {
+            what: "command line beats environment beats file",
+            cli: &[("TESSERA_SINGLE_SESSION", "off")],
+            env: &[("TESSERA_SINGLE_SESSION", "on")],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": true}"#),
+            expect: Expect::Holds(name, off, Origin::Cli),
+        },
+        Case {
+            what: "environment beats a JSON boolean",
+            cli: &[],
+            env: &[("TESSERA_SINGLE_SESSION", "true")],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": false}"#),
+            expect: Expect::Holds(name, on, Origin::Env),
+        },
+        Case {
+            what: "a JSON number",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": 1}"#),
+            expect: Expect::Error(&[
+                "TESSERA_SINGLE_SESSION in config file /etc/tessera/config.json is invalid: expected a string or a boolean (true or false), found a number",
+            ]),
+        },
+        Case {
+            what: "JSON null",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": null}"#),
+            expect: Expect::Error(&["expected a string or a boolean (true or false), found null"]),
+        },
+        Case {
+            what: "a word that is not listed",
+            cli: &[],
+            env: &[("TESSERA_SINGLE_SESSION", "maybe")],
+            file: None,
+            expect: Expect::Error(&[
+                "TESSERA_SINGLE_SESSION=maybe from environment is invalid: must be true, false, 1, 0, yes, no, on or off (letters in any case)",
+            ]),
+        },
+        Case {
+            what: "an empty value",
+            cli: &[],
+            env: &[("TESSERA_SINGLE_SESSION", "")],
+            file: None,
+            expect: Expect::Error(&[
+                "TESSERA_SINGLE_SESSION=\"\" from environment is invalid",
+                RULE,
+            ]),
+        },
+        Case {
+            what: "spaces around the word",
+            cli: &[("TESSERA_SINGLE_SESSION", " true")],
+            env: &[],
+            file: None,
+            expect: Expect::Error(&[
+                "TESSERA_SINGLE_SESSION=\" true\" from command line is invalid",
+                RULE,
+            ]),
+        },
+        Case {
+            what: "an unlisted word in the file",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_SINGLE_SESSION": "enabled"}"#),
+            expect: Expect::Error(&[
+                "TESSERA_SINGLE_SESSION=enabled from config file /etc/tessera/config.json is invalid",
+                RULE,
+            ]),
+        },
+        Case {
+            what: "a JSON boolean for a text setting",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_LOG": true}"#),
+            expect: Expect::Error(&[
+                "TESSERA_LOG in config file /etc/tessera/config.json is invalid: expected a string, found true or false",
+            ]),
+        },
+    ];
+    let words: &[(&'static str, bool)] = &[
+        ("true", true),
+        ("TRUE", true),
+        ("1", true),
+        ("yes", true),
+        ("on", true),
+        ("On", true),
+        ("false", false),
+        ("False", false),
+        ("0", false),
+        ("no", false),
+        ("NO", false),
+        ("off", false),
+    ];
+    for &(word, value) in words {
+        for (cli, env, from) in [
+            (leak(name, word), &[][..], Origin::Cli),
+            (&[][..], leak(name, word), Origin::Env),
+        ] {
+            cases.push(Case {
+                what: if value {
+                    "a word for on"
+                } else {
+                    "a word for off"
+                },
+                cli,
+                env,
+                file: None,
+                expect: Expect::Holds(name, if value { on } else { off }, from),
+            });
+            cases.push(Case {
+                what: "the word is shown as given",
+                cli,
+                env,
+                file: None,
+                expect: Expect::Shown(name, word, from),
+            });
+        }
+    }
     for case in &cases {
         check(case);
     }
