@@ -1,6 +1,7 @@
 //! tessera's persistence: the [`Store`] trait, its value types, and the SQLite backend.
 //!
-//! This is the only crate that holds SQL. Each database backend is one implementation of
+//! This is the only crate that holds SQL. It keeps users, login sessions and the hashes of
+//! their refresh tokens. Each database backend is one implementation of
 //! [`Store`] in its own module (today only [`SqliteStore`]; PostgreSQL will be a second one
 //! reusing the same contract tests), with its migrations under `migrations/<backend>/`.
 //!
@@ -8,7 +9,10 @@
 //! - The store never reads the clock: every write takes `now` (unix seconds) from the caller.
 //! - Password hashes never appear in `Debug` output or in error messages.
 //! - A stored row that cannot be decoded is reported as [`StoreError::Corrupt`], never a panic.
+//! - Refresh tokens are never stored, only their SHA-256; a refresh rotates atomically, so a
+//!   token has at most one successor however many callers race.
 
+mod session;
 mod sqlite;
 mod url;
 
@@ -16,6 +20,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use session::{
+    EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, TokenHash,
+};
 pub use sqlite::SqliteStore;
 
 /// Identifier of a user: a UUID, stored as hyphenated lower-case text.
@@ -54,6 +61,8 @@ pub struct UserPatch {
     pub active: Option<bool>,
     pub roles: Option<Vec<String>>,
     pub password_hash: Option<String>,
+    /// Ends every live session of the user in the same transaction, for this reason.
+    pub end_sessions: Option<EndReason>,
 }
 
 /// What can go wrong in the store.
@@ -65,6 +74,9 @@ pub enum StoreError {
     /// Another user already has this username.
     #[error("username is already taken")]
     UsernameTaken,
+    /// The user a session was to be created for does not exist (any more).
+    #[error("no such user")]
+    UserNotFound,
     /// The database URL names a backend or form this build does not support.
     #[error("unsupported database url: {0}")]
     UnsupportedUrl(String),
@@ -126,6 +138,53 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// Readiness check: succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a session with `created_at = last_used_at = now` and its first refresh token.
+    /// Fails with [`StoreError::UserNotFound`] when the user does not exist.
+    async fn create_session(&self, session: NewSession, now: i64) -> Result<Session, StoreError>;
+
+    async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+
+    /// Sessions live at `now` (not ended, before both deadlines), newest first; only the
+    /// user's when `user` is given.
+    async fn live_sessions(
+        &self,
+        user: Option<UserId>,
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    /// Ends one session. `true` when it was not ended before (expired ones included).
+    async fn end_session(
+        &self,
+        id: SessionId,
+        reason: EndReason,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends every session of `user` not yet ended, except `keep`; returns how many.
+    async fn end_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+        reason: EndReason,
+        now: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// One refresh, decided and applied atomically (see [`RotateOutcome`]): however many
+    /// callers present the same token at once, at most one successor is ever stored.
+    async fn rotate_refresh_token(
+        &self,
+        rotation: Rotation,
+        now: i64,
+    ) -> Result<RotateOutcome, StoreError>;
+
+    /// Deletes at most `limit` sessions that ended or expired before `now`, with their
+    /// refresh tokens; returns how many sessions.
+    async fn purge_sessions(&self, now: i64, limit: u32) -> Result<u64, StoreError>;
+
+    /// A number that increases whenever a session is ended or deleted, by any writer.
+    /// Servers poll it to invalidate their in-memory session cache. Refreshes do not move it.
+    async fn session_change_counter(&self) -> Result<i64, StoreError>;
 }
 
 /// Opens the database named by `url`, creating it if missing, and applies migrations.
@@ -174,6 +233,7 @@ impl fmt::Debug for UserPatch {
                 "password_hash",
                 &self.password_hash.as_ref().map(|_| REDACTED),
             )
+            .field("end_sessions", &self.end_sessions)
             .finish()
     }
 }

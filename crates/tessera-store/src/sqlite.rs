@@ -1,7 +1,10 @@
 //! The SQLite backend of [`Store`].
 //!
-//! Owns every SQLite statement and the embedded migrations in `migrations/sqlite/`.
+//! Owns every SQLite statement and the embedded migrations in `migrations/sqlite/`; the
+//! statements for sessions and refresh tokens live in the `sessions` submodule.
 //! Invariant: all SQL is static text with `$n` placeholders; values are always bound.
+
+mod sessions;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,8 +14,12 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Sqlite, Transaction};
 
-use crate::{NewUser, Store, StoreError, User, UserId, UserPatch};
+use crate::{
+    EndReason, NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store, StoreError,
+    User, UserId, UserPatch,
+};
 
 /// Schema migrations, embedded at compile time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -246,16 +253,25 @@ impl Store for SqliteStore {
         patch: UserPatch,
         now: i64,
     ) -> Result<Option<User>, StoreError> {
+        let mut transaction = write_transaction(&self.pool).await?;
         let row = sqlx::query_as::<_, UserRow>(UPDATE_USER)
             .bind(id.hyphenated().to_string())
             .bind(patch.active)
             .bind(patch.roles.as_deref().map(roles_json))
             .bind(patch.password_hash)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *transaction)
             .await
             .map_err(read_error)?;
-        row.map(UserRow::into_user).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let user = row.into_user()?;
+        if let Some(reason) = patch.end_sessions {
+            sessions::end_for_user(&mut transaction, id, None, reason, now).await?;
+        }
+        transaction.commit().await.map_err(StoreError::Database)?;
+        Ok(Some(user))
     }
 
     async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
@@ -294,6 +310,66 @@ impl Store for SqliteStore {
             .map_err(StoreError::Database)?;
         Ok(())
     }
+
+    async fn create_session(&self, session: NewSession, now: i64) -> Result<Session, StoreError> {
+        sessions::create(&self.pool, session, now).await
+    }
+
+    async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        sessions::by_id(&self.pool, id).await
+    }
+
+    async fn live_sessions(
+        &self,
+        user: Option<UserId>,
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        sessions::live(&self.pool, user, now).await
+    }
+
+    async fn end_session(
+        &self,
+        id: SessionId,
+        reason: EndReason,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        sessions::end(&self.pool, id, reason, now).await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+        reason: EndReason,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let mut connection = self.pool.acquire().await.map_err(StoreError::Database)?;
+        sessions::end_for_user(&mut connection, user, keep, reason, now).await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        rotation: Rotation,
+        now: i64,
+    ) -> Result<RotateOutcome, StoreError> {
+        sessions::rotate(&self.pool, rotation, now).await
+    }
+
+    async fn purge_sessions(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
+        sessions::purge(&self.pool, now, limit).await
+    }
+
+    async fn session_change_counter(&self) -> Result<i64, StoreError> {
+        sessions::change_counter(&self.pool).await
+    }
+}
+
+/// A transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so what it
+/// reads cannot change before it writes, whoever else writes to the file.
+async fn write_transaction(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {
+    pool.begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(StoreError::Database)
 }
 
 impl fmt::Debug for SqliteStore {

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 
 use tessera_store::{NewUser, SqliteStore, Store, StoreError, User, UserId, UserPatch, connect};
 
+#[path = "contract/sessions.rs"]
+mod sessions;
+use sessions::*;
+
 const T0: i64 = 1_700_000_000;
 
 fn hash_for(username: &str) -> String {
@@ -151,6 +155,7 @@ async fn contract_update_each_field_alone_and_together(store: &dyn Store) {
                 active: Some(true),
                 roles: Some(Vec::new()),
                 password_hash: Some("$argon2id$newer-hash".to_owned()),
+                end_sessions: Some(tessera_store::EndReason::PasswordChanged),
             },
         ),
         (T0 + 50, UserPatch::default()),
@@ -481,7 +486,25 @@ mod sqlite {
         contract_counter_ignores_reads_and_failed_writes,
         contract_debug_never_shows_the_hash,
         contract_ping,
+        contract_session_create_and_read,
+        contract_session_for_a_missing_user_is_refused,
+        contract_rotation_chain,
+        contract_reuse_after_grace_ends_the_session,
+        contract_zero_grace_treats_any_reuse_as_theft,
+        contract_expired_sessions_do_not_rotate,
+        contract_ending_sessions,
+        contract_purge_in_batches,
+        contract_session_counter_ignores_refreshes,
     );
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn contract_rotation_is_atomic() {
+        for _ in 0..5 {
+            let fixture = Fixture::new().await;
+            let second = fixture.second_handle().await;
+            crate::contract_rotation_is_atomic(fixture.store(), &second).await;
+        }
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn contract_first_user_race() {

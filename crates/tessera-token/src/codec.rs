@@ -34,6 +34,8 @@ pub struct TokenRules {
 pub struct Subject<'a> {
     /// The user id, carried as `sub`; must not be empty.
     pub id: &'a str,
+    /// The session the token belongs to, carried as `sid`; must not be empty.
+    pub session_id: &'a str,
     /// The display name, carried as `name`.
     pub name: &'a str,
     /// The roles, carried as `roles`.
@@ -93,8 +95,8 @@ impl TokenCodec {
         &self.rules
     }
 
-    /// Issues a token for `subject` valid from `now` (`iat = nbf = now`) until
-    /// `now + lifetime_seconds`, with a `jti` of 128 random bits.
+    /// Issues a token for `subject` (user `sub`, session `sid`) valid from `now`
+    /// (`iat = nbf = now`) until `now + lifetime_seconds`, with a `jti` of 128 random bits.
     pub fn issue(
         &self,
         subject: Subject<'_>,
@@ -103,6 +105,9 @@ impl TokenCodec {
     ) -> Result<IssuedToken, IssueError> {
         if subject.id.is_empty() {
             return Err(IssueError::EmptySubject);
+        }
+        if subject.session_id.is_empty() {
+            return Err(IssueError::EmptySessionId);
         }
         if lifetime_seconds <= 0 {
             return Err(IssueError::InvalidLifetime { lifetime_seconds });
@@ -114,6 +119,7 @@ impl TokenCodec {
             iss: self.rules.issuer.clone(),
             aud: self.rules.audience.clone(),
             sub: subject.id.to_owned(),
+            sid: subject.session_id.to_owned(),
             iat: now,
             nbf: now,
             exp,
@@ -148,6 +154,7 @@ impl TokenCodec {
         let roles = ["self-test".to_owned()];
         let subject = Subject {
             id: "self-test",
+            session_id: "self-test",
             name: "self-test",
             roles: &roles,
         };

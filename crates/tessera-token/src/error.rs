@@ -39,6 +39,9 @@ pub enum IssueError {
     /// The subject id is empty, so the token would name nobody.
     #[error("token subject id must not be empty")]
     EmptySubject,
+    /// The session id is empty, so the token would be bound to no session.
+    #[error("token session id must not be empty")]
+    EmptySessionId,
     /// The lifetime is zero or negative.
     #[error("token lifetime must be positive, got {lifetime_seconds} seconds")]
     InvalidLifetime {
@@ -66,6 +69,22 @@ pub enum IssueError {
     /// A throwaway token did not survive sign + verify; the crypto backend is misconfigured.
     #[error("token self-test failed: {0}")]
     SelfTest(&'static str),
+}
+
+/// Why a refresh-token operation failed. No message contains token material: a refresh token,
+/// its hash or a sealed successor never reaches an error.
+#[derive(Debug, thiserror::Error, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshError {
+    /// The operating system's random number generator failed.
+    #[error("random number generator failed while creating a refresh token")]
+    Randomness,
+    /// The text is not exactly 43 characters of strict base64url encoding 32 bytes.
+    #[error("malformed refresh token")]
+    Malformed,
+    /// A successor could not be sealed, or a sealed successor could not be opened (wrong
+    /// predecessor, truncated, tampered, unknown version): all the same failure.
+    #[error("refresh token successor could not be sealed or opened")]
+    Sealed,
 }
 
 /// Why a token was rejected. Every variant is a rejection: there is no "soft" failure.

@@ -1,5 +1,9 @@
 //! The token core of tessera: HS256 access tokens (JWS compact serialization, `typ: at+jwt`,
-//! RFC 7515 / RFC 7519 / RFC 9068), issued and strictly verified.
+//! RFC 7515 / RFC 7519 / RFC 9068), issued and strictly verified, and opaque refresh tokens for
+//! rotation (RFC 9700 §4.14.2).
+//!
+//! Every access token names its session in a `sid` claim (a non-empty string, required when
+//! verifying), so callers can end a session's access tokens along with its refresh tokens.
 //!
 //! This crate does **no I/O and never reads the clock**: `now` (unix seconds, `i64`) is always a
 //! parameter, so callers decide what time it is and tests move time without sleeping.
@@ -8,16 +12,22 @@
 //! - `key`: [`SigningKey`], the prepared HMAC-SHA256 key (no key material in `Debug`).
 //! - `jws`: the signature layer, [`verify_signature`]: size, structure, strict base64url, header
 //!   allow-list, `alg == HS256`, constant-time MAC over the received bytes.
-//! - `claims`: [`AccessClaims`] and their typed, strict check (after the MAC, never before).
-//! - `codec`: [`TokenCodec`], which issues tokens and chains the two layers plus `typ` to verify.
+//! - `claims`: [`AccessClaims`] (including `sid`) and their typed, strict check (after the MAC,
+//!   never before).
+//! - `codec`: [`TokenCodec`], which issues tokens for a [`Subject`] (user and session) and chains
+//!   the two layers plus `typ` to verify.
+//! - `refresh`: [`RefreshToken`], 256 random bits as 43 base64url characters: strict parsing, the
+//!   SHA-256 [`RefreshToken::lookup_hash`] to store instead of the token, and a successor sealed
+//!   under the predecessor (HKDF-SHA256 + AES-256-GCM) for rotation.
 //! - `json`: JSON parsing that rejects duplicate member names at every depth.
 //! - `error`: [`VerifyError`] (with stable [`VerifyError::reason`] codes), [`KeyError`],
-//!   [`RulesError`], [`IssueError`].
+//!   [`RulesError`], [`IssueError`], [`RefreshError`].
 //!
 //! # Invariants
 //! - The server, never the token, chooses the algorithm and the key.
 //! - Every failure while verifying is a rejection (fail closed); no path panics on hostile input.
-//! - No error message or `Debug` output contains a token, a key, or a library error.
+//! - No error message or `Debug` output contains a token (access or refresh), a key, or a
+//!   library error.
 
 mod claims;
 mod codec;
@@ -25,12 +35,14 @@ mod error;
 mod json;
 mod jws;
 mod key;
+pub mod refresh;
 
 pub use claims::AccessClaims;
 pub use codec::{IssuedToken, MAX_LEEWAY_SECONDS, Subject, TokenCodec, TokenRules};
-pub use error::{IssueError, KeyError, RulesError, VerifyError};
+pub use error::{IssueError, KeyError, RefreshError, RulesError, VerifyError};
 pub use jws::{VerifiedJws, verify_signature};
 pub use key::SigningKey;
+pub use refresh::RefreshToken;
 
 /// Tokens longer than this many bytes are rejected before any parsing, so the work done on
 /// hostile input is bounded (8 KiB is generous for an access token). Issuing never produces a

@@ -95,6 +95,7 @@ fn jsonwebtoken_accepts_our_tokens() {
     let roles = vec!["admin".to_owned()];
     let subject = Subject {
         id: "42",
+        session_id: "session-42",
         name: "Ada",
         roles: &roles,
     };
@@ -121,6 +122,7 @@ fn jsonwebtoken_accepts_our_tokens() {
     )
     .unwrap();
     assert_eq!(decoded.claims, issued.claims);
+    assert_eq!(decoded.claims.sid, "session-42");
     assert_eq!(decoded.header.typ.as_deref(), Some("at+jwt"));
 }
 
@@ -133,6 +135,7 @@ fn we_accept_jsonwebtoken_access_tokens_only() {
         iss: "https://tessera.test".into(),
         aud: "tessera-api".into(),
         sub: "42".into(),
+        sid: "session-42".into(),
         iat: NOW,
         nbf: NOW,
         exp: NOW + 60,
@@ -151,6 +154,15 @@ fn we_accept_jsonwebtoken_access_tokens_only() {
     header.typ = Some("at+jwt".into());
     let access_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     assert_eq!(codec.verify(&access_token, NOW), Ok(claims.clone()));
+
+    // A token without `sid` (here: signed by jsonwebtoken from plain JSON) is refused.
+    let mut without_sid = serde_json::to_value(&claims).unwrap();
+    without_sid.as_object_mut().unwrap().remove("sid");
+    let no_sid = jsonwebtoken::encode(&header, &without_sid, &key).unwrap();
+    assert_eq!(
+        codec.verify(&no_sid, NOW),
+        Err(VerifyError::InvalidClaims("sid is missing"))
+    );
 
     header.kid = Some("key-1".into());
     header.jku = Some("https://evil.test/jwks.json".into());

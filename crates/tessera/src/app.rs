@@ -20,11 +20,14 @@ use crate::clock::SharedClock;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::password::Passwords;
+use crate::sessions::{SessionLifetimes, Sessions};
 use crate::throttle::{Limits, LoginThrottle};
 use crate::users::{Bootstrap, Users};
 
-/// How often the server looks for user changes made outside this process.
+/// How often the server looks for user and session changes made outside this process.
 pub const EXTERNAL_CHANGE_POLL: Duration = Duration::from_secs(1);
+/// How often ended and expired sessions are deleted.
+pub const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A built, bound, not yet running server.
 #[derive(Debug)]
@@ -63,16 +66,28 @@ pub async fn authenticator(
         .await
         .context("failed to open the database")?;
     let passwords = Passwords::for_this_machine().context("failed to set up password hashing")?;
+    let metrics = Arc::new(Metrics::new());
+    let sessions = Sessions::new(
+        Arc::clone(&store),
+        SessionLifetimes {
+            absolute_seconds: i64::from(settings.refresh_absolute_minutes) * 60,
+            idle_seconds: i64::from(settings.refresh_idle_minutes) * 60,
+            reuse_grace_seconds: i64::from(settings.refresh_reuse_grace_seconds),
+        },
+        Arc::clone(&metrics),
+    );
     Ok(Authenticator {
         codec: token_codec(settings)?,
-        users: Users::new(store, passwords),
+        users: Users::new(store, passwords, sessions.clone()),
+        sessions,
+        single_session: settings.single_session,
         throttle: Arc::new(LoginThrottle::new(Limits {
             per_account: settings.login_max_account_failures,
             per_client: settings.login_max_client_failures,
             window_seconds: settings.login_failure_window_seconds,
         })),
         token_lifetime_seconds: i64::from(settings.jwt_expiration_minutes) * 60,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         clock,
     })
 }
@@ -91,6 +106,10 @@ impl Application {
             .sync_external_changes()
             .await
             .context("failed to read the user change counter")?;
+        auth.sessions
+            .sync_external_changes()
+            .await
+            .context("failed to read the session change counter")?;
         let listener = TcpListener::bind(settings.listen.as_str())
             .await
             .with_context(|| format!("failed to listen on {}", settings.listen))?;
@@ -103,6 +122,7 @@ impl Application {
             state: AppState {
                 auth,
                 trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+                secure_cookies: !http::is_loopback_listen(&settings.listen),
             },
             bootstrap,
         })
@@ -128,29 +148,50 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let users = self.state.auth.users.clone();
-        let poller = tokio::spawn(async move {
-            let mut interval = tokio::time::interval(EXTERNAL_CHANGE_POLL);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                interval.tick().await;
-                if let Err(error) = users.sync_external_changes().await {
-                    tracing::warn!(error = %error, "could not poll for user changes");
-                }
-            }
-        });
+        let poller = tokio::spawn(poll_external_changes(self.state.auth.clone()));
+        let purger = tokio::spawn(purge_sessions(self.state.auth.clone()));
         let service = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
         poller.abort();
+        purger.abort();
         served
     }
 
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Drops cached users and sessions that another process changed; every second.
+async fn poll_external_changes(auth: Authenticator) {
+    let mut interval = tokio::time::interval(EXTERNAL_CHANGE_POLL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = auth.users.sync_external_changes().await {
+            tracing::warn!(error = %error, "could not poll for user changes");
+        }
+        if let Err(error) = auth.sessions.sync_external_changes().await {
+            tracing::warn!(error = %error, "could not poll for session changes");
+        }
+    }
+}
+
+/// Deletes ended and expired sessions in bounded batches; every minute.
+async fn purge_sessions(auth: Authenticator) {
+    let mut interval = tokio::time::interval(SESSION_PURGE_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match auth.sessions.purge(auth.clock.now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "deleted ended and expired sessions"),
+            Err(error) => tracing::warn!(error = %error, "could not purge sessions"),
+        }
     }
 }
 

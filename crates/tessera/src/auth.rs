@@ -2,7 +2,9 @@
 //! token core.
 //!
 //! Invariants:
-//! - no path accepts an access token without loading its user and finding it active;
+//! - no path accepts an access token without loading its user and finding it active, and
+//!   finding its session (`sid`) live;
+//! - a refresh issues tokens only for a live session of an active user;
 //! - unknown user, wrong password and inactive user take the same path through the
 //!   password hasher and end in the same [`LoginError::InvalidCredentials`];
 //! - throttling is consulted before any password work.
@@ -11,13 +13,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
-use tessera_store::{StoreError, UserId};
-use tessera_token::{AccessClaims, IssuedToken, Subject, TokenCodec, VerifyError};
+use tessera_store::{EndReason, Session, SessionId, StoreError, UserId};
+use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, TokenCodec, VerifyError};
 
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::model::MAX_USERNAME_CHARS;
 use crate::password::MAX_PASSWORD_CHARS;
+use crate::sessions::{Refreshed, SessionRefusal, Sessions};
 use crate::throttle::{LoginThrottle, RetryAfter};
 use crate::users::{UserView, Users};
 
@@ -28,17 +31,35 @@ pub struct LoginAttempt {
     pub username: String,
     /// Exactly as received.
     pub password: SecretString,
-    /// The client's address, for throttling.
+    /// The client's address, for throttling and the session record.
     pub client: IpAddr,
+    /// The client's `User-Agent`, kept with the session.
+    pub user_agent: String,
 }
 
-/// A successful login.
+/// Tokens issued by a login or a refresh.
 #[derive(Debug)]
-pub struct LoginSuccess {
+pub struct Grant {
     /// The access token and its claims.
     pub token: IssuedToken,
-    /// The user it was issued to.
+    /// The refresh token to hand to the client.
+    pub refresh_token: RefreshToken,
+    /// The session both belong to.
+    pub session: Session,
+    /// The user they were issued to.
     pub user: UserView,
+}
+
+/// Why a refresh was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Malformed, unknown, rotated after the grace window, or of an ended session or an
+    /// inactive user: deliberately one case.
+    #[error("invalid refresh token")]
+    InvalidToken,
+    /// Something on our side failed.
+    #[error("refresh failed internally: {0}")]
+    Internal(String),
 }
 
 /// Why a login failed.
@@ -73,6 +94,12 @@ pub enum AccessError {
     /// The user has been set inactive.
     #[error("token belongs to an inactive user")]
     InactiveUser,
+    /// The token's `sid` is not a session id.
+    #[error("token session id is not a session id")]
+    BadSession,
+    /// The token's session does not back it any more.
+    #[error(transparent)]
+    Session(SessionRefusal),
     /// The store could not be read.
     #[error("user lookup failed: {0}")]
     Store(#[from] StoreError),
@@ -86,6 +113,8 @@ impl AccessError {
             Self::BadSubject => "bad_subject",
             Self::UnknownUser => "unknown_user",
             Self::InactiveUser => "inactive_user",
+            Self::BadSession => "bad_session",
+            Self::Session(refusal) => refusal.reason(),
             Self::Store(_) => "store_error",
         }
     }
@@ -98,6 +127,8 @@ pub struct Access {
     pub claims: AccessClaims,
     /// The user, current as of this request.
     pub user: Arc<UserView>,
+    /// The session the token belongs to, live as of this request.
+    pub session_id: SessionId,
 }
 
 /// Logs users in and checks tokens.
@@ -107,6 +138,10 @@ pub struct Authenticator {
     pub codec: TokenCodec,
     /// Users and their cache.
     pub users: Users,
+    /// Sessions and their cache.
+    pub sessions: Sessions,
+    /// Whether a login ends the user's other sessions.
+    pub single_session: bool,
     /// Failed-login counters.
     pub throttle: Arc<LoginThrottle>,
     /// The clock.
@@ -119,7 +154,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// Checks credentials and issues an access token.
-    pub async fn login(&self, attempt: LoginAttempt) -> Result<LoginSuccess, LoginError> {
+    pub async fn login(&self, attempt: LoginAttempt) -> Result<Grant, LoginError> {
         let result = self.try_login(attempt).await;
         self.metrics.login(match &result {
             Ok(_) => "success",
@@ -131,7 +166,7 @@ impl Authenticator {
         result
     }
 
-    async fn try_login(&self, attempt: LoginAttempt) -> Result<LoginSuccess, LoginError> {
+    async fn try_login(&self, attempt: LoginAttempt) -> Result<Grant, LoginError> {
         if attempt.password.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
             return Err(LoginError::PasswordTooLong);
         }
@@ -171,27 +206,104 @@ impl Authenticator {
         {
             tracing::warn!(user_id = %user.id, error = %error, "could not re-hash password");
         }
+        let (session, refresh_token) = self
+            .sessions
+            .start(user.id, attempt.client, &attempt.user_agent, now)
+            .await
+            .map_err(internal)?;
+        if self.single_session {
+            self.sessions
+                .end_all_of(user.id, Some(session.id), EndReason::SingleSession, now)
+                .await
+                .map_err(internal)?;
+        }
         let view = UserView::from(&user);
-        let token = self.issue(&view, now).map_err(internal)?;
-        Ok(LoginSuccess { token, user: view })
+        let token = self.issue(&view, session.id, now).map_err(internal)?;
+        Ok(Grant {
+            token,
+            refresh_token,
+            session,
+            user: view,
+        })
     }
 
-    /// Issues an access token for `user` at `now`.
+    /// Trades a refresh token for a new access token and a new refresh token.
+    pub async fn refresh(&self, presented: &str) -> Result<Grant, RefreshError> {
+        let (result, outcome) = match RefreshToken::parse(presented) {
+            Ok(presented) => self.try_refresh(&presented).await,
+            Err(_) => (Err(RefreshError::InvalidToken), "malformed"),
+        };
+        self.metrics.refresh(outcome);
+        result
+    }
+
+    async fn try_refresh(
+        &self,
+        presented: &RefreshToken,
+    ) -> (Result<Grant, RefreshError>, &'static str) {
+        let now = self.clock.now();
+        let refreshed = match self.sessions.refresh(presented, now).await {
+            Ok(refreshed) => refreshed,
+            Err(error) => return (Err(RefreshError::Internal(error.to_string())), "error"),
+        };
+        let (session, refresh_token, outcome) = match refreshed {
+            Refreshed::Rotated(session, token) => (session, token, "rotated"),
+            Refreshed::Repeated(session, token) => (session, token, "repeated_within_grace"),
+            Refreshed::ReuseDetected(session) => {
+                tracing::warn!(
+                    session_id = %session.id,
+                    user_id = %session.user_id,
+                    "a rotated refresh token was presented again: the session is ended"
+                );
+                return (Err(RefreshError::InvalidToken), "reuse_detected");
+            }
+            Refreshed::Ended => return (Err(RefreshError::InvalidToken), "ended"),
+            Refreshed::Unknown => return (Err(RefreshError::InvalidToken), "unknown"),
+        };
+        let user = match self.users.cached(session.user_id).await {
+            Ok(Some(user)) if user.active => user,
+            Ok(_) => return (Err(RefreshError::InvalidToken), "inactive_user"),
+            Err(error) => return (Err(RefreshError::Internal(error.to_string())), "error"),
+        };
+        match self.issue(&user, session.id, now) {
+            Ok(token) => (
+                Ok(Grant {
+                    token,
+                    refresh_token,
+                    session,
+                    user: user.as_ref().clone(),
+                }),
+                outcome,
+            ),
+            Err(error) => (Err(RefreshError::Internal(error.to_string())), "error"),
+        }
+    }
+
+    /// Issues an access token for `user` in `session` at `now`.
     pub fn issue(
         &self,
         user: &UserView,
+        session: SessionId,
         now: i64,
     ) -> Result<IssuedToken, tessera_token::IssueError> {
         let id = user.id.to_string();
+        let session_id = session.to_string();
         self.codec.issue(
             Subject {
                 id: &id,
+                session_id: &session_id,
                 name: &user.username,
                 roles: &user.roles,
             },
             now,
             self.token_lifetime_seconds,
         )
+    }
+
+    /// Store calls caused by requests (the per-request checks should cause none while the
+    /// caches are warm).
+    pub fn store_calls(&self) -> u64 {
+        self.users.store_calls() + self.sessions.store_calls()
     }
 
     /// Verifies a bearer token and loads its user; the user must exist and be active.
@@ -205,8 +317,10 @@ impl Authenticator {
     }
 
     async fn try_check(&self, token: &str) -> Result<Access, AccessError> {
-        let claims = self.codec.verify(token, self.clock.now())?;
+        let now = self.clock.now();
+        let claims = self.codec.verify(token, now)?;
         let id: UserId = claims.sub.parse().map_err(|_| AccessError::BadSubject)?;
+        let session_id: SessionId = claims.sid.parse().map_err(|_| AccessError::BadSession)?;
         let user = self
             .users
             .cached(id)
@@ -215,7 +329,15 @@ impl Authenticator {
         if !user.active {
             return Err(AccessError::InactiveUser);
         }
-        Ok(Access { claims, user })
+        self.sessions
+            .check(session_id, id, now)
+            .await?
+            .map_err(AccessError::Session)?;
+        Ok(Access {
+            claims,
+            user,
+            session_id,
+        })
     }
 }
 

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `gen-secret`, `config check`,
-//! `token verify`, and `user …`, all taking the same settings flags.
+//! `token verify`, `user …` and `session …`, all taking the same settings flags.
 //!
 //! Settings flags (`--NAME=value` / `--NAME value` for every name in the settings table)
 //! are taken out of the arguments first by `tessera_config`, so they may stand anywhere;
@@ -18,9 +18,11 @@ use tessera_config::{Resolved, SecretAdjustment, Settings};
 
 use crate::app::{self, Application};
 use crate::auth::AccessError;
-use crate::clock::{SystemClock, rfc3339};
+use crate::auth::Authenticator;
+use crate::clock::{Clock as _, SystemClock, rfc3339};
 use crate::model::{NewPassword, Roles, Username, random_alphanumeric};
 use crate::users::{Bootstrap, UserChanges, Users};
+use tessera_store::{EndReason, SessionId};
 
 /// Exit code for invalid settings or usage.
 const EXIT_SETTINGS: u8 = 2;
@@ -57,6 +59,31 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Inspect and end login sessions in the configured database.
+    Session {
+        #[command(subcommand)]
+        command: SessionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionCommand {
+    /// List live sessions, newest first.
+    List {
+        /// Only this user's sessions.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// End a session (or, with --user, every session of a user): its refresh token and its
+    /// access tokens are refused from then on.
+    Revoke {
+        /// The session id (as listed).
+        #[arg(required_unless_present = "user", conflicts_with = "user")]
+        id: Option<String>,
+        /// End every session of this user instead.
+        #[arg(long)]
+        user: Option<String>,
     },
 }
 
@@ -193,6 +220,7 @@ pub fn run() -> ExitCode {
                 command: TokenCommand::Verify { token },
             } => verify_token(&resolved.settings, &token).await,
             Command::User { command } => user_command(&resolved.settings, command).await,
+            Command::Session { command } => session_command(&resolved.settings, command).await,
             _ => serve(resolved).await.map(|()| ExitCode::SUCCESS),
         }
     });
@@ -377,6 +405,74 @@ async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Resu
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn session_command(settings: &Settings, command: SessionCommand) -> anyhow::Result<ExitCode> {
+    let clock = Arc::new(SystemClock);
+    let now = clock.now();
+    let auth = app::authenticator(settings, clock).await?;
+    match command {
+        SessionCommand::List { user } => {
+            let user = match user {
+                Some(name) => Some(find_user(&auth, &name).await?),
+                None => None,
+            };
+            let names: std::collections::HashMap<_, _> = auth
+                .users
+                .list()
+                .await?
+                .into_iter()
+                .map(|user| (user.id, user.username))
+                .collect();
+            println!(
+                "{:<36} {:<24} {:<20} {:<20} {:<15} user agent",
+                "session", "username", "last used", "expires", "client"
+            );
+            for session in auth.sessions.live(user, now).await? {
+                println!(
+                    "{:<36} {:<24} {:<20} {:<20} {:<15} {}",
+                    session.id,
+                    names.get(&session.user_id).map_or("?", String::as_str),
+                    rfc3339(session.last_used_at),
+                    rfc3339(session.expires_at()),
+                    session.client_ip,
+                    session.user_agent
+                );
+            }
+        }
+        SessionCommand::Revoke { id: Some(id), .. } => {
+            let id: SessionId = id
+                .parse()
+                .with_context(|| format!("'{id}' is not a session id"))?;
+            if auth.sessions.end(id, EndReason::EndedByAdmin, now).await? {
+                println!("ended session {id}");
+            } else {
+                println!("no live session {id}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        SessionCommand::Revoke {
+            user: Some(name), ..
+        } => {
+            let user = find_user(&auth, &name).await?;
+            let ended = auth
+                .sessions
+                .end_all_of(user, None, EndReason::EndedByAdmin, now)
+                .await?;
+            println!("ended {ended} session(s) of '{name}'");
+        }
+        SessionCommand::Revoke { .. } => anyhow::bail!("give a session id or --user NAME"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn find_user(auth: &Authenticator, username: &str) -> anyhow::Result<tessera_store::UserId> {
+    let user = auth
+        .users
+        .get_by_username(&Username::parse(username)?)
+        .await
+        .with_context(|| format!("user '{username}'"))?;
+    Ok(user.id)
 }
 
 async fn set_active(users: &Users, username: &str, active: bool, now: i64) -> anyhow::Result<()> {

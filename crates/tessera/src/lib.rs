@@ -5,12 +5,14 @@
 
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod password;
+pub mod sessions;
 pub mod throttle;
 pub mod users;
 

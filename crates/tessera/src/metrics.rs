@@ -26,6 +26,8 @@ pub struct Metrics {
     logins: Family<Outcome, Counter>,
     tokens_accepted: Counter,
     tokens_rejected: Family<Reason, Counter>,
+    refreshes: Family<Outcome, Counter>,
+    session_ends: Family<Reason, Counter>,
 }
 
 impl Default for Metrics {
@@ -56,11 +58,25 @@ impl Metrics {
             "Requests whose access token was refused, by reason",
             tokens_rejected.clone(),
         );
+        let refreshes = Family::<Outcome, Counter>::default();
+        registry.register(
+            "refreshes",
+            "Refresh requests by outcome (rotated, repeated_within_grace, reuse_detected, ended, unknown, malformed, inactive_user, error)",
+            refreshes.clone(),
+        );
+        let session_ends = Family::<Reason, Counter>::default();
+        registry.register(
+            "session_ends",
+            "Times sessions were ended, by reason; one count per event, however many sessions it ended",
+            session_ends.clone(),
+        );
         Self {
             registry,
             logins,
             tokens_accepted,
             tokens_rejected,
+            refreshes,
+            session_ends,
         }
     }
 
@@ -77,6 +93,16 @@ impl Metrics {
     /// Counts one refused token.
     pub fn token_rejected(&self, reason: &'static str) {
         self.tokens_rejected.get_or_create(&Reason { reason }).inc();
+    }
+
+    /// Counts one refresh request.
+    pub fn refresh(&self, outcome: &'static str) {
+        self.refreshes.get_or_create(&Outcome { outcome }).inc();
+    }
+
+    /// Counts one event that ended sessions.
+    pub fn sessions_ended(&self, reason: &'static str) {
+        self.session_ends.get_or_create(&Reason { reason }).inc();
     }
 
     /// The OpenMetrics text exposition.
@@ -98,6 +124,8 @@ mod tests {
         metrics.login("success");
         metrics.token_accepted();
         metrics.token_rejected("expired");
+        metrics.refresh("reuse_detected");
+        metrics.sessions_ended("logout");
         let text = metrics.render().unwrap();
         assert!(
             text.contains("tessera_logins_total{outcome=\"success\"} 2"),
@@ -106,6 +134,14 @@ mod tests {
         assert!(text.contains("tessera_tokens_accepted_total 1"), "{text}");
         assert!(
             text.contains("tessera_tokens_rejected_total{reason=\"expired\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tessera_refreshes_total{outcome=\"reuse_detected\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tessera_session_ends_total{reason=\"logout\"} 1"),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));

@@ -7,19 +7,21 @@
 //! - writes made elsewhere (the CLI, another instance, raw SQL) bump the store's change
 //!   counter; [`Users::sync_external_changes`] (polled by the server every second) drops
 //!   the whole cache when it moves;
-//! - a cache fill that raced with an invalidation is discarded (epoch check), so a stale
-//!   row can never be cached after the write that changed it returned.
+//! - a cache fill that raced with an invalidation is discarded (see [`EpochCache`]);
+//! - a password change, a role change and deactivation end all of the user's sessions in
+//!   the same store write, and drop them from the session cache before returning.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use secrecy::SecretString;
 use serde::Serialize;
-use tessera_store::{NewUser, Store, StoreError, User, UserId, UserPatch};
+use tessera_store::{EndReason, NewUser, Store, StoreError, User, UserId, UserPatch};
 
+use crate::cache::EpochCache;
 use crate::model::{ADMIN_ROLE, InvalidValue, NewPassword, Roles, Username, random_alphanumeric};
 use crate::password::{PasswordError, Passwords};
+use crate::sessions::Sessions;
 
 /// Entries kept before the cache is cleared wholesale (bounds memory under churn).
 const CACHE_CAPACITY: usize = 100_000;
@@ -127,22 +129,21 @@ pub struct Users {
 struct Inner {
     store: Arc<dyn Store>,
     passwords: Passwords,
-    cache: RwLock<HashMap<UserId, Arc<UserView>>>,
-    epoch: AtomicU64,
-    seen_changes: AtomicI64,
+    sessions: Sessions,
+    cache: EpochCache<UserId, UserView>,
     store_calls: AtomicU64,
 }
 
 impl Users {
-    /// The service over `store`, hashing with `passwords`.
-    pub fn new(store: Arc<dyn Store>, passwords: Passwords) -> Self {
+    /// The service over `store`, hashing with `passwords` and ending `sessions` when a
+    /// change calls for it.
+    pub fn new(store: Arc<dyn Store>, passwords: Passwords, sessions: Sessions) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 passwords,
-                cache: RwLock::new(HashMap::new()),
-                epoch: AtomicU64::new(0),
-                seen_changes: AtomicI64::new(i64::MIN),
+                sessions,
+                cache: EpochCache::new(CACHE_CAPACITY),
                 store_calls: AtomicU64::new(0),
             }),
         }
@@ -166,22 +167,15 @@ impl Users {
 
     /// The user behind a token's `sub`, from the cache when possible. Hot path.
     pub async fn cached(&self, id: UserId) -> Result<Option<Arc<UserView>>, StoreError> {
-        if let Some(hit) = self.read_cache().get(&id) {
-            return Ok(Some(Arc::clone(hit)));
+        if let Some(hit) = self.inner.cache.get(&id) {
+            return Ok(Some(hit));
         }
-        let epoch = self.inner.epoch.load(Ordering::SeqCst);
+        let seen = self.inner.cache.epoch();
         let Some(user) = self.store().user_by_id(id).await? else {
             return Ok(None);
         };
         let view = Arc::new(UserView::from(&user));
-        let mut cache = self.write_cache();
-        // A write that returned after our read bumped the epoch: do not cache what we read.
-        if self.inner.epoch.load(Ordering::SeqCst) == epoch {
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
-            cache.insert(id, Arc::clone(&view));
-        }
+        self.inner.cache.fill(id, Arc::clone(&view), seen);
         Ok(Some(view))
     }
 
@@ -192,12 +186,7 @@ impl Users {
     /// [`Users::store_calls`], which measures the work requests cause.
     pub async fn sync_external_changes(&self) -> Result<bool, StoreError> {
         let counter = self.inner.store.user_change_counter().await?;
-        let previous = self.inner.seen_changes.swap(counter, Ordering::SeqCst);
-        if previous == counter {
-            return Ok(false);
-        }
-        self.invalidate_all();
-        Ok(true)
+        Ok(self.inner.cache.sync(counter))
     }
 
     /// Readiness: the store answers.
@@ -258,7 +247,8 @@ impl Users {
         Ok(UserView::from(&user))
     }
 
-    /// Applies `changes`; refuses to leave the system without an active admin.
+    /// Applies `changes`; refuses to leave the system without an active admin. A new
+    /// password, changed roles or deactivation end all of the user's sessions.
     pub async fn update(
         &self,
         id: UserId,
@@ -278,13 +268,30 @@ impl Users {
             Some(password) => Some(self.inner.passwords.hash(password.secret()).await?),
             None => None,
         };
+        let roles = changes.roles.map(Roles::into_vec);
+        let end_sessions = if current.active && !active_after {
+            Some(EndReason::Deactivated)
+        } else if password_hash.is_some() {
+            Some(EndReason::PasswordChanged)
+        } else if roles.as_ref().is_some_and(|roles| *roles != current.roles) {
+            Some(EndReason::RolesChanged)
+        } else {
+            None
+        };
         let patch = UserPatch {
             active: changes.active,
-            roles: changes.roles.map(Roles::into_vec),
+            roles,
             password_hash,
+            end_sessions,
         };
         let updated = self.store().update_user(id, patch, now).await;
         self.invalidate(id);
+        if let Some(reason) = end_sessions {
+            self.inner.sessions.forget_user(id);
+            if matches!(updated, Ok(Some(_))) {
+                self.inner.sessions.count_ended_with_user(reason);
+            }
+        }
         let user = updated?.ok_or(UsersError::NotFound)?;
         Ok(UserView::from(&user))
     }
@@ -297,6 +304,7 @@ impl Users {
         }
         let deleted = self.store().delete_user(id).await;
         self.invalidate(id);
+        self.inner.sessions.forget_user(id);
         if deleted? {
             Ok(())
         } else {
@@ -376,28 +384,6 @@ impl Users {
     }
 
     fn invalidate(&self, id: UserId) {
-        let mut cache = self.write_cache();
-        self.inner.epoch.fetch_add(1, Ordering::SeqCst);
-        cache.remove(&id);
-    }
-
-    fn invalidate_all(&self) {
-        let mut cache = self.write_cache();
-        self.inner.epoch.fetch_add(1, Ordering::SeqCst);
-        cache.clear();
-    }
-
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<UserId, Arc<UserView>>> {
-        self.inner
-            .cache
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<UserId, Arc<UserView>>> {
-        self.inner
-            .cache
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.cache.invalidate(&id);
     }
 }

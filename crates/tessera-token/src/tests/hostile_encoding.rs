@@ -382,6 +382,26 @@ fn claims_are_checked_by_type_and_value() {
             InvalidClaims("sub is missing"),
         ),
         reject(
+            "missing sid",
+            without("sid"),
+            InvalidClaims("sid is missing"),
+        ),
+        reject(
+            "numeric sid",
+            with("sid", json!(1)),
+            InvalidClaims("sid must be a non-empty string"),
+        ),
+        reject(
+            "empty sid",
+            with("sid", json!("")),
+            InvalidClaims("sid must be a non-empty string"),
+        ),
+        reject(
+            "null sid",
+            with("sid", Value::Null),
+            InvalidClaims("sid must be a non-empty string"),
+        ),
+        reject(
             "missing roles",
             without("roles"),
             InvalidClaims("roles is missing"),

@@ -59,6 +59,7 @@ fn baseline_tokens_are_accepted() {
 fn tampering_and_wrong_keys_are_rejected() {
     let (h, p, s) = good_segments();
     let tampered_payload = b64(claims_with("sub", json!("1")));
+    let swapped_session = b64(claims_with("sid", json!("session-2")));
     let mut flipped_signature = s.clone();
     let first = if s.starts_with('A') { "B" } else { "A" };
     flipped_signature.replace_range(..1, first);
@@ -66,6 +67,11 @@ fn tampering_and_wrong_keys_are_rejected() {
         reject(
             "tampered payload",
             format!("{h}.{tampered_payload}.{s}"),
+            VerifyError::BadSignature,
+        ),
+        reject(
+            "session id swapped",
+            format!("{h}.{swapped_session}.{s}"),
             VerifyError::BadSignature,
         ),
         reject(
@@ -427,6 +433,11 @@ fn duplicate_members_are_rejected() {
         reject(
             "duplicate sub",
             signed(HEADER, duplicate_claim(r#""sub":"1""#)),
+            VerifyError::InvalidClaims("claims have a duplicate member"),
+        ),
+        reject(
+            "duplicate sid",
+            signed(HEADER, duplicate_claim(r#""sid":"other-session""#)),
             VerifyError::InvalidClaims("claims have a duplicate member"),
         ),
         reject(

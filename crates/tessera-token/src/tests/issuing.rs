@@ -16,6 +16,7 @@ fn issued_tokens_have_the_documented_shape() {
     let roles = vec!["admin".to_owned(), "user".to_owned()];
     let subject = Subject {
         id: "42",
+        session_id: "0f8e-session",
         name: "Ada Lovelace",
         roles: &roles,
     };
@@ -23,13 +24,31 @@ fn issued_tokens_have_the_documented_shape() {
     let mut parts = issued.token.split('.');
     let header = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
     assert_eq!(header, br#"{"alg":"HS256","typ":"at+jwt"}"#);
-    let payload: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
+    let payload_bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
+    let payload: Value = serde_json::from_slice(&payload_bytes).unwrap();
     assert_eq!(
         payload,
-        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "42", "iat": NOW, "nbf": NOW, "exp": NOW + 900,
-               "jti": issued.claims.jti, "name": "Ada Lovelace", "roles": ["admin", "user"]})
+        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "42", "sid": "0f8e-session", "iat": NOW,
+               "nbf": NOW, "exp": NOW + 900, "jti": issued.claims.jti, "name": "Ada Lovelace",
+               "roles": ["admin", "user"]})
     );
+    // Member order follows the struct: iss, aud, sub, sid, iat, nbf, exp, jti, name, roles.
+    assert_eq!(
+        String::from_utf8(payload_bytes).unwrap(),
+        format!(
+            concat!(
+                r#"{{"iss":"{}","aud":"{}","sub":"42","sid":"0f8e-session","iat":{},"nbf":{},"#,
+                r#""exp":{},"jti":"{}","name":"Ada Lovelace","roles":["admin","user"]}}"#
+            ),
+            ISSUER,
+            AUDIENCE,
+            NOW,
+            NOW,
+            NOW + 900,
+            issued.claims.jti
+        )
+    );
+    assert_eq!(issued.claims.sid, "0f8e-session");
     assert_eq!(
         URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap().len(),
         32
@@ -50,10 +69,12 @@ fn issued_tokens_verify_until_exp_plus_leeway() {
     let roles = vec!["user".to_owned()];
     let subject = Subject {
         id: "7",
+        session_id: "session-7",
         name: "Bob",
         roles: &roles,
     };
     let issued = codec.issue(subject, NOW, 60).unwrap();
+    assert_eq!(codec.verify(&issued.token, NOW).unwrap().sid, "session-7");
     for now in [NOW - LEEWAY_I64, NOW, NOW + 59, NOW + 60 + LEEWAY_I64 - 1] {
         assert_eq!(
             codec.verify(&issued.token, now),
@@ -96,12 +117,25 @@ fn issue_refuses_bad_input() {
     let roles: Vec<String> = Vec::new();
     let subject = |id| Subject {
         id,
+        session_id: "s",
         name: "n",
         roles: &roles,
     };
     assert_eq!(
         codec.issue(subject(""), NOW, 60).unwrap_err(),
         IssueError::EmptySubject
+    );
+    let no_session = Subject {
+        session_id: "",
+        ..subject("1")
+    };
+    assert_eq!(
+        codec.issue(no_session, NOW, 60).unwrap_err(),
+        IssueError::EmptySessionId
+    );
+    assert_eq!(
+        IssueError::EmptySessionId.to_string(),
+        "token session id must not be empty"
     );
     assert_eq!(
         codec.issue(subject("1"), NOW, 0).unwrap_err(),
@@ -122,6 +156,7 @@ fn issue_refuses_bad_input() {
     let many_roles = vec!["r".repeat(100); 80];
     let big = Subject {
         id: "1",
+        session_id: "s",
         name: "n",
         roles: &many_roles,
     };
@@ -178,6 +213,7 @@ fn debug_output_contains_no_key_material() {
         .issue(
             Subject {
                 id: "1",
+                session_id: "s",
                 name: "n",
                 roles: &roles,
             },
@@ -219,6 +255,7 @@ proptest! {
     #[test]
     fn issue_then_verify_round_trips(
         id in "[A-Za-z0-9-]{1,36}",
+        session_id in "\\PC{1,40}",
         name in "\\PC{0,40}",
         roles in proptest::collection::vec("\\PC{0,16}", 0..6),
         lifetime in 1_i64..86_400,
@@ -226,9 +263,12 @@ proptest! {
     ) {
         let codec = codec();
         let now = NOW + offset;
-        let issued = codec.issue(Subject { id: &id, name: &name, roles: &roles }, now, lifetime).unwrap();
+        let subject = Subject { id: &id, session_id: &session_id, name: &name, roles: &roles };
+        let issued = codec.issue(subject, now, lifetime).unwrap();
         let verified = codec.verify(&issued.token, now).unwrap();
         prop_assert_eq!(&verified, &issued.claims);
+        prop_assert_eq!(&verified.sub, &id);
+        prop_assert_eq!(&verified.sid, &session_id);
         prop_assert_eq!(&verified.name, &name);
         prop_assert_eq!(&verified.roles, &roles);
         prop_assert_eq!(verified.exp, now + lifetime);
@@ -241,7 +281,8 @@ proptest! {
     ) {
         let codec = codec();
         let roles = vec!["admin".to_owned()];
-        let issued = codec.issue(Subject { id: "42", name: "Ada", roles: &roles }, NOW, 600).unwrap();
+        let subject = Subject { id: "42", session_id: "s-1", name: "Ada", roles: &roles };
+        let issued = codec.issue(subject, NOW, 600).unwrap();
         let mut bytes = issued.token.into_bytes();
         let at = index.index(bytes.len());
         bytes[at] = (bytes[at] + delta) % 128;
@@ -257,7 +298,8 @@ proptest! {
     ) {
         let codec = codec();
         let roles = vec!["admin".to_owned()];
-        let issued = codec.issue(Subject { id: "42", name: "Ada", roles: &roles }, NOW, 600).unwrap();
+        let subject = Subject { id: "42", session_id: "s-1", name: "Ada", roles: &roles };
+        let issued = codec.issue(subject, NOW, 600).unwrap();
         let mut bytes = issued.token.into_bytes();
         if delete {
             bytes.remove(index.index(bytes.len()));

@@ -45,6 +45,8 @@ pub(crate) const LEEWAY: u64 = 30;
 pub(crate) const LEEWAY_I64: i64 = 30;
 pub(crate) const ISSUER: &str = "https://tessera.test";
 pub(crate) const AUDIENCE: &str = "tessera-api";
+/// The session id the hand-made claims carry.
+pub(crate) const SESSION_ID: &str = "session-1";
 pub(crate) const HEADER: &str = r#"{"alg":"HS256","typ":"at+jwt"}"#;
 
 pub(crate) fn rules() -> TokenRules {
@@ -61,8 +63,9 @@ pub(crate) fn codec() -> TokenCodec {
 
 pub(crate) fn claims() -> Value {
     json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "42", "iat": NOW - 5, "nbf": NOW - 5,
-        "exp": NOW + 900, "jti": "AAAAAAAAAAAAAAAAAAAAAA", "name": "Ada", "roles": ["admin"],
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "42", "sid": SESSION_ID,
+        "iat": NOW - 5, "nbf": NOW - 5, "exp": NOW + 900,
+        "jti": "AAAAAAAAAAAAAAAAAAAAAA", "name": "Ada", "roles": ["admin"],
     })
 }
 

@@ -1,21 +1,29 @@
-//! `POST /api/auth/login` and `GET /api/auth/me`.
+//! `POST /api/auth/login`, `POST /api/auth/refresh`, `POST /api/auth/logout`,
+//! `POST /api/auth/logout-all` and `GET /api/auth/me`.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tessera_store::EndReason;
 
+use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
 use super::user_routes::UserJson;
-use super::{ApiError, ApiJson, AppState, AuthUser, ClientIp};
-use crate::auth::LoginAttempt;
+use super::{ApiError, ApiJson, AppState, AuthUser, ClientIp, OptionalJson};
+use crate::auth::{Grant, LoginAttempt};
 use crate::clock::rfc3339;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/login", post(post_login))
+        .route("/api/auth/refresh", post(post_refresh))
+        .route("/api/auth/logout", post(post_logout))
+        .route("/api/auth/logout-all", post(post_logout_all))
         .route("/api/auth/me", get(get_me))
 }
 
@@ -23,14 +31,31 @@ pub(super) fn router() -> Router<AppState> {
 struct LoginBody {
     username: String,
     password: String,
+    /// Deliver the refresh token as an HttpOnly cookie instead of in the body.
+    #[serde(default)]
+    refresh_cookie: bool,
 }
 
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+/// The answer to a login or a refresh.
 #[derive(Serialize)]
-struct LoginResponse {
+struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
     expires_at: String,
+    /// Absent when the refresh token went into the cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    /// When the session ends unless refreshed before (idle or absolute deadline).
+    refresh_expires_at: String,
+    session_id: String,
+    /// The server's clock, so a client with a skewed clock can still refresh on time.
+    server_time: String,
     user: LoginUser,
 }
 
@@ -41,35 +66,147 @@ struct LoginUser {
     roles: Vec<String>,
 }
 
+/// Where the refresh token travels: in the JSON body, or in the cookie.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    Body,
+    Cookie,
+}
+
 async fn post_login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let success = state
+    let user_agent = headers
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let grant = state
         .auth
         .login(LoginAttempt {
             username: body.username,
             password: SecretString::from(body.password),
             client,
+            user_agent,
         })
         .await?;
-    let claims = &success.token.claims;
-    let body = LoginResponse {
-        access_token: success.token.token.clone(),
+    let delivery = if body.refresh_cookie {
+        Delivery::Cookie
+    } else {
+        Delivery::Body
+    };
+    Ok(token_response(&state, &grant, delivery))
+}
+
+/// The refresh token comes from the JSON body `{"refresh_token"}` or, when the body is
+/// empty, from the cookie; the new one goes back the same way.
+async fn post_refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshBody>,
+) -> Result<Response, ApiError> {
+    let (presented, delivery) = match &body {
+        Some(body) => (body.refresh_token.as_str(), Delivery::Body),
+        None => match refresh_cookie(&headers) {
+            Some(token) => (token, Delivery::Cookie),
+            None => {
+                return Err(ApiError::BadRequest(
+                    "a refresh token is required: send {\"refresh_token\": …} or the tessera_refresh cookie"
+                        .into(),
+                ));
+            }
+        },
+    };
+    match state.auth.refresh(presented).await {
+        Ok(grant) => Ok(token_response(&state, &grant, delivery)),
+        Err(error) => {
+            let mut response = ApiError::from(error).into_response();
+            if delivery == Delivery::Cookie {
+                response.headers_mut().insert(
+                    header::SET_COOKIE,
+                    clear_refresh_cookie(state.secure_cookies),
+                );
+            }
+            Ok(response)
+        }
+    }
+}
+
+fn token_response(state: &AppState, grant: &Grant, delivery: Delivery) -> Response {
+    let claims = &grant.token.claims;
+    let now = state.auth.clock.now();
+    let session_expires_at = grant.session.expires_at();
+    let body = TokenResponse {
+        access_token: grant.token.token.clone(),
         token_type: "Bearer",
         expires_in: claims.exp - claims.iat,
         expires_at: rfc3339(claims.exp),
+        refresh_token: (delivery == Delivery::Body)
+            .then(|| grant.refresh_token.expose().to_owned()),
+        refresh_expires_at: rfc3339(session_expires_at),
+        session_id: grant.session.id.to_string(),
+        server_time: rfc3339(now),
         user: LoginUser {
-            id: success.user.id.to_string(),
-            username: success.user.username,
-            roles: success.user.roles,
+            id: grant.user.id.to_string(),
+            username: grant.user.username.clone(),
+            roles: grant.user.roles.clone(),
         },
     };
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if delivery == Delivery::Cookie
+        && let Some(cookie) = set_refresh_cookie(
+            grant.refresh_token.expose(),
+            session_expires_at - now,
+            state.secure_cookies,
+        )
+    {
+        headers.insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Ends the session of the presented access token; its refresh token and every access
+/// token issued for it are refused from now on.
+async fn post_logout(
+    State(state): State<AppState>,
+    AuthUser(access): AuthUser,
+) -> Result<Response, ApiError> {
+    let now = state.auth.clock.now();
+    state
+        .auth
+        .sessions
+        .end(access.session_id, EndReason::Logout, now)
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        clear_refresh_cookie(state.secure_cookies),
+    );
+    Ok(response)
+}
+
+/// Ends every session of the user, this one included.
+async fn post_logout_all(
+    State(state): State<AppState>,
+    AuthUser(access): AuthUser,
+) -> Result<Response, ApiError> {
+    let now = state.auth.clock.now();
+    let ended = state
+        .auth
+        .sessions
+        .end_all_of(access.user.id, None, EndReason::LogoutAll, now)
+        .await?;
+    let mut response = Json(json!({ "sessions_ended": ended })).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        clear_refresh_cookie(state.secure_cookies),
+    );
     Ok(response)
 }
 
@@ -77,6 +214,7 @@ async fn post_login(
 struct MeResponse {
     user: UserJson,
     token: TokenInfo,
+    server_time: String,
 }
 
 #[derive(Serialize)]
@@ -84,6 +222,7 @@ struct TokenInfo {
     issued_at: String,
     expires_at: String,
     expires_in: i64,
+    session_id: String,
 }
 
 async fn get_me(State(state): State<AppState>, AuthUser(access): AuthUser) -> Json<MeResponse> {
@@ -94,6 +233,8 @@ async fn get_me(State(state): State<AppState>, AuthUser(access): AuthUser) -> Js
             issued_at: rfc3339(access.claims.iat),
             expires_at: rfc3339(access.claims.exp),
             expires_in: (access.claims.exp - now).max(0),
+            session_id: access.session_id.to_string(),
         },
+        server_time: rfc3339(now),
     })
 }

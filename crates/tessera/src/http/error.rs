@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::auth::{AccessError, LoginError};
+use crate::auth::{AccessError, LoginError, RefreshError};
 use crate::users::UsersError;
 
 /// `WWW-Authenticate` for a request that carried no usable credentials (RFC 6750 §3).
@@ -32,6 +32,9 @@ pub enum ApiError {
     /// 401: login failed.
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// 401: the refresh token was refused (malformed, unknown, reused, ended, expired).
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
     /// 403: authenticated but not allowed.
     #[error("admin role required")]
     Forbidden,
@@ -86,6 +89,11 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "invalid username or password".into(),
+            ),
+            E::InvalidRefreshToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_refresh_token",
+                "the refresh token is invalid, expired or revoked; log in again".into(),
             ),
             E::Forbidden => (
                 StatusCode::FORBIDDEN,
@@ -147,7 +155,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(CHALLENGE_MISSING),
                 );
             }
-            ApiError::InvalidToken(_) => {
+            ApiError::InvalidToken(_) | ApiError::InvalidRefreshToken => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(CHALLENGE_INVALID),
@@ -182,6 +190,21 @@ impl From<LoginError> for ApiError {
             LoginError::PasswordTooLong => Self::BadRequest(error.to_string()),
             LoginError::Internal(cause) => Self::Internal(cause),
         }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::InvalidToken => Self::InvalidRefreshToken,
+            RefreshError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<tessera_store::StoreError> for ApiError {
+    fn from(error: tessera_store::StoreError) -> Self {
+        Self::Internal(error.to_string())
     }
 }
 

@@ -3,11 +3,14 @@
 //! Only this module knows status codes and headers. Each route group exposes `router()`.
 
 mod auth_routes;
+mod cookie;
 mod error;
 mod extract;
 mod health;
+mod session_routes;
 mod user_routes;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,8 +31,9 @@ use tower_http::trace::TraceLayer;
 use tessera_config::TrustedProxies;
 
 use crate::auth::Authenticator;
+pub use cookie::REFRESH_COOKIE;
 pub use error::ApiError;
-pub use extract::{AdminUser, ApiJson, AuthUser, ClientIp};
+pub use extract::{AdminUser, ApiJson, AuthUser, ClientIp, OptionalJson};
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -43,6 +47,16 @@ pub struct AppState {
     pub auth: Authenticator,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// Whether the refresh cookie carries `Secure` (everywhere but loopback HTTP).
+    pub secure_cookies: bool,
+}
+
+/// Whether a validated `host:port` listen address accepts loopback connections only.
+pub fn is_loopback_listen(listen: &str) -> bool {
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The whole API with its middleware.
@@ -50,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router())
         .merge(auth_routes::router())
+        .merge(session_routes::router())
         .merge(user_routes::router())
         .fallback(|| async { ApiError::NotFound })
         .with_state(state);
@@ -112,6 +127,27 @@ fn answer_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_listeners_are_told_apart() {
+        for listen in [
+            "127.0.0.1:8420",
+            "127.0.0.9:0",
+            "[::1]:80",
+            "localhost:1",
+            "LocalHost:1",
+        ] {
+            assert!(is_loopback_listen(listen), "{listen}");
+        }
+        for listen in [
+            "0.0.0.0:8420",
+            "[::]:80",
+            "10.0.0.1:80",
+            "auth.example.com:443",
+        ] {
+            assert!(!is_loopback_listen(listen), "{listen}");
+        }
+    }
     use axum::body::Body;
     use axum::routing::get;
     use tower::ServiceExt as _;

@@ -100,6 +100,10 @@ async fn non_admins_are_forbidden_and_lose_admin_rights_at_once() {
             &json!({ "roles": ["admin"] }),
         )
         .await;
+    // A role change ends the user's sessions: the old token is refused at once, and a new
+    // login carries the new rights.
+    assert_token_refused(&server.get("/api/users", Some(&frank)).await);
+    let frank = server.token("frank", "frank-password").await;
     assert_eq!(
         server.get("/api/users", Some(&frank)).await.status,
         StatusCode::OK
@@ -111,7 +115,8 @@ async fn non_admins_are_forbidden_and_lose_admin_rights_at_once() {
             &json!({ "roles": [] }),
         )
         .await;
-    // Roles are read from the user on every request, not from the token.
+    assert_token_refused(&server.get("/api/users", Some(&frank)).await);
+    let frank = server.token("frank", "frank-password").await;
     assert_eq!(
         server.get("/api/users", Some(&frank)).await.status,
         StatusCode::FORBIDDEN

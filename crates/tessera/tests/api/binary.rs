@@ -291,6 +291,7 @@ async fn token_verify_names_the_precise_reason() {
         .serve();
     let login = server.login("admin", PASSWORD).await;
     let id = login.body["user"]["id"].as_str().unwrap().to_owned();
+    let sid = login.body["session_id"].as_str().unwrap().to_owned();
     drop(server);
 
     let now = i64::try_from(
@@ -300,11 +301,12 @@ async fn token_verify_names_the_precise_reason() {
             .as_secs(),
     )
     .unwrap();
-    let mint = |audience: &str, key: &str, issued_at: i64, subject: &str| {
+    let mint = |audience: &str, key: &str, issued_at: i64, subject: &str, session: &str| {
         let codec = crate::helpers::codec(key, audience, 0);
         let roles = vec!["admin".to_owned()];
         let subject = Subject {
             id: subject,
+            session_id: session,
             name: "admin",
             roles: &roles,
         };
@@ -313,26 +315,41 @@ async fn token_verify_names_the_precise_reason() {
     let unknown = uuid::Uuid::new_v4().to_string();
     let cases = [
         (
-            mint("tessera", secret, now - 7 * 86_400, &id),
+            mint("tessera", secret, now - 7 * 86_400, &id, &sid),
             1,
             "invalid: token expired 2d",
         ),
         (
-            mint("elsewhere", secret, now, &id),
+            mint("elsewhere", secret, now, &id, &sid),
             1,
             "invalid: token audience does not match",
         ),
         (
-            mint("tessera", "AnotherKeyAnotherKeyAnotherKey12", now, &id),
+            mint(
+                "tessera",
+                "AnotherKeyAnotherKeyAnotherKey12",
+                now,
+                &id,
+                &sid,
+            ),
             1,
             "invalid: token signature",
         ),
         (
-            mint("tessera", secret, now, &unknown),
+            mint("tessera", secret, now, &unknown, &sid),
             1,
             "invalid: token belongs to a user that no longer exists",
         ),
-        (mint("tessera", secret, now, &id), 0, "valid: user 'admin'"),
+        (
+            mint("tessera", secret, now, &id, &unknown),
+            1,
+            "invalid: token belongs to an unknown session",
+        ),
+        (
+            mint("tessera", secret, now, &id, &sid),
+            0,
+            "valid: user 'admin'",
+        ),
     ];
     for (token, expected_code, expected_start) in cases {
         let (code, stdout, stderr) = base.clone().arg("token").arg("verify").arg(token).output();
@@ -365,4 +382,65 @@ fn start_up_warns_when_the_secret_is_padded_cut_or_missing() {
             assert!(!logs.contains(secret), "the secret was logged");
         }
     }
+}
+
+#[tokio::test]
+async fn operators_list_and_end_sessions_from_the_command_line() {
+    let env = TestEnv::new();
+    let db = format!("--TESSERA_DATABASE_URL={}", env.database_url());
+    let secret = "--TESSERA_JWT_SECRET=SessionSecretSessionSecret123456";
+    let cli = |args: &[&str]| {
+        let mut binary = Binary::new(env.path())
+            .arg(db.clone())
+            .arg(secret)
+            .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
+        for a in args {
+            binary = binary.arg(*a);
+        }
+        binary
+    };
+    let server = cli(&["serve"]).env("TESSERA_LISTEN", "127.0.0.1:0").serve();
+    let laptop = server.login("admin", PASSWORD).await;
+    let phone = server.login("admin", PASSWORD).await;
+    let session = |answer: &crate::helpers::Answer| {
+        (
+            answer.body["session_id"].as_str().unwrap().to_owned(),
+            answer.body["access_token"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (laptop_id, laptop_token) = session(&laptop);
+    let (phone_id, phone_token) = session(&phone);
+
+    let (code, stdout, stderr) = cli(&["session", "list", "--user", "admin"]).output();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&laptop_id) && stdout.contains(&phone_id),
+        "{stdout}"
+    );
+    assert!(stdout.contains("127.0.0.1"), "{stdout}");
+
+    let (code, stdout, stderr) = cli(&["session", "revoke", &laptop_id]).output();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), format!("ended session {laptop_id}"));
+    let (code, stdout, _) = cli(&["token", "verify", &laptop_token]).output();
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("session that was ended"), "{stdout}");
+    let (code, stdout, _) = cli(&["token", "verify", &phone_token]).output();
+    assert_eq!(code, 0, "{stdout}");
+
+    let (code, stdout, _) = cli(&["session", "revoke", &laptop_id]).output();
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("no live session"), "{stdout}");
+    let (code, _, stderr) = cli(&["session", "revoke", "not-a-session"]).output();
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is not a session id"), "{stderr}");
+
+    let (code, stdout, stderr) = cli(&["session", "revoke", "--user", "admin"]).output();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("ended 1 session(s) of 'admin'"), "{stdout}");
+    let (code, stdout, _) = cli(&["token", "verify", &phone_token]).output();
+    assert_eq!(code, 1, "{stdout}");
+    let (code, stdout, _) = cli(&["session", "list"]).output();
+    assert_eq!(code, 0);
+    assert_eq!(stdout.lines().count(), 1, "only the header: {stdout}");
 }

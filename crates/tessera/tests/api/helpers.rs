@@ -41,13 +41,18 @@ impl TestEnv {
     }
 
     /// Starts an in-process server whose settings come from these command-line style
-    /// pairs, on top of a fresh port, this env's database and the admin password.
+    /// pairs, on top of a fresh loopback port, this env's database and the admin password.
     pub async fn spawn(&self, settings: &[(&str, &str)]) -> TestServer {
-        let mut cli: Vec<(String, String)> = vec![
-            ("TESSERA_LISTEN".into(), "127.0.0.1:0".into()),
-            ("TESSERA_DATABASE_URL".into(), self.database_url()),
-            ("TESSERA_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
-        ];
+        // The test's own pairs replace these defaults.
+        let mut cli: Vec<(String, String)> = [
+            ("TESSERA_LISTEN", "127.0.0.1:0".to_owned()),
+            ("TESSERA_DATABASE_URL", self.database_url()),
+            ("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+        ]
+        .into_iter()
+        .filter(|(name, _)| !settings.iter().any(|(given, _)| given == name))
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
         cli.extend(
             settings
                 .iter()
@@ -191,6 +196,52 @@ impl TestServer {
         Answer::from(request.send().await.unwrap()).await
     }
 
+    /// Logs in with extra fields in the body (such as `"refresh_cookie": true`) and a
+    /// `User-Agent`.
+    pub async fn login_with(&self, username: &str, password: &str, extra: &Value) -> Answer {
+        let mut body = json!({ "username": username, "password": password });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let request = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .header("user-agent", "tessera-tests/1.0")
+            .json(&body);
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    /// Logs in and returns the access and refresh tokens, failing the test otherwise.
+    pub async fn grant(&self, username: &str, password: &str) -> Grant {
+        let answer = self.login(username, password).await;
+        Grant::from(&answer)
+    }
+
+    /// `POST /api/auth/refresh` with the token in the JSON body.
+    pub async fn refresh(&self, refresh_token: &str) -> Answer {
+        self.post_json(
+            "/api/auth/refresh",
+            None,
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    /// `POST /api/auth/refresh` with an empty body and the refresh cookie.
+    pub async fn refresh_with_cookie(&self, cookie: &str) -> Answer {
+        let request = self
+            .client
+            .post(self.url("/api/auth/refresh"))
+            .header("cookie", format!("theme=dark; tessera_refresh={cookie}"));
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    /// `POST` without a body, with a bearer token.
+    pub async fn post_empty(&self, path: &str, token: &str) -> Answer {
+        let request = self.client.post(self.url(path)).bearer_auth(token);
+        Answer::from(request.send().await.unwrap()).await
+    }
+
     /// Sends raw bytes with the given content type.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
         let request = self
@@ -213,6 +264,33 @@ impl TestServer {
         assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
         answer.body["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// The tokens of a successful login or refresh.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub access: String,
+    pub refresh: String,
+    pub session_id: String,
+}
+
+impl Grant {
+    /// Reads a `200` token response, failing the test otherwise.
+    pub fn from(answer: &Answer) -> Self {
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        Self {
+            access: answer.body["access_token"].as_str().unwrap().to_owned(),
+            refresh: answer.body["refresh_token"].as_str().unwrap().to_owned(),
+            session_id: answer.body["session_id"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// Asserts the answer is the fixed 401 for a refused refresh token.
+pub fn assert_refresh_refused(answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    assert_eq!(answer.body["error"], "invalid_refresh_token", "{answer:?}");
+    assert!(answer.header("www-authenticate").is_some());
 }
 
 /// Asserts the answer is the fixed 401 for a refused token.

@@ -116,11 +116,11 @@ async fn the_per_request_user_check_costs_no_database_call_when_nothing_changed(
     let server = env.spawn(&[]).await;
     let token = server.admin_token().await;
     assert_eq!(server.me(&token).await.status, StatusCode::OK);
-    let before = server.state.auth.users.store_calls();
+    let before = server.state.auth.store_calls();
     for _ in 0..50 {
         assert_eq!(server.me(&token).await.status, StatusCode::OK);
     }
-    assert_eq!(server.state.auth.users.store_calls(), before);
+    assert_eq!(server.state.auth.store_calls(), before);
 }
 
 #[tokio::test]

@@ -10,3 +10,4 @@ mod binary;
 mod login;
 mod robustness;
 mod seeds;
+mod sessions;

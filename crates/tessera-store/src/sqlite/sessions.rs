@@ -1,0 +1,332 @@
+//! Sessions and refresh tokens on SQLite.
+//!
+//! Every multi-statement operation runs in one `BEGIN IMMEDIATE` transaction: SQLite then
+//! holds its single write lock from the first read, so two refreshes of the same token (from
+//! this process or another one) are decided one after the other, never interleaved.
+
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+
+use super::{read_error, write_transaction};
+use crate::{
+    EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, StoreError,
+    UserId,
+};
+
+/// Columns of `sessions`, in the order [`SessionRow`] reads them.
+macro_rules! session_columns {
+    () => {
+        "id, user_id, created_at, last_used_at, idle_expires_at, absolute_expires_at, \
+         client_ip, user_agent, revoked_at, revoke_reason"
+    };
+}
+
+const SELECT_SESSION: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE id = $1"
+);
+
+const INSERT_SESSION: &str = concat!(
+    "INSERT INTO sessions \
+     (id, user_id, created_at, last_used_at, idle_expires_at, absolute_expires_at, client_ip, user_agent) \
+     VALUES ($1, $2, $3, $3, $4, $5, $6, $7) \
+     RETURNING ",
+    session_columns!()
+);
+
+const INSERT_REFRESH_TOKEN: &str =
+    "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)";
+
+/// `$2 IS NULL` selects every user's sessions.
+const SELECT_LIVE: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions \
+     WHERE revoked_at IS NULL AND idle_expires_at > $1 AND absolute_expires_at > $1 \
+     AND ($2 IS NULL OR user_id = $2) \
+     ORDER BY created_at DESC, id"
+);
+
+const END_SESSION: &str = "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
+     WHERE id = $1 AND revoked_at IS NULL";
+
+/// Only live sessions are counted as ended; `$3 IS NULL` keeps none.
+const END_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2, revoke_reason = $4 \
+     WHERE user_id = $1 AND revoked_at IS NULL \
+     AND idle_expires_at > $2 AND absolute_expires_at > $2 \
+     AND ($3 IS NULL OR id <> $3)";
+
+const SELECT_REFRESH_TOKEN: &str =
+    "SELECT session_id, rotated_at, successor FROM refresh_tokens WHERE token_hash = $1";
+
+const MARK_ROTATED: &str = "UPDATE refresh_tokens SET rotated_at = $2, successor = $3 \
+     WHERE token_hash = $1 AND rotated_at IS NULL";
+
+const TOUCH_SESSION: &str = concat!(
+    "UPDATE sessions SET last_used_at = $2, idle_expires_at = $3 WHERE id = $1 RETURNING ",
+    session_columns!()
+);
+
+const REVOKE_RETURNING: &str = concat!(
+    "UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE id = $1 RETURNING ",
+    session_columns!()
+);
+
+const PURGE: &str = "DELETE FROM sessions WHERE id IN ( \
+     SELECT id FROM sessions \
+     WHERE revoked_at IS NOT NULL OR idle_expires_at <= $1 OR absolute_expires_at <= $1 \
+     LIMIT $2)";
+
+/// A `sessions` row as SQLite returns it, before validation.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: String,
+    user_id: String,
+    created_at: i64,
+    last_used_at: i64,
+    idle_expires_at: i64,
+    absolute_expires_at: i64,
+    client_ip: String,
+    user_agent: String,
+    revoked_at: Option<i64>,
+    revoke_reason: Option<String>,
+}
+
+/// A `refresh_tokens` row, as far as a refresh needs it.
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    session_id: String,
+    rotated_at: Option<i64>,
+    successor: Option<Vec<u8>>,
+}
+
+pub(super) async fn create(
+    pool: &SqlitePool,
+    session: NewSession,
+    now: i64,
+) -> Result<Session, StoreError> {
+    let mut transaction = write_transaction(pool).await?;
+    let row = sqlx::query_as::<_, SessionRow>(INSERT_SESSION)
+        .bind(session.id.hyphenated().to_string())
+        .bind(session.user_id.hyphenated().to_string())
+        .bind(now)
+        .bind(session.idle_expires_at)
+        .bind(session.absolute_expires_at)
+        .bind(session.client_ip)
+        .bind(session.user_agent)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(create_error)?;
+    sqlx::query(INSERT_REFRESH_TOKEN)
+        .bind(&session.refresh_hash[..])
+        .bind(session.id.hyphenated().to_string())
+        .bind(now)
+        .execute(&mut *transaction)
+        .await
+        .map_err(StoreError::Database)?;
+    transaction.commit().await.map_err(StoreError::Database)?;
+    row.into_session()
+}
+
+pub(super) async fn by_id(pool: &SqlitePool, id: SessionId) -> Result<Option<Session>, StoreError> {
+    let row = sqlx::query_as::<_, SessionRow>(SELECT_SESSION)
+        .bind(id.hyphenated().to_string())
+        .fetch_optional(pool)
+        .await
+        .map_err(read_error)?;
+    row.map(SessionRow::into_session).transpose()
+}
+
+pub(super) async fn live(
+    pool: &SqlitePool,
+    user: Option<UserId>,
+    now: i64,
+) -> Result<Vec<Session>, StoreError> {
+    let rows = sqlx::query_as::<_, SessionRow>(SELECT_LIVE)
+        .bind(now)
+        .bind(user.map(|id| id.hyphenated().to_string()))
+        .fetch_all(pool)
+        .await
+        .map_err(read_error)?;
+    rows.into_iter().map(SessionRow::into_session).collect()
+}
+
+pub(super) async fn end(
+    pool: &SqlitePool,
+    id: SessionId,
+    reason: EndReason,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let result = sqlx::query(END_SESSION)
+        .bind(id.hyphenated().to_string())
+        .bind(now)
+        .bind(reason.as_str())
+        .execute(pool)
+        .await
+        .map_err(StoreError::Database)?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Ends the user's live sessions except `keep`, on any connection (a pool or a transaction).
+pub(super) async fn end_for_user(
+    connection: &mut SqliteConnection,
+    user: UserId,
+    keep: Option<SessionId>,
+    reason: EndReason,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query(END_USER_SESSIONS)
+        .bind(user.hyphenated().to_string())
+        .bind(now)
+        .bind(keep.map(|id| id.hyphenated().to_string()))
+        .bind(reason.as_str())
+        .execute(connection)
+        .await
+        .map_err(StoreError::Database)?;
+    Ok(result.rows_affected())
+}
+
+pub(super) async fn rotate(
+    pool: &SqlitePool,
+    rotation: Rotation,
+    now: i64,
+) -> Result<RotateOutcome, StoreError> {
+    let mut transaction = write_transaction(pool).await?;
+    let token = sqlx::query_as::<_, RefreshRow>(SELECT_REFRESH_TOKEN)
+        .bind(&rotation.presented[..])
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(read_error)?;
+    let Some(token) = token else {
+        return Ok(RotateOutcome::Unknown);
+    };
+    let session = sqlx::query_as::<_, SessionRow>(SELECT_SESSION)
+        .bind(&token.session_id)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(read_error)?
+        .ok_or_else(|| {
+            StoreError::Corrupt("refresh_tokens.session_id names no session".to_owned())
+        })?
+        .into_session()?;
+    if !session.is_live(now) {
+        return Ok(RotateOutcome::Ended(session));
+    }
+    if let Some(rotated_at) = token.rotated_at {
+        if now < rotated_at.saturating_add(rotation.grace_seconds) {
+            let sealed_successor = token.successor.ok_or_else(|| {
+                StoreError::Corrupt("refresh_tokens.successor is missing".to_owned())
+            })?;
+            return Ok(RotateOutcome::Grace {
+                session,
+                sealed_successor,
+            });
+        }
+        let revoked = sqlx::query_as::<_, SessionRow>(REVOKE_RETURNING)
+            .bind(&token.session_id)
+            .bind(now)
+            .bind(EndReason::RefreshReuse.as_str())
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(read_error)?
+            .into_session()?;
+        transaction.commit().await.map_err(StoreError::Database)?;
+        return Ok(RotateOutcome::ReuseDetected(revoked));
+    }
+    let marked = sqlx::query(MARK_ROTATED)
+        .bind(&rotation.presented[..])
+        .bind(now)
+        .bind(&rotation.sealed_successor)
+        .execute(&mut *transaction)
+        .await
+        .map_err(StoreError::Database)?;
+    if marked.rows_affected() != 1 {
+        // Impossible under the write lock taken before the read; refuse rather than fork.
+        return Err(StoreError::Corrupt(
+            "refresh_tokens: the current token changed during a refresh".to_owned(),
+        ));
+    }
+    sqlx::query(INSERT_REFRESH_TOKEN)
+        .bind(&rotation.successor[..])
+        .bind(&token.session_id)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await
+        .map_err(StoreError::Database)?;
+    let idle_expires_at = now
+        .saturating_add(rotation.idle_seconds)
+        .min(session.absolute_expires_at);
+    let touched = sqlx::query_as::<_, SessionRow>(TOUCH_SESSION)
+        .bind(&token.session_id)
+        .bind(now)
+        .bind(idle_expires_at)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(read_error)?
+        .into_session()?;
+    transaction.commit().await.map_err(StoreError::Database)?;
+    Ok(RotateOutcome::Rotated(touched))
+}
+
+pub(super) async fn purge(pool: &SqlitePool, now: i64, limit: u32) -> Result<u64, StoreError> {
+    let result = sqlx::query(PURGE)
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(pool)
+        .await
+        .map_err(StoreError::Database)?;
+    Ok(result.rows_affected())
+}
+
+pub(super) async fn change_counter(pool: &SqlitePool) -> Result<i64, StoreError> {
+    let value: Option<i64> =
+        sqlx::query_scalar("SELECT value FROM session_change_counter WHERE id = 1")
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::Database)?;
+    value
+        .ok_or_else(|| StoreError::Corrupt("session_change_counter: the row is missing".to_owned()))
+}
+
+/// A session for a user that does not exist is [`StoreError::UserNotFound`].
+fn create_error(error: sqlx::Error) -> StoreError {
+    match error.as_database_error() {
+        Some(database_error) if database_error.is_foreign_key_violation() => {
+            StoreError::UserNotFound
+        }
+        _ => read_error(error),
+    }
+}
+
+impl SessionRow {
+    /// Validates the raw columns; anything malformed is [`StoreError::Corrupt`].
+    fn into_session(self) -> Result<Session, StoreError> {
+        let id = SessionId::parse_str(&self.id)
+            .map_err(|error| StoreError::Corrupt(format!("sessions.id is not a uuid: {error}")))?;
+        let user_id = UserId::parse_str(&self.user_id).map_err(|error| {
+            StoreError::Corrupt(format!(
+                "sessions.user_id of session {id} is not a uuid: {error}"
+            ))
+        })?;
+        let revoked = match (self.revoked_at, self.revoke_reason) {
+            (None, None) => None,
+            (Some(at), Some(reason)) => Some(Revocation { at, reason }),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "sessions.revoked_at and revoke_reason of session {id} disagree"
+                )));
+            }
+        };
+        Ok(Session {
+            id,
+            user_id,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            idle_expires_at: self.idle_expires_at,
+            absolute_expires_at: self.absolute_expires_at,
+            client_ip: self.client_ip,
+            user_agent: self.user_agent,
+            revoked,
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! A user's own sessions (`/api/auth/sessions`) and an administrator's view of anyone's
+//! (`/api/users/{id}/sessions`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tessera_store::{EndReason, Session, SessionId, UserId};
+
+use super::{AdminUser, ApiError, AppState, AuthUser};
+use crate::clock::rfc3339;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/sessions", get(get_own_sessions))
+        .route(
+            "/api/auth/sessions/{session_id}",
+            delete(delete_own_session),
+        )
+        .route(
+            "/api/users/{id}/sessions",
+            get(get_user_sessions).delete(delete_user_sessions),
+        )
+        .route(
+            "/api/users/{id}/sessions/{session_id}",
+            delete(delete_user_session),
+        )
+}
+
+/// A session as the API shows it.
+#[derive(Serialize)]
+struct SessionJson {
+    id: String,
+    created_at: String,
+    last_used_at: String,
+    /// The earlier of the idle and the absolute deadline.
+    expires_at: String,
+    idle_expires_at: String,
+    absolute_expires_at: String,
+    client_ip: String,
+    user_agent: String,
+    /// Whether the request was made with this session's access token.
+    current: bool,
+}
+
+impl SessionJson {
+    fn new(session: &Session, current: Option<SessionId>) -> Self {
+        Self {
+            id: session.id.to_string(),
+            created_at: rfc3339(session.created_at),
+            last_used_at: rfc3339(session.last_used_at),
+            expires_at: rfc3339(session.expires_at()),
+            idle_expires_at: rfc3339(session.idle_expires_at),
+            absolute_expires_at: rfc3339(session.absolute_expires_at),
+            client_ip: session.client_ip.clone(),
+            user_agent: session.user_agent.clone(),
+            current: current == Some(session.id),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SessionList {
+    sessions: Vec<SessionJson>,
+}
+
+/// An id that is not a UUID names nothing.
+fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+async fn list(
+    state: &AppState,
+    user: UserId,
+    current: Option<SessionId>,
+) -> Result<Json<SessionList>, ApiError> {
+    let now = state.auth.clock.now();
+    let sessions = state.auth.sessions.live(Some(user), now).await?;
+    Ok(Json(SessionList {
+        sessions: sessions
+            .iter()
+            .map(|session| SessionJson::new(session, current))
+            .collect(),
+    }))
+}
+
+/// Ends `session` when it is a live session of `user`; 404 otherwise.
+async fn end_one(
+    state: &AppState,
+    user: UserId,
+    session: SessionId,
+    reason: EndReason,
+) -> Result<StatusCode, ApiError> {
+    let now = state.auth.clock.now();
+    match state.auth.sessions.get(session).await? {
+        Some(found) if found.user_id == user && found.is_live(now) => {
+            state.auth.sessions.end(session, reason, now).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+async fn get_own_sessions(
+    State(state): State<AppState>,
+    AuthUser(access): AuthUser,
+) -> Result<Json<SessionList>, ApiError> {
+    list(&state, access.user.id, Some(access.session_id)).await
+}
+
+async fn delete_own_session(
+    State(state): State<AppState>,
+    AuthUser(access): AuthUser,
+    Path(session_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let session = parse_id(&session_id)?;
+    let reason = if session == access.session_id {
+        EndReason::Logout
+    } else {
+        EndReason::EndedByUser
+    };
+    end_one(&state, access.user.id, session, reason).await
+}
+
+async fn get_user_sessions(
+    State(state): State<AppState>,
+    AdminUser(access): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<SessionList>, ApiError> {
+    let user = state.auth.users.get(parse_id(&id)?).await?;
+    list(&state, user.id, Some(access.session_id)).await
+}
+
+async fn delete_user_sessions(
+    State(state): State<AppState>,
+    _: AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = state.auth.users.get(parse_id(&id)?).await?;
+    let now = state.auth.clock.now();
+    let ended = state
+        .auth
+        .sessions
+        .end_all_of(user.id, None, EndReason::EndedByAdmin, now)
+        .await?;
+    Ok(Json(json!({ "sessions_ended": ended })))
+}
+
+async fn delete_user_session(
+    State(state): State<AppState>,
+    _: AdminUser,
+    Path((id, session_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user: UserId = parse_id(&id)?;
+    end_one(
+        &state,
+        user,
+        parse_id(&session_id)?,
+        EndReason::EndedByAdmin,
+    )
+    .await
+}

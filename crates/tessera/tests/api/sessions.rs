@@ -1,0 +1,632 @@
+//! Sessions and refresh tokens through HTTP: rotation, reuse detection, the grace window,
+//! logout, the events that end sessions, lifetimes, the cookie flow and the single-session
+//! policy. Time moves only when a test moves the clock.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{
+    ADMIN_PASSWORD, Answer, Grant, START, TestEnv, TestServer, assert_refresh_refused,
+    assert_token_refused,
+};
+
+/// Short lifetimes so tests can cross them: access 5 min, idle 10 min, absolute 30 min,
+/// grace 10 s.
+const SHORT: &[(&str, &str)] = &[
+    ("TESSERA_JWT_EXPIRATION_MINUTES", "5"),
+    ("TESSERA_REFRESH_IDLE_MINUTES", "10"),
+    ("TESSERA_REFRESH_ABSOLUTE_MINUTES", "30"),
+    ("TESSERA_REFRESH_REUSE_GRACE_SECONDS", "10"),
+];
+
+async fn admin_grant(server: &TestServer) -> Grant {
+    server.grant("admin", ADMIN_PASSWORD).await
+}
+
+fn assert_ok(answer: &Answer) {
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+}
+
+/// The value of the `tessera_refresh` cookie set by `answer`, and the whole header.
+fn set_cookie(answer: &Answer) -> (String, String) {
+    let header = answer
+        .header("set-cookie")
+        .unwrap_or_else(|| panic!("no set-cookie in {answer:?}"))
+        .to_owned();
+    let value = header
+        .strip_prefix("tessera_refresh=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    (value, header)
+}
+
+#[tokio::test]
+async fn refresh_returns_a_new_pair_and_the_old_refresh_token_stops_working() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let first = admin_grant(&server).await;
+    env.clock.advance(60);
+
+    let answer = server.refresh(&first.refresh).await;
+    let second = Grant::from(&answer);
+    assert_ne!(second.access, first.access);
+    assert_ne!(second.refresh, first.refresh);
+    assert_eq!(second.session_id, first.session_id, "same session");
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    assert_eq!(answer.body["token_type"], "Bearer");
+    assert_eq!(answer.body["expires_in"], 300);
+    assert_ok(&server.me(&second.access).await);
+
+    // Past the grace window the rotated token is refused (and, being reuse, ends the
+    // session); within it, it was the same successor (see the grace tests).
+    env.clock.advance(10);
+    assert_refresh_refused(&server.refresh(&first.refresh).await);
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_whole_session() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let stolen = admin_grant(&server).await;
+    // The legitimate client refreshes twice; the thief replays the first token later.
+    let second = Grant::from(&server.refresh(&stolen.refresh).await);
+    env.clock.advance(30);
+    let newest = Grant::from(&server.refresh(&second.refresh).await);
+    assert_ok(&server.me(&newest.access).await);
+
+    assert_refresh_refused(&server.refresh(&stolen.refresh).await);
+    // Everything issued from the session is refused: the newest refresh and access tokens.
+    assert_refresh_refused(&server.refresh(&newest.refresh).await);
+    assert_token_refused(&server.me(&newest.access).await);
+    assert_token_refused(&server.me(&stolen.access).await);
+    // Other sessions of the same user are untouched.
+    let other = admin_grant(&server).await;
+    assert_ok(&server.me(&other.access).await);
+
+    let raw = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        raw.contains("tessera_refreshes_total{outcome=\"reuse_detected\"} 1"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("tessera_session_ends_total{reason=\"refresh_reuse\"} 1"),
+        "{raw}"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_within_the_grace_window_gets_the_same_successor() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let first = admin_grant(&server).await;
+    let answer = server.refresh(&first.refresh).await;
+    let successor = Grant::from(&answer);
+
+    // The response was lost; the client retries 9 s later with the token it still has.
+    env.clock.advance(9);
+    let retried = Grant::from(&server.refresh(&first.refresh).await);
+    assert_eq!(retried.refresh, successor.refresh);
+    assert_eq!(retried.session_id, successor.session_id);
+    assert_ok(&server.me(&retried.access).await);
+    assert_ok(&server.me(&successor.access).await);
+    // And the successor rotates normally.
+    let next = Grant::from(&server.refresh(&successor.refresh).await);
+    assert_ok(&server.me(&next.access).await);
+}
+
+#[tokio::test]
+async fn with_zero_grace_a_retry_is_reuse() {
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[("TESSERA_REFRESH_REUSE_GRACE_SECONDS", "0")])
+        .await;
+    let first = admin_grant(&server).await;
+    let successor = Grant::from(&server.refresh(&first.refresh).await);
+    assert_refresh_refused(&server.refresh(&first.refresh).await);
+    assert_refresh_refused(&server.refresh(&successor.refresh).await);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_share_one_successor() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let first = admin_grant(&server).await;
+
+    let attempts = (0..8).map(|_| server.refresh(&first.refresh));
+    let answers = futures_join_all(attempts).await;
+    let grants: Vec<Grant> = answers.iter().map(Grant::from).collect();
+    let successor = &grants[0].refresh;
+    assert!(
+        grants.iter().all(|grant| &grant.refresh == successor),
+        "{grants:?}"
+    );
+    for grant in &grants {
+        assert_eq!(grant.session_id, first.session_id);
+        assert_ok(&server.me(&grant.access).await);
+    }
+    // Exactly one session, and its one successor keeps working after the grace window.
+    let sessions = server
+        .get("/api/auth/sessions", Some(&grants[0].access))
+        .await;
+    assert_eq!(sessions.body["sessions"].as_array().unwrap().len(), 1);
+    env.clock.advance(60);
+    assert_ok(&server.refresh(successor).await);
+}
+
+#[tokio::test]
+async fn logout_refuses_the_tokens_already_issued() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let here = admin_grant(&server).await;
+    let elsewhere = admin_grant(&server).await;
+
+    let answer = server.post_empty("/api/auth/logout", &here.access).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
+    assert!(answer.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_token_refused(&server.me(&here.access).await);
+    assert_refresh_refused(&server.refresh(&here.refresh).await);
+    // Only this session ended.
+    assert_ok(&server.me(&elsewhere.access).await);
+    assert_ok(&server.refresh(&elsewhere.refresh).await);
+}
+
+#[tokio::test]
+async fn logout_all_ends_every_session_of_the_user() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let admin = admin_grant(&server).await;
+    server
+        .create_user(&admin.access, "grace", "grace-password")
+        .await;
+    let laptop = server.grant("grace", "grace-password").await;
+    let phone = server.grant("grace", "grace-password").await;
+
+    let answer = server
+        .post_empty("/api/auth/logout-all", &phone.access)
+        .await;
+    assert_ok(&answer);
+    assert_eq!(answer.body["sessions_ended"], 2);
+    for grant in [&laptop, &phone] {
+        assert_token_refused(&server.me(&grant.access).await);
+        assert_refresh_refused(&server.refresh(&grant.refresh).await);
+    }
+    assert_ok(&server.me(&admin.access).await);
+}
+
+/// Each change an administrator makes that must end the user's sessions.
+#[tokio::test]
+async fn password_change_role_change_and_deactivation_end_sessions() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let admin = admin_grant(&server).await;
+    let id = server
+        .create_user(&admin.access, "heidi", "heidi-password")
+        .await;
+    let path = format!("/api/users/{id}");
+    let mut password = "heidi-password";
+    for (change, next_password) in [
+        (
+            json!({ "password": "heidi-password-2" }),
+            "heidi-password-2",
+        ),
+        (json!({ "roles": ["auditor"] }), "heidi-password-2"),
+        (json!({ "active": false }), "heidi-password-2"),
+    ] {
+        let grant = server.grant("heidi", password).await;
+        assert_ok(&server.me(&grant.access).await);
+        let changed = server.patch_json(&path, Some(&admin.access), &change).await;
+        assert_ok(&changed);
+        // Reactivate so that only the session, not the inactive flag, can refuse the tokens.
+        let reactivated = server
+            .patch_json(&path, Some(&admin.access), &json!({ "active": true }))
+            .await;
+        assert_ok(&reactivated);
+        assert_token_refused(&server.me(&grant.access).await);
+        assert_refresh_refused(&server.refresh(&grant.refresh).await);
+        password = next_password;
+    }
+    // A change that is none of these (the same roles again) ends nothing.
+    let grant = server.grant("heidi", password).await;
+    let same = server
+        .patch_json(&path, Some(&admin.access), &json!({ "roles": ["auditor"] }))
+        .await;
+    assert_ok(&same);
+    assert_ok(&server.me(&grant.access).await);
+    // The administrator's own session was never touched.
+    assert_ok(&server.me(&admin.access).await);
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_and_its_tokens_with_it() {
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[
+            ("TESSERA_JWT_EXPIRATION_MINUTES", "30"),
+            ("TESSERA_REFRESH_IDLE_MINUTES", "10"),
+            ("TESSERA_REFRESH_ABSOLUTE_MINUTES", "60"),
+        ])
+        .await;
+    let grant = admin_grant(&server).await;
+    env.clock.advance(599);
+    assert_ok(&server.me(&grant.access).await);
+    env.clock.advance(1);
+    // The access token has 20 minutes left, but its session is idle-expired.
+    assert_token_refused(&server.me(&grant.access).await);
+    assert_refresh_refused(&server.refresh(&grant.refresh).await);
+}
+
+#[tokio::test]
+async fn refreshing_keeps_a_session_alive_until_its_absolute_end() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let mut grant = admin_grant(&server).await;
+    let login = START;
+    // Refresh every 4 minutes: never idle for 10, but the 30-minute limit still holds.
+    while env.clock_now() + 240 < login + 1800 {
+        env.clock.advance(240);
+        let answer = server.refresh(&grant.refresh).await;
+        grant = Grant::from(&answer);
+        let deadline = (env.clock_now() + 600).min(login + 1800);
+        assert_eq!(
+            answer.body["refresh_expires_at"],
+            tessera::clock::rfc3339(deadline)
+        );
+    }
+    assert_ok(&server.me(&grant.access).await);
+    env.clock.set(login + 1800);
+    assert_refresh_refused(&server.refresh(&grant.refresh).await);
+    assert_token_refused(&server.me(&grant.access).await);
+}
+
+#[tokio::test]
+async fn the_cookie_flow_sets_rotates_and_clears_an_httponly_cookie() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let login = server
+        .login_with("admin", ADMIN_PASSWORD, &json!({ "refresh_cookie": true }))
+        .await;
+    assert_ok(&login);
+    assert!(
+        login.body.get("refresh_token").is_none(),
+        "the cookie flow keeps the refresh token out of reach of scripts: {login:?}"
+    );
+    let (cookie, header) = set_cookie(&login);
+    assert_eq!(cookie.len(), 43);
+    assert_eq!(
+        header,
+        format!("tessera_refresh={cookie}; Path=/api/auth; Max-Age=600; HttpOnly; SameSite=Strict"),
+        "no Secure on loopback HTTP"
+    );
+
+    let refreshed = server.refresh_with_cookie(&cookie).await;
+    assert_ok(&refreshed);
+    assert!(refreshed.body.get("refresh_token").is_none());
+    let (next_cookie, _) = set_cookie(&refreshed);
+    assert_ne!(next_cookie, cookie);
+    let access = refreshed.body["access_token"].as_str().unwrap();
+    assert_ok(&server.me(access).await);
+
+    // The body flow still works on the same server, and takes precedence over a cookie.
+    let body_grant = admin_grant(&server).await;
+    assert_ok(&server.refresh(&body_grant.refresh).await);
+
+    // A refused cookie is cleared.
+    env.clock.advance(11);
+    let refused = server.refresh_with_cookie(&cookie).await;
+    assert_refresh_refused(&refused);
+    assert!(refused.header("set-cookie").unwrap().contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_the_server_is_not_on_loopback() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[("TESSERA_LISTEN", "0.0.0.0:0")]).await;
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/auth/login"))
+        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD, "refresh_cookie": true }))
+        .send()
+        .await
+        .unwrap();
+    let header = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        header.ends_with("; HttpOnly; SameSite=Strict; Secure"),
+        "{header}"
+    );
+}
+
+#[tokio::test]
+async fn the_single_session_policy_ends_the_other_sessions_at_login() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[("TESSERA_SINGLE_SESSION", "true")]).await;
+    let first = admin_grant(&server).await;
+    let second = admin_grant(&server).await;
+    assert_token_refused(&server.me(&first.access).await);
+    assert_refresh_refused(&server.refresh(&first.refresh).await);
+    assert_ok(&server.me(&second.access).await);
+    assert_ok(&server.refresh(&second.refresh).await);
+    drop(server);
+
+    // Off by default: both sessions live side by side.
+    let server = env.spawn(&[]).await;
+    let first = admin_grant(&server).await;
+    let second = admin_grant(&server).await;
+    assert_ok(&server.me(&first.access).await);
+    assert_ok(&server.me(&second.access).await);
+}
+
+#[tokio::test]
+async fn token_responses_carry_the_server_time_and_deadlines() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let login = server.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(login.body["server_time"], tessera::clock::rfc3339(START));
+    assert_eq!(
+        login.body["expires_at"],
+        tessera::clock::rfc3339(START + 300)
+    );
+    assert_eq!(
+        login.body["refresh_expires_at"],
+        tessera::clock::rfc3339(START + 600)
+    );
+    env.clock.advance(100);
+    let refresh_token = login.body["refresh_token"].as_str().unwrap();
+    let refreshed = server.refresh(refresh_token).await;
+    assert_eq!(
+        refreshed.body["server_time"],
+        tessera::clock::rfc3339(START + 100)
+    );
+    assert_eq!(
+        refreshed.body["expires_at"],
+        tessera::clock::rfc3339(START + 400)
+    );
+}
+
+#[tokio::test]
+async fn users_list_and_end_their_own_sessions_only() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let admin = admin_grant(&server).await;
+    server
+        .create_user(&admin.access, "ivan", "ivan-password")
+        .await;
+    let desktop = server.login_with("ivan", "ivan-password", &json!({})).await;
+    let desktop = Grant::from(&desktop);
+    let phone = server.grant("ivan", "ivan-password").await;
+
+    let listed = server.get("/api/auth/sessions", Some(&phone.access)).await;
+    assert_ok(&listed);
+    let sessions = listed.body["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 2);
+    let current: Vec<&serde_json::Value> =
+        sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], phone.session_id.as_str());
+    let other = sessions
+        .iter()
+        .find(|s| s["id"] == desktop.session_id.as_str())
+        .unwrap();
+    assert_eq!(other["user_agent"], "tessera-tests/1.0");
+    assert_eq!(other["client_ip"], "127.0.0.1");
+
+    // Nobody can end another user's session through their own list.
+    let foreign = server
+        .delete(
+            &format!("/api/auth/sessions/{}", admin.session_id),
+            Some(&phone.access),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert_ok(&server.me(&admin.access).await);
+
+    let ended = server
+        .delete(
+            &format!("/api/auth/sessions/{}", desktop.session_id),
+            Some(&phone.access),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT);
+    assert_token_refused(&server.me(&desktop.access).await);
+    assert_ok(&server.me(&phone.access).await);
+    let again = server
+        .delete(
+            &format!("/api/auth/sessions/{}", desktop.session_id),
+            Some(&phone.access),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn administrators_list_and_end_anyones_sessions() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let admin = admin_grant(&server).await;
+    let id = server
+        .create_user(&admin.access, "judy", "judy-password")
+        .await;
+    let one = server.grant("judy", "judy-password").await;
+    let two = server.grant("judy", "judy-password").await;
+
+    let path = format!("/api/users/{id}/sessions");
+    let listed = server.get(&path, Some(&admin.access)).await;
+    assert_eq!(listed.body["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        server.get(&path, Some(&one.access)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let ended = server
+        .delete(&format!("{path}/{}", one.session_id), Some(&admin.access))
+        .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT);
+    assert_token_refused(&server.me(&one.access).await);
+    assert_ok(&server.me(&two.access).await);
+
+    let all = server.delete(&path, Some(&admin.access)).await;
+    assert_ok(&all);
+    assert_eq!(all.body["sessions_ended"], 1);
+    assert_token_refused(&server.me(&two.access).await);
+    assert_refresh_refused(&server.refresh(&two.refresh).await);
+
+    let missing = server
+        .get(
+            &format!("/api/users/{}/sessions", uuid::Uuid::new_v4()),
+            Some(&admin.access),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_refresh_requests_get_clean_4xx() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let grant = admin_grant(&server).await;
+    let wrong_length = format!("{}A", grant.refresh);
+    let flipped = {
+        let mut bytes = grant.refresh.clone().into_bytes();
+        bytes[0] = if bytes[0] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
+    for token in [
+        "",
+        "x",
+        wrong_length.as_str(),
+        flipped.as_str(),
+        grant.access.as_str(),
+        "ä".repeat(43).as_str(),
+    ] {
+        let answer = server.refresh(token).await;
+        assert_refresh_refused(&answer);
+        if token.len() > 8 {
+            assert!(
+                !answer.body.to_string().contains(token),
+                "echoed: {answer:?}"
+            );
+        }
+    }
+    // No token at all, a wrong shape, a wrong content type, a huge body.
+    let none = server
+        .post_raw("/api/auth/refresh", "application/json", Vec::new())
+        .await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST, "{none:?}");
+    let shape = server
+        .post_json("/api/auth/refresh", None, &json!({ "refresh": 1 }))
+        .await;
+    assert_eq!(shape.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = server
+        .post_raw("/api/auth/refresh", "text/plain", b"token".to_vec())
+        .await;
+    assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = server
+        .post_raw("/api/auth/refresh", "application/json", vec![b' '; 1 << 20])
+        .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // None of that touched the session.
+    assert_ok(&server.refresh(&grant.refresh).await);
+}
+
+#[tokio::test]
+async fn the_hot_path_makes_no_store_call_with_sessions() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let grant = admin_grant(&server).await;
+    assert_ok(&server.me(&grant.access).await);
+    let before = server.state.auth.store_calls();
+    for _ in 0..50 {
+        assert_ok(&server.me(&grant.access).await);
+    }
+    assert_eq!(server.state.auth.store_calls(), before);
+
+    // A refresh moves the idle deadline: one read refills the cache, then none again.
+    let next = Grant::from(&server.refresh(&grant.refresh).await);
+    let after_refresh = server.state.auth.store_calls();
+    for _ in 0..20 {
+        assert_ok(&server.me(&next.access).await);
+    }
+    assert_eq!(server.state.auth.store_calls(), after_refresh + 1);
+}
+
+#[tokio::test]
+async fn sessions_ended_by_another_process_are_seen_after_the_next_poll() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let grant = admin_grant(&server).await;
+    assert_ok(&server.me(&grant.access).await);
+
+    let other = tessera_store::connect(&env.database_url()).await.unwrap();
+    let id = grant.session_id.parse().unwrap();
+    let ended = other
+        .end_session(id, tessera_store::EndReason::EndedByAdmin, START)
+        .await
+        .unwrap();
+    assert!(ended);
+    server
+        .state
+        .auth
+        .sessions
+        .sync_external_changes()
+        .await
+        .unwrap();
+    assert_token_refused(&server.me(&grant.access).await);
+}
+
+#[tokio::test]
+async fn ended_and_expired_sessions_are_purged_and_live_ones_kept() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let ended = admin_grant(&server).await;
+    server.post_empty("/api/auth/logout", &ended.access).await;
+    let expired = admin_grant(&server).await;
+    env.clock.advance(600);
+    let live = admin_grant(&server).await;
+
+    let purged = server
+        .state
+        .auth
+        .sessions
+        .purge(env.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(purged, 2);
+    let store = tessera_store::connect(&env.database_url()).await.unwrap();
+    for gone in [&ended, &expired] {
+        let id = gone.session_id.parse().unwrap();
+        assert_eq!(store.session_by_id(id).await.unwrap(), None);
+    }
+    assert_ok(&server.me(&live.access).await);
+    assert_ok(&server.refresh(&live.refresh).await);
+}
+
+/// Runs futures concurrently on the current task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|context| {
+        let mut pending = false;
+        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(context) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
