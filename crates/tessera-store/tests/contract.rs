@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
 use std::path::{Path, PathBuf};
 
 use tessera_store::{NewUser, SqliteStore, Store, StoreError, User, UserId, UserPatch, connect};
@@ -262,7 +264,7 @@ async fn contract_first_user_race(first: &dyn Store, second: &dyn Store) {
         let store = if index % 2 == 0 { first } else { second };
         store.create_first_user(new_user(&format!("admin{index}")), T0)
     });
-    let outcomes = futures_join_all(attempts).await;
+    let outcomes = join_all(attempts).await;
     let winners: Vec<User> = outcomes
         .into_iter()
         .filter_map(|outcome| outcome.unwrap())
@@ -387,33 +389,6 @@ async fn contract_debug_never_shows_the_hash(store: &dyn Store) {
 
 async fn contract_ping(store: &dyn Store) {
     store.ping().await.unwrap();
-}
-
-/// Runs futures concurrently on the current task and collects their outputs in order.
-async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(Box::pin(future));
-    }
-    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|context| {
-        let mut pending = false;
-        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(context) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 // ---------------------------------------------------------------------------------------------

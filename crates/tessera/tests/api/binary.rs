@@ -149,21 +149,22 @@ fn gen_secret_prints_32_random_characters() {
     assert_ne!(first, second.trim());
 }
 
+/// The real binary on the env's database with a fixed secret, as an operator runs it.
+fn operator(env: &TestEnv, secret: &str, args: &[&str]) -> Binary {
+    let mut binary = Binary::new(env.path())
+        .arg(format!("--TESSERA_DATABASE_URL={}", env.database_url()))
+        .arg(format!("--TESSERA_JWT_SECRET={secret}"))
+        .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
+    for arg in args {
+        binary = binary.arg(*arg);
+    }
+    binary
+}
+
 #[tokio::test]
 async fn operators_manage_users_and_verify_tokens_on_the_same_database() {
     let env = TestEnv::new();
-    let db = format!("--TESSERA_DATABASE_URL={}", env.database_url());
-    let secret = "--TESSERA_JWT_SECRET=OperatorSecretOperatorSecret1234";
-    let cli = |args: &[&str]| {
-        let mut binary = Binary::new(env.path())
-            .arg(db.clone())
-            .arg(secret)
-            .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
-        for a in args {
-            binary = binary.arg(*a);
-        }
-        binary
-    };
+    let cli = |args: &[&str]| operator(&env, "OperatorSecretOperatorSecret1234", args);
 
     // A fresh database gets its admin on first use; then an operator adds bob.
     let (code, stdout, stderr) = cli(&["user", "add", "bob", "--role", "ops", "--password-stdin"])
@@ -387,18 +388,7 @@ fn start_up_warns_when_the_secret_is_padded_cut_or_missing() {
 #[tokio::test]
 async fn operators_list_and_end_sessions_from_the_command_line() {
     let env = TestEnv::new();
-    let db = format!("--TESSERA_DATABASE_URL={}", env.database_url());
-    let secret = "--TESSERA_JWT_SECRET=SessionSecretSessionSecret123456";
-    let cli = |args: &[&str]| {
-        let mut binary = Binary::new(env.path())
-            .arg(db.clone())
-            .arg(secret)
-            .env("TESSERA_ADMIN_PASSWORD", PASSWORD);
-        for a in args {
-            binary = binary.arg(*a);
-        }
-        binary
-    };
+    let cli = |args: &[&str]| operator(&env, "SessionSecretSessionSecret123456", args);
     let server = cli(&["serve"]).env("TESSERA_LISTEN", "127.0.0.1:0").serve();
     let laptop = server.login("admin", PASSWORD).await;
     let phone = server.login("admin", PASSWORD).await;

@@ -139,7 +139,7 @@ async fn concurrent_refreshes_of_one_token_share_one_successor() {
     let first = admin_grant(&server).await;
 
     let attempts = (0..8).map(|_| server.refresh(&first.refresh));
-    let answers = futures_join_all(attempts).await;
+    let answers = futures_util::future::join_all(attempts).await;
     let grants: Vec<Grant> = answers.iter().map(Grant::from).collect();
     let successor = &grants[0].refresh;
     assert!(
@@ -603,30 +603,4 @@ async fn ended_and_expired_sessions_are_purged_and_live_ones_kept() {
     }
     assert_ok(&server.me(&live.access).await);
     assert_ok(&server.refresh(&live.refresh).await);
-}
-
-/// Runs futures concurrently on the current task and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|context| {
-        let mut pending = false;
-        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(context) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
