@@ -260,6 +260,35 @@ async fn secrets_passwords_and_tokens_never_reach_the_logs() {
         server.login("admin", "wrong-password").await.status,
         StatusCode::UNAUTHORIZED
     );
+    // Refresh tokens travel in a body and in a cookie; neither may be logged.
+    let refresh = login.body["refresh_token"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let rotated: serde_json::Value = client
+        .post(format!("{}/api/auth/refresh", server.base))
+        .json(&serde_json::json!({ "refresh_token": refresh }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let successor = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let by_cookie = client
+        .post(format!("{}/api/auth/refresh", server.base))
+        .header("cookie", format!("tessera_refresh={successor}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), StatusCode::OK);
+    let cookie = by_cookie.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let third = cookie
+        .strip_prefix("tessera_refresh=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
     let stdout = server.announced.join("\n");
     let logs = server.stop();
     assert!(
@@ -271,6 +300,9 @@ async fn secrets_passwords_and_tokens_never_reach_the_logs() {
         PASSWORD,
         token.as_str(),
         token.split('.').nth(2).unwrap(),
+        refresh.as_str(),
+        successor.as_str(),
+        third.as_str(),
     ] {
         assert!(!logs.contains(needle), "found {needle:.12}… in the logs");
         assert!(!stdout.contains(needle), "found {needle:.12}… on stdout");
