@@ -19,7 +19,7 @@ use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, TokenCodec
 use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::model::MAX_USERNAME_CHARS;
-use crate::password::MAX_PASSWORD_CHARS;
+use crate::password::{MAX_PASSWORD_CHARS, PasswordError};
 use crate::sessions::{Refreshed, SessionRefusal, Sessions};
 use crate::throttle::{LoginThrottle, RetryAfter};
 use crate::users::{UserView, Users};
@@ -74,6 +74,9 @@ pub enum LoginError {
     /// The password is longer than any accepted password.
     #[error("password is longer than {MAX_PASSWORD_CHARS} characters")]
     PasswordTooLong,
+    /// Password hashing is at capacity; nothing was counted against the account.
+    #[error("too many logins at once; retry shortly")]
+    Busy,
     /// Something on our side failed.
     #[error("login failed internally: {0}")]
     Internal(String),
@@ -161,6 +164,7 @@ impl Authenticator {
             Err(LoginError::InvalidCredentials) => "invalid_credentials",
             Err(LoginError::Throttled(_)) => "throttled",
             Err(LoginError::PasswordTooLong) => "invalid_request",
+            Err(LoginError::Busy) => "busy",
             Err(LoginError::Internal(_)) => "error",
         });
         result
@@ -192,7 +196,10 @@ impl Authenticator {
                 &attempt.password,
             )
             .await
-            .map_err(internal)?;
+            .map_err(|error| match error {
+                PasswordError::Busy => LoginError::Busy,
+                other => internal(other),
+            })?;
         let user = match user {
             Some(user) if verification.matches && user.active => user,
             _ => {

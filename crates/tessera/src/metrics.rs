@@ -43,7 +43,7 @@ impl Metrics {
         let logins = Family::<Outcome, Counter>::default();
         registry.register(
             "logins",
-            "Login attempts by outcome (success, invalid_credentials, throttled, invalid_request, error)",
+            "Login attempts by outcome (success, invalid_credentials, throttled, busy, invalid_request, error)",
             logins.clone(),
         );
         let tokens_accepted = Counter::default();

@@ -1,8 +1,11 @@
 //! Password hashing with argon2id, off the async runtime and bounded.
 //!
 //! Hashing and verifying run on Tokio's blocking pool behind a semaphore sized to the
-//! machine, so a burst of logins cannot occupy every runtime worker. Unknown users are
-//! verified against a dummy hash so that their timing matches a real user's.
+//! machine, so a burst of logins cannot occupy every runtime worker. Behind the running
+//! hashes waits a bounded queue; past it a hash is refused at once with
+//! [`PasswordError::Busy`] (the API answers `503` with `Retry-After`) instead of piling up
+//! memory and latency. Unknown users are verified against a dummy hash so that their timing
+//! matches a real user's.
 //! Invariant: plain-text passwords live only in `SecretString`s and are never logged.
 
 use std::sync::Arc;
@@ -23,6 +26,9 @@ pub const PARALLELISM: u32 = 1;
 pub const MAX_PASSWORD_CHARS: usize = 1024;
 /// The shortest password accepted for a new or changed password, in characters.
 pub const MIN_NEW_PASSWORD_CHARS: usize = 8;
+/// Hashes allowed to wait per hashing worker: at ~20 ms a hash, the last in line waits
+/// about 0.6 s, which a login can afford; beyond that the client is told to come back.
+pub const QUEUED_PER_WORKER: usize = 32;
 
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +39,9 @@ pub enum PasswordError {
     /// The blocking task was cancelled or panicked.
     #[error("password hashing task did not finish")]
     Task,
+    /// Every hashing worker is busy and the queue behind them is full.
+    #[error("password hashing is at capacity; retry shortly")]
+    Busy,
 }
 
 /// The result of checking a password.
@@ -47,7 +56,10 @@ pub struct Verification {
 /// Hashes and verifies passwords on a bounded pool.
 #[derive(Clone)]
 pub struct Passwords {
+    /// One per hash allowed to run at once.
     permits: Arc<Semaphore>,
+    /// One per hash allowed in the building at once: running plus waiting.
+    admissions: Arc<Semaphore>,
     dummy_hash: Arc<str>,
 }
 
@@ -55,26 +67,31 @@ impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Passwords")
             .field("available_permits", &self.permits.available_permits())
+            .field("available_admissions", &self.admissions.available_permits())
             .finish()
     }
 }
 
 impl Passwords {
-    /// A hasher allowing `concurrency` hashes at once. Computes the dummy hash once.
-    pub fn new(concurrency: usize) -> Result<Self, PasswordError> {
+    /// A hasher allowing `concurrency` hashes at once and `queue` more waiting for their
+    /// turn. Computes the dummy hash once.
+    pub fn new(concurrency: usize, queue: usize) -> Result<Self, PasswordError> {
         let mut filler = [0u8; 32];
         getrandom::fill(&mut filler).map_err(|e| PasswordError::Hash(e.to_string()))?;
         let dummy = hash_blocking(&filler)?;
+        let concurrency = concurrency.max(1);
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            admissions: Arc::new(Semaphore::new(concurrency.saturating_add(queue))),
             dummy_hash: Arc::from(dummy),
         })
     }
 
-    /// A hasher sized to the machine: one concurrent hash per core.
+    /// A hasher sized to the machine: one concurrent hash per core, and
+    /// [`QUEUED_PER_WORKER`] waiting per core.
     pub fn for_this_machine() -> Result<Self, PasswordError> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self::new(cores)
+        Self::new(cores, cores.saturating_mul(QUEUED_PER_WORKER))
     }
 
     /// Hashes `password` into a PHC string.
@@ -108,6 +125,10 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
+        let _admission = self
+            .admissions
+            .try_acquire()
+            .map_err(|_| PasswordError::Busy)?;
         let _permit = self
             .permits
             .acquire()
@@ -171,7 +192,7 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify_roundtrip_with_policy_parameters() {
-        let passwords = Passwords::new(2).unwrap();
+        let passwords = Passwords::new(2, 0).unwrap();
         let hash = passwords.hash(&secret("correct horse")).await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -197,14 +218,14 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_user_never_matches_even_with_the_dummy_password() {
-        let passwords = Passwords::new(1).unwrap();
+        let passwords = Passwords::new(1, 0).unwrap();
         let result = passwords.verify(None, &secret("")).await.unwrap();
         assert!(!result.matches);
     }
 
     #[tokio::test]
     async fn passwords_are_verified_exactly_as_received() {
-        let passwords = Passwords::new(1).unwrap();
+        let passwords = Passwords::new(1, 0).unwrap();
         let original = "pässwörd 🦀\u{0301} with trailing space ";
         let hash = passwords.hash(&secret(original)).await.unwrap();
         assert!(
@@ -234,7 +255,7 @@ mod tests {
         .hash_password(b"pw")
         .unwrap()
         .to_string();
-        let passwords = Passwords::new(1).unwrap();
+        let passwords = Passwords::new(1, 0).unwrap();
         let result = passwords.verify(Some(&weak), &secret("pw")).await.unwrap();
         assert_eq!(
             result,
@@ -245,9 +266,34 @@ mod tests {
         );
     }
 
+    /// Polls a future once, so that it takes its place in line, and keeps it.
+    async fn enter<F: std::future::Future + Unpin>(future: &mut F) {
+        std::future::poll_fn(|context| {
+            let _ = std::pin::Pin::new(&mut *future).poll(context);
+            std::task::Poll::Ready(())
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_a_hash_is_refused_at_once_and_admitted_again_later() {
+        let passwords = Passwords::new(1, 1).unwrap();
+        let password = secret("queued password");
+        let mut running = Box::pin(passwords.hash(&password));
+        let mut waiting = Box::pin(passwords.hash(&password));
+        enter(&mut running).await;
+        enter(&mut waiting).await;
+        let refused = passwords.verify(None, &password).await;
+        assert!(matches!(refused, Err(PasswordError::Busy)), "{refused:?}");
+        // Once the line moves, hashing is admitted again.
+        running.await.unwrap();
+        waiting.await.unwrap();
+        assert!(passwords.verify(None, &password).await.is_ok());
+    }
+
     #[tokio::test]
     async fn garbage_hash_is_a_mismatch_not_a_panic() {
-        let passwords = Passwords::new(1).unwrap();
+        let passwords = Passwords::new(1, 0).unwrap();
         let result = passwords
             .verify(Some("not a phc string"), &secret("pw"))
             .await

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::auth::{AccessError, LoginError, RefreshError};
+use crate::password::PasswordError;
 use crate::users::UsersError;
 
 /// `WWW-Authenticate` for a request that carried no usable credentials (RFC 6750 §3).
@@ -59,6 +60,9 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// 503 with `Retry-After`: password hashing is at capacity.
+    #[error("too many logins at once")]
+    Busy,
     /// 500: logged, answered generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -122,6 +126,11 @@ impl ApiError {
                 "too_many_requests",
                 format!("too many failed logins; retry in {retry_after} seconds"),
             ),
+            E::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many logins at once; retry in 1 second".into(),
+            ),
             E::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -164,6 +173,9 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
+            ApiError::Busy => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
             _ => {}
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -188,6 +200,7 @@ impl From<LoginError> for ApiError {
                 retry_after: wait.0,
             },
             LoginError::PasswordTooLong => Self::BadRequest(error.to_string()),
+            LoginError::Busy => Self::Busy,
             LoginError::Internal(cause) => Self::Internal(cause),
         }
     }
@@ -215,7 +228,26 @@ impl From<UsersError> for ApiError {
             UsersError::UsernameTaken | UsersError::LastAdmin => Self::Conflict(error.to_string()),
             UsersError::NotFound => Self::NotFound,
             UsersError::Store(e) => Self::Internal(e.to_string()),
+            UsersError::Password(PasswordError::Busy) => Self::Busy,
             UsersError::Password(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saturated_hashing_is_a_503_with_retry_after_and_a_fixed_body() {
+        for error in [
+            ApiError::from(LoginError::Busy),
+            ApiError::from(UsersError::Password(PasswordError::Busy)),
+        ] {
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+            assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         }
     }
 }
