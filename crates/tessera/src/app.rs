@@ -120,7 +120,7 @@ impl Application {
             listener,
             local_addr,
             state: AppState {
-                auth,
+                auth: Arc::new(auth),
                 trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
                 secure_cookies: !http::is_loopback_listen(&settings.listen),
             },
@@ -167,7 +167,7 @@ impl Application {
 }
 
 /// Drops cached users and sessions that another process changed; every second.
-async fn poll_external_changes(auth: Authenticator) {
+async fn poll_external_changes(auth: Arc<Authenticator>) {
     let mut interval = tokio::time::interval(EXTERNAL_CHANGE_POLL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -182,7 +182,7 @@ async fn poll_external_changes(auth: Authenticator) {
 }
 
 /// Deletes ended and expired sessions in bounded batches; every minute.
-async fn purge_sessions(auth: Authenticator) {
+async fn purge_sessions(auth: Arc<Authenticator>) {
     let mut interval = tokio::time::interval(SESSION_PURGE_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -1,20 +1,23 @@
 //! Password hashing with argon2id, off the async runtime and bounded.
 //!
-//! Hashing and verifying run on Tokio's blocking pool behind a semaphore sized to the
-//! machine, so a burst of logins cannot occupy every runtime worker. Behind the running
-//! hashes waits a bounded queue; past it a hash is refused at once with
-//! [`PasswordError::Busy`] (the API answers `503` with `Retry-After`) instead of piling up
-//! memory and latency. Unknown users are verified against a dummy hash so that their timing
-//! matches a real user's.
-//! Invariant: plain-text passwords live only in `SecretString`s and are never logged.
+//! Hashing and verifying run on dedicated worker threads, one per core, at the lowest CPU
+//! priority (nice 19): a login flood then takes only the CPU that checking tokens leaves
+//! over, and never occupies the async runtime. Behind the running hashes waits a bounded
+//! queue; past it a hash is refused at once with [`PasswordError::Busy`] (the API answers
+//! `503` with `Retry-After`) instead of piling up memory and latency. Unknown users are
+//! verified against a dummy hash so that their timing matches a real user's.
+//! Invariants: plain-text passwords live only in `SecretString`s and are never logged; a
+//! queued hash holds its place until it has run, even when its caller went away.
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 /// The policy's argon2id cost: m = 19456 KiB, t = 2, p = 1 (OWASP's minimum).
 pub const MEMORY_KIB: u32 = 19_456;
@@ -54,19 +57,23 @@ pub struct Verification {
 }
 
 /// Hashes and verifies passwords on a bounded pool.
+///
+/// The worker threads end when the last clone is dropped.
 #[derive(Clone)]
 pub struct Passwords {
-    /// One per hash allowed to run at once.
-    permits: Arc<Semaphore>,
-    /// One per hash allowed in the building at once: running plus waiting.
+    /// Jobs for the worker threads.
+    jobs: Sender<Job>,
+    /// One per hash allowed in at once: running plus waiting.
     admissions: Arc<Semaphore>,
     dummy_hash: Arc<str>,
 }
 
+/// A hash to run on a worker thread.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Passwords")
-            .field("available_permits", &self.permits.available_permits())
             .field("available_admissions", &self.admissions.available_permits())
             .finish()
     }
@@ -81,7 +88,7 @@ impl Passwords {
         let dummy = hash_blocking(&filler)?;
         let concurrency = concurrency.max(1);
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency)),
+            jobs: start_workers(concurrency)?,
             admissions: Arc::new(Semaphore::new(concurrency.saturating_add(queue))),
             dummy_hash: Arc::from(dummy),
         })
@@ -125,18 +132,51 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _admission = self
-            .admissions
-            .try_acquire()
+        // Owned by the job, so the place is freed when the hash has run, not when a caller
+        // that went away stopped waiting.
+        let admission = Arc::clone(&self.admissions)
+            .try_acquire_owned()
             .map_err(|_| PasswordError::Busy)?;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Task)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|_| PasswordError::Task)?
+        let (result_sender, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = result_sender.send(work());
+            drop(admission);
+        });
+        self.jobs.send(job).map_err(|_| PasswordError::Task)?;
+        result.await.map_err(|_| PasswordError::Task)?
+    }
+}
+
+/// Starts `count` hashing threads at the lowest priority; they end when every sender is gone.
+fn start_workers(count: usize) -> Result<Sender<Job>, PasswordError> {
+    let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for index in 0..count {
+        let receiver = Arc::clone(&receiver);
+        std::thread::Builder::new()
+            .name(format!("tessera-hash-{index}"))
+            .spawn(move || work_until_closed(&receiver))
+            .map_err(|e| PasswordError::Hash(format!("failed to start a hashing thread: {e}")))?;
+    }
+    Ok(sender)
+}
+
+fn work_until_closed(receiver: &Mutex<Receiver<Job>>) {
+    if let Err(error) =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    {
+        tracing::warn!(error = ?error, "could not lower the priority of a password hashing thread");
+    }
+    loop {
+        let job = receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv();
+        let Ok(job) = job else {
+            return;
+        };
+        // A panicking hash drops its result sender: its caller gets `Task`, the thread lives on.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
     }
 }
 

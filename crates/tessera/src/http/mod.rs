@@ -20,7 +20,9 @@ use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::sensitive_headers::{
     SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
 };
@@ -40,11 +42,12 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// How long one request may take before it is answered with 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What every handler can reach.
+/// What every handler can reach. Cloned per request by the router, so every field is
+/// shared (`Arc`), never copied.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Login and token checks.
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Whether the refresh cookie carries `Secure` (everywhere but loopback HTTP).
@@ -96,7 +99,38 @@ fn with_middleware(routes: Router) -> Router {
             AUTHORIZATION,
             COOKIE,
         ]))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(SequentialRequestIds::new()))
+}
+
+/// Request ids `<process prefix>-<sequence>`: unique per process start without a
+/// system call per request (a UUID v4 draws from the OS CSPRNG every time). The prefix is
+/// random per start, so ids from two runs or instances do not collide in merged logs.
+#[derive(Debug, Clone)]
+struct SequentialRequestIds {
+    prefix: Arc<str>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SequentialRequestIds {
+    fn new() -> Self {
+        let mut bytes = [0_u8; 6];
+        // Without randomness the ids are still unique within this process.
+        let _ = getrandom::fill(&mut bytes);
+        let prefix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            prefix: Arc::from(prefix),
+            next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for SequentialRequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let sequence = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{sequence}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// One span per request: method, path (never the query string, which could carry a
@@ -127,6 +161,23 @@ fn answer_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_unique_and_share_the_process_prefix() {
+        let mut ids = SequentialRequestIds::new();
+        let request = axum::http::Request::get("/").body(()).unwrap();
+        let mut next = || {
+            let id = ids.make_request_id(&request).unwrap();
+            id.header_value().to_str().unwrap().to_owned()
+        };
+        let (first, second) = (next(), next());
+        assert_ne!(first, second);
+        let prefix = |id: &str| id.split_once('-').unwrap().0.to_owned();
+        assert_eq!(prefix(&first), prefix(&second));
+        assert_eq!(prefix(&first).len(), 12);
+        let other = SequentialRequestIds::new().make_request_id(&request).unwrap();
+        assert_ne!(other.header_value(), first.as_str(), "another start, another prefix");
+    }
 
     #[test]
     fn loopback_listeners_are_told_apart() {
