@@ -31,7 +31,7 @@ pub(super) fn router() -> Router<AppState> {
 struct LoginBody {
     username: String,
     password: String,
-    /// Deliver the refresh token as an HttpOnly cookie instead of in the body.
+    /// Also deliver the refresh token as an HttpOnly cookie.
     #[serde(default)]
     refresh_cookie: bool,
 }
@@ -48,9 +48,7 @@ struct TokenResponse {
     token_type: &'static str,
     expires_in: i64,
     expires_at: String,
-    /// Absent when the refresh token went into the cookie.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
+    refresh_token: String,
     /// When the session ends unless refreshed before (idle or absolute deadline).
     refresh_expires_at: String,
     session_id: String,
@@ -66,7 +64,7 @@ struct LoginUser {
     roles: Vec<String>,
 }
 
-/// Where the refresh token travels: in the JSON body, or in the cookie.
+/// Where the refresh token travels: in the JSON body only, or in the cookie too.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Delivery {
     Body,
@@ -102,7 +100,8 @@ async fn post_login(
 }
 
 /// The refresh token comes from the JSON body `{"refresh_token"}` or, when the body is
-/// empty, from the cookie; the new one goes back the same way.
+/// empty, from the cookie; the new one goes back in the body, and in the cookie when the
+/// old one came that way.
 async fn post_refresh(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -144,8 +143,7 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery) -> Respon
         token_type: "Bearer",
         expires_in: claims.exp - claims.iat,
         expires_at: rfc3339(claims.exp),
-        refresh_token: (delivery == Delivery::Body)
-            .then(|| grant.refresh_token.expose().to_owned()),
+        refresh_token: grant.refresh_token.expose().to_owned(),
         refresh_expires_at: rfc3339(session_expires_at),
         session_id: grant.session.id.to_string(),
         server_time: rfc3339(now),

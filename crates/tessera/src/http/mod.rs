@@ -175,8 +175,14 @@ mod tests {
         let prefix = |id: &str| id.split_once('-').unwrap().0.to_owned();
         assert_eq!(prefix(&first), prefix(&second));
         assert_eq!(prefix(&first).len(), 12);
-        let other = SequentialRequestIds::new().make_request_id(&request).unwrap();
-        assert_ne!(other.header_value(), first.as_str(), "another start, another prefix");
+        let other = SequentialRequestIds::new()
+            .make_request_id(&request)
+            .unwrap();
+        assert_ne!(
+            other.header_value(),
+            first.as_str(),
+            "another start, another prefix"
+        );
     }
 
     #[test]
