@@ -139,8 +139,10 @@ impl Passwords {
             .map_err(|_| PasswordError::Busy)?;
         let (result_sender, result) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = result_sender.send(work());
+            let result = work();
+            // Free the place before answering, so the caller can hash again at once.
             drop(admission);
+            let _ = result_sender.send(result);
         });
         self.jobs.send(job).map_err(|_| PasswordError::Task)?;
         result.await.map_err(|_| PasswordError::Task)?
@@ -319,16 +321,43 @@ mod tests {
     async fn past_the_queue_a_hash_is_refused_at_once_and_admitted_again_later() {
         let passwords = Passwords::new(1, 1).unwrap();
         let password = secret("queued password");
-        let mut running = Box::pin(passwords.hash(&password));
-        let mut waiting = Box::pin(passwords.hash(&password));
+        // Two jobs that hold their places until released: one runs, one waits.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let blocker = |gate: Arc<Mutex<Receiver<()>>>| {
+            passwords.run(move || {
+                let _ = gate.lock().unwrap().recv();
+                Ok(())
+            })
+        };
+        let mut running = Box::pin(blocker(Arc::clone(&gate)));
+        let mut waiting = Box::pin(blocker(Arc::clone(&gate)));
         enter(&mut running).await;
         enter(&mut waiting).await;
         let refused = passwords.verify(None, &password).await;
         assert!(matches!(refused, Err(PasswordError::Busy)), "{refused:?}");
         // Once the line moves, hashing is admitted again.
+        release.send(()).unwrap();
+        release.send(()).unwrap();
         running.await.unwrap();
         waiting.await.unwrap();
         assert!(passwords.verify(None, &password).await.is_ok());
+    }
+
+    /// A caller that stops waiting does not free its place before its hash has run.
+    #[tokio::test]
+    async fn a_cancelled_caller_keeps_its_place_until_the_hash_ran() {
+        let passwords = Passwords::new(1, 0).unwrap();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let mut blocked = Box::pin(passwords.run(move || {
+            let _ = gate.recv();
+            Ok(())
+        }));
+        enter(&mut blocked).await;
+        drop(blocked);
+        let refused = passwords.verify(None, &secret("pw")).await;
+        assert!(matches!(refused, Err(PasswordError::Busy)), "{refused:?}");
+        release.send(()).unwrap();
     }
 
     #[tokio::test]
