@@ -8,10 +8,14 @@
 //! claims come first so that an expired token is reported as expired even when it lacks later
 //! claims.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
 
-use crate::json::{self, JsonError};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::json::{self, JsonError, Name, Skip};
 use crate::{TokenRules, VerifyError};
 
 /// The claims of a tessera access token.
@@ -44,58 +48,47 @@ pub struct AccessClaims {
 
 /// Messages for one required claim.
 struct Claim {
-    name: &'static str,
     missing: &'static str,
     wrong_type: &'static str,
 }
 
 const EXP: Claim = Claim {
-    name: "exp",
     missing: "exp is missing",
     wrong_type: "exp must be a 64-bit integer",
 };
 const NBF: Claim = Claim {
-    name: "nbf",
     missing: "nbf is missing",
     wrong_type: "nbf must be a 64-bit integer",
 };
 const IAT: Claim = Claim {
-    name: "iat",
     missing: "iat is missing",
     wrong_type: "iat must be a 64-bit integer",
 };
 const ISS: Claim = Claim {
-    name: "iss",
     missing: "iss is missing",
     wrong_type: "iss must be a string",
 };
 const AUD: Claim = Claim {
-    name: "aud",
     missing: "aud is missing",
     wrong_type: "aud must be a string or an array of strings",
 };
 const SUB: Claim = Claim {
-    name: "sub",
     missing: "sub is missing",
     wrong_type: "sub must be a non-empty string",
 };
 const SID: Claim = Claim {
-    name: "sid",
     missing: "sid is missing",
     wrong_type: "sid must be a non-empty string",
 };
 const JTI: Claim = Claim {
-    name: "jti",
     missing: "jti is missing",
     wrong_type: "jti must be a non-empty string",
 };
 const NAME: Claim = Claim {
-    name: "name",
     missing: "name is missing",
     wrong_type: "name must be a string",
 };
 const ROLES: Claim = Claim {
-    name: "roles",
     missing: "roles is missing",
     wrong_type: "roles must be an array of strings",
 };
@@ -104,120 +97,290 @@ const ROLES: Claim = Claim {
 ///
 /// Valid iff `now < exp + leeway`, `nbf <= now + leeway`, `iat <= now + leeway`, `iss` equals the
 /// configured issuer, and `aud` is (or is an array containing) the configured audience.
+///
+/// The payload is read in one streaming pass ([`RawClaims`]) that keeps only the ten claims this
+/// crate knows, each classified by JSON type, and consumes every other member strictly (duplicate
+/// names refused at every depth). The whole document is parsed before any claim is judged, so a
+/// JSON error anywhere wins over a claim error, exactly as when the document was first built as a
+/// `serde_json::Map` (the tests keep that implementation as a reference and compare).
 pub(crate) fn check_claims(
     payload: &[u8],
     rules: &TokenRules,
     now: i64,
 ) -> Result<AccessClaims, VerifyError> {
-    let claims = json::parse_object(payload).map_err(|error| match error {
+    let parsed = json::parse_strict::<TopLevel<'_>>(payload).map_err(|error| match error {
         JsonError::NotUtf8 => VerifyError::InvalidClaims("claims are not UTF-8"),
         JsonError::Syntax => VerifyError::InvalidClaims("claims are not valid JSON"),
         JsonError::DuplicateMember => VerifyError::InvalidClaims("claims have a duplicate member"),
         JsonError::NotObject => VerifyError::InvalidClaims("claims are not a JSON object"),
     })?;
+    let TopLevel::Object(claims) = parsed else {
+        return Err(VerifyError::InvalidClaims("claims are not a JSON object"));
+    };
     // i128 keeps `exp + leeway` and `now + leeway` exact for every i64 input.
     let (now_wide, leeway) = (i128::from(now), i128::from(rules.leeway_seconds));
 
-    let exp = integer(&claims, &EXP)?;
+    let exp = integer(claims.exp, &EXP)?;
     if now_wide >= i128::from(exp) + leeway {
         return Err(VerifyError::Expired {
             seconds_ago: now.saturating_sub(exp),
         });
     }
-    let nbf = integer(&claims, &NBF)?;
+    let nbf = integer(claims.nbf, &NBF)?;
     if i128::from(nbf) > now_wide + leeway {
         return Err(VerifyError::NotYetValid {
             seconds_until: nbf.saturating_sub(now),
         });
     }
-    let iat = integer(&claims, &IAT)?;
+    let iat = integer(claims.iat, &IAT)?;
     if i128::from(iat) > now_wide + leeway {
         return Err(VerifyError::InvalidClaims("issued in the future"));
     }
 
-    if string(&claims, &ISS)? != rules.issuer {
+    if string(claims.iss, &ISS)? != rules.issuer {
         return Err(VerifyError::WrongIssuer);
     }
-    check_audience(&claims, &rules.audience)?;
+    check_audience(claims.aud, &rules.audience)?;
 
-    let sub = non_empty_string(&claims, &SUB)?;
-    let sid = non_empty_string(&claims, &SID)?;
-    let jti = non_empty_string(&claims, &JTI)?;
-    let name = string(&claims, &NAME)?;
-    let roles = string_array(&claims, &ROLES)?;
+    let sub = non_empty_string(claims.sub, &SUB)?;
+    let sid = non_empty_string(claims.sid, &SID)?;
+    let jti = non_empty_string(claims.jti, &JTI)?;
+    let name = string(claims.name, &NAME)?;
+    let roles = string_array(claims.roles, &ROLES)?;
     Ok(AccessClaims {
         iss: rules.issuer.clone(),
         aud: rules.audience.clone(),
-        sub: sub.to_owned(),
-        sid: sid.to_owned(),
+        sub: sub.into_owned(),
+        sid: sid.into_owned(),
         iat,
         nbf,
         exp,
-        jti: jti.to_owned(),
-        name: name.to_owned(),
+        jti: jti.into_owned(),
+        name: name.into_owned(),
         roles,
     })
 }
 
-fn required<'a>(claims: &'a Map<String, Value>, claim: &Claim) -> Result<&'a Value, VerifyError> {
-    claims
-        .get(claim.name)
-        .ok_or(VerifyError::InvalidClaims(claim.missing))
+/// A required claim's value, classified by JSON type while parsing; `None` when absent.
+type Slot<'de> = Option<ClaimValue<'de>>;
+
+/// The JSON type of one known claim's value, as much as the checks need and no more.
+enum ClaimValue<'de> {
+    /// A JSON integer that fits in `i64`.
+    Integer(i64),
+    /// A JSON string, borrowed from the payload when it has no escapes.
+    String(Cow<'de, str>),
+    /// A JSON array whose every item is a string (possibly empty).
+    Strings(Vec<String>),
+    /// Anything else: floats (`1.0`, `1e3`), integers beyond `i64`, booleans, `null`, objects,
+    /// arrays holding a non-string. Consumed strictly, then only ever a type error.
+    Other,
+}
+
+/// The ten claims this crate knows, as found in the payload.
+#[derive(Default)]
+struct RawClaims<'de> {
+    exp: Slot<'de>,
+    nbf: Slot<'de>,
+    iat: Slot<'de>,
+    iss: Slot<'de>,
+    aud: Slot<'de>,
+    sub: Slot<'de>,
+    sid: Slot<'de>,
+    jti: Slot<'de>,
+    name: Slot<'de>,
+    roles: Slot<'de>,
+}
+
+impl<'de> RawClaims<'de> {
+    /// The slot for a known claim name; `None` for every other name.
+    fn slot(&mut self, name: &str) -> Option<&mut Slot<'de>> {
+        Some(match name {
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            "iat" => &mut self.iat,
+            "iss" => &mut self.iss,
+            "aud" => &mut self.aud,
+            "sub" => &mut self.sub,
+            "sid" => &mut self.sid,
+            "jti" => &mut self.jti,
+            "name" => &mut self.name,
+            "roles" => &mut self.roles,
+            _ => return None,
+        })
+    }
+}
+
+/// The payload's top-level JSON value: an object's known claims, or the fact that it was not an
+/// object (consumed strictly all the same, so a duplicate inside still counts as one).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per verify, on the stack; boxing would add an allocation"
+)]
+enum TopLevel<'de> {
+    Object(RawClaims<'de>),
+    NotObject,
+}
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopLevelVisitor)
+    }
+}
+
+struct TopLevelVisitor;
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = TopLevel<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object without duplicate member names")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(TopLevel::NotObject)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(TopLevel::NotObject)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(TopLevel::NotObject)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(TopLevel::NotObject)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(TopLevel::NotObject)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(TopLevel::NotObject)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        json::skip_seq(seq).map(|()| TopLevel::NotObject)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut claims = RawClaims::default();
+        // Names of members this crate does not know, only to refuse their repetition; empty (and
+        // never allocated) for the tokens this crate issues.
+        let mut others = BTreeSet::new();
+        while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+            match claims.slot(&name) {
+                Some(slot) => {
+                    if slot.is_some() {
+                        return Err(json::duplicate_member());
+                    }
+                    *slot = Some(access.next_value::<ClaimValue<'de>>()?);
+                }
+                None => {
+                    if !others.insert(name) {
+                        return Err(json::duplicate_member());
+                    }
+                    access.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(TopLevel::Object(claims))
+    }
+}
+
+impl<'de> Deserialize<'de> for ClaimValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ClaimValueVisitor)
+    }
+}
+
+struct ClaimValueVisitor;
+
+impl<'de> Visitor<'de> for ClaimValueVisitor {
+    type Value = ClaimValue<'de>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value without duplicate member names")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(ClaimValue::Other)
+    }
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(ClaimValue::Integer(value))
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(value).map_or(ClaimValue::Other, ClaimValue::Integer))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(ClaimValue::Other)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(ClaimValue::String(Cow::Borrowed(value)))
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(ClaimValue::String(Cow::Owned(value.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+        Ok(ClaimValue::String(Cow::Owned(value)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ClaimValue::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut strings = Some(Vec::new());
+        while let Some(item) = seq.next_element::<ClaimValue<'de>>()? {
+            match (item, &mut strings) {
+                (ClaimValue::String(text), Some(items)) => items.push(text.into_owned()),
+                (ClaimValue::String(_), None) => {}
+                // One non-string makes the whole array `Other`; the rest is still consumed
+                // strictly (the recursion is bounded by `serde_json`'s depth limit).
+                _ => strings = None,
+            }
+        }
+        Ok(strings.map_or(ClaimValue::Other, ClaimValue::Strings))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        json::skip_map(access).map(|()| ClaimValue::Other)
+    }
 }
 
 /// A JSON integer that fits in `i64`: strings, floats (`1.0`, `1e3`), booleans and `null` are all
 /// type errors.
-fn integer(claims: &Map<String, Value>, claim: &Claim) -> Result<i64, VerifyError> {
-    match required(claims, claim)? {
-        Value::Number(number) => number.as_i64(),
-        _ => None,
-    }
-    .ok_or(VerifyError::InvalidClaims(claim.wrong_type))
-}
-
-fn string<'a>(claims: &'a Map<String, Value>, claim: &Claim) -> Result<&'a str, VerifyError> {
-    required(claims, claim)?
-        .as_str()
-        .ok_or(VerifyError::InvalidClaims(claim.wrong_type))
-}
-
-fn non_empty_string<'a>(
-    claims: &'a Map<String, Value>,
-    claim: &Claim,
-) -> Result<&'a str, VerifyError> {
-    match string(claims, claim)? {
-        "" => Err(VerifyError::InvalidClaims(claim.wrong_type)),
-        value => Ok(value),
+fn integer(slot: Slot<'_>, claim: &Claim) -> Result<i64, VerifyError> {
+    match slot {
+        None => Err(VerifyError::InvalidClaims(claim.missing)),
+        Some(ClaimValue::Integer(value)) => Ok(value),
+        Some(_) => Err(VerifyError::InvalidClaims(claim.wrong_type)),
     }
 }
 
-fn string_array(claims: &Map<String, Value>, claim: &Claim) -> Result<Vec<String>, VerifyError> {
-    let wrong_type = VerifyError::InvalidClaims(claim.wrong_type);
-    let Value::Array(items) = required(claims, claim)? else {
-        return Err(wrong_type);
-    };
-    items
-        .iter()
-        .map(|item| item.as_str().map(str::to_owned).ok_or(wrong_type.clone()))
-        .collect()
+fn string<'de>(slot: Slot<'de>, claim: &Claim) -> Result<Cow<'de, str>, VerifyError> {
+    match slot {
+        None => Err(VerifyError::InvalidClaims(claim.missing)),
+        Some(ClaimValue::String(value)) => Ok(value),
+        Some(_) => Err(VerifyError::InvalidClaims(claim.wrong_type)),
+    }
+}
+
+fn non_empty_string<'de>(slot: Slot<'de>, claim: &Claim) -> Result<Cow<'de, str>, VerifyError> {
+    let value = string(slot, claim)?;
+    if value.is_empty() {
+        Err(VerifyError::InvalidClaims(claim.wrong_type))
+    } else {
+        Ok(value)
+    }
+}
+
+fn string_array(slot: Slot<'_>, claim: &Claim) -> Result<Vec<String>, VerifyError> {
+    match slot {
+        None => Err(VerifyError::InvalidClaims(claim.missing)),
+        Some(ClaimValue::Strings(items)) => Ok(items),
+        Some(_) => Err(VerifyError::InvalidClaims(claim.wrong_type)),
+    }
 }
 
 /// `aud` is a string equal to ours or an array of strings containing ours (RFC 7519 §4.1.3).
 /// Any non-string inside an array makes the whole claim a type error, even next to our audience.
-fn check_audience(claims: &Map<String, Value>, audience: &str) -> Result<(), VerifyError> {
-    let found = match required(claims, &AUD)? {
-        Value::String(single) => single == audience,
-        Value::Array(items) => {
-            let mut found = false;
-            for item in items {
-                let item = item
-                    .as_str()
-                    .ok_or(VerifyError::InvalidClaims(AUD.wrong_type))?;
-                found |= item == audience;
-            }
-            found
-        }
-        _ => return Err(VerifyError::InvalidClaims(AUD.wrong_type)),
+fn check_audience(slot: Slot<'_>, audience: &str) -> Result<(), VerifyError> {
+    let found = match slot {
+        None => return Err(VerifyError::InvalidClaims(AUD.missing)),
+        Some(ClaimValue::String(single)) => single == audience,
+        Some(ClaimValue::Strings(items)) => items.iter().any(|item| item == audience),
+        Some(_) => return Err(VerifyError::InvalidClaims(AUD.wrong_type)),
     };
     if found {
         Ok(())

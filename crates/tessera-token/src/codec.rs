@@ -141,9 +141,10 @@ impl TokenCodec {
     /// Verifies `token` at `now`: the signature layer ([`crate::verify_signature`]), then
     /// `typ: at+jwt`, then the claims. Any failure is a rejection.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, VerifyError> {
-        let verified = jws::verify_signature(&self.key, token)?;
-        jws::check_access_token_type(&verified.header)?;
-        claims::check_claims(&verified.payload, &self.rules, now)
+        let mut buffer = jws::PayloadBuffer::new();
+        let (header, payload) = jws::verify_compact(&self.key, token, &mut buffer)?;
+        header.check_access_token_type()?;
+        claims::check_claims(&payload, &self.rules, now)
     }
 
     /// Signs and verifies a throwaway token, so a broken crypto backend is found at start-up as

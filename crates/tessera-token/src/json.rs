@@ -4,13 +4,24 @@
 //! read different values from one token (RFC 8725 §3.5, RFC 7515 §5.2). [`parse_object`] walks the
 //! document with its own visitor and rejects duplicate member names at every depth.
 //!
+//! For the hot path (the claims of every request) there is also a single streaming pass that
+//! builds no `Value` at all: [`parse_strict`] runs any strict `Deserialize` type, and [`Name`],
+//! [`Skip`], [`skip_seq`], [`skip_map`] and [`duplicate_member`] let such a type read the members
+//! it knows and consume everything else while still refusing duplicate names at every depth.
+//!
 //! Invariant: nothing here interprets values; callers check types and meanings. Numbers keep
 //! `serde_json`'s default representation (integers as `i64`/`u64`, everything else `f64`); if the
 //! `arbitrary_precision` feature were ever unified in, numbers would arrive as objects and every
 //! time claim would fail its type check — closed, and loudly in the tests.
+//!
+//! Invariant for every visitor used with [`parse_strict`]: it accepts every JSON value, and the
+//! only error it raises itself is [`duplicate_member`]; that is what lets a `serde_json` data
+//! error be classified as [`JsonError::DuplicateMember`].
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// Why bytes are not an acceptable JSON object.
@@ -29,15 +40,122 @@ pub(crate) enum JsonError {
 
 /// Parses `bytes` as a UTF-8 JSON object with no duplicate member names at any depth.
 pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| JsonError::NotUtf8)?;
-    match serde_json::from_str::<StrictValue>(text) {
-        Ok(StrictValue(Value::Object(map))) => Ok(map),
-        Ok(StrictValue(_)) => Err(JsonError::NotObject),
-        // The visitor below accepts every JSON value, so the only data error it can raise is the
-        // duplicate-member one; everything else is a syntax or end-of-input error.
-        Err(error) if error.is_data() => Err(JsonError::DuplicateMember),
-        Err(_) => Err(JsonError::Syntax),
+    match parse_strict::<StrictValue>(bytes)? {
+        StrictValue(Value::Object(map)) => Ok(map),
+        StrictValue(_) => Err(JsonError::NotObject),
     }
+}
+
+/// Parses `bytes` as one UTF-8 JSON text with `T`, a strict type (see the module invariant:
+/// accepts every JSON value, raises only [`duplicate_member`]). UTF-8 is checked over the whole
+/// input first, so a bad byte anywhere is [`JsonError::NotUtf8`] whatever else is wrong.
+/// Whether the value had to be an object is for `T` and its caller to say.
+pub(crate) fn parse_strict<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, JsonError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| JsonError::NotUtf8)?;
+    serde_json::from_str::<T>(text).map_err(|error| {
+        // Strict visitors accept every JSON value, so the only data error they can raise is the
+        // duplicate-member one; everything else is a syntax or end-of-input error.
+        if error.is_data() {
+            JsonError::DuplicateMember
+        } else {
+            JsonError::Syntax
+        }
+    })
+}
+
+/// The error a strict visitor raises for a repeated member name (and for nothing else).
+pub(crate) fn duplicate_member<E: de::Error>() -> E {
+    E::custom("duplicate member name")
+}
+
+/// A member name, borrowed from the input when it has no escapes (the decoded name either way,
+/// so `"\u0061lg"` is the name `alg`).
+pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Name<'de>;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(value.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(value)))
+            }
+        }
+        deserializer.deserialize_any(NameVisitor)
+    }
+}
+
+/// Any JSON value, consumed without being kept, with duplicate member names still refused at
+/// every depth.
+pub(crate) struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON value without duplicate member names")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+        // JSON text cannot spell NaN or infinity (`1e999` is a syntax error in `serde_json`).
+        Ok(Skip)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Skip, A::Error> {
+        skip_seq(seq).map(|()| Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Skip, A::Error> {
+        skip_map(access).map(|()| Skip)
+    }
+}
+
+/// Consumes the rest of an array strictly (see [`Skip`]).
+pub(crate) fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<Skip>()?.is_some() {}
+    Ok(())
+}
+
+/// Consumes the rest of an object strictly: every name is remembered (borrowed when it can be) so
+/// a repeat is refused; values are skipped strictly. `O(n log n)` in the number of members.
+pub(crate) fn skip_map<'de, A: MapAccess<'de>>(mut access: A) -> Result<(), A::Error> {
+    let mut names = BTreeSet::new();
+    while let Some(Name(name)) = access.next_key::<Name<'de>>()? {
+        if !names.insert(name) {
+            return Err(duplicate_member());
+        }
+        access.next_value::<Skip>()?;
+    }
+    Ok(())
 }
 
 /// A `serde_json::Value` that refuses duplicate member names while it is built.

@@ -11,9 +11,11 @@
 //! Invariant: the server, never the token, chooses the algorithm and the key; nothing in a header
 //! is fetched or used to pick a key (`kid` is accepted as an opaque string and ignored).
 
+use std::borrow::Cow;
+
 use aws_lc_rs::hmac;
-use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::{DecodeSliceError, Engine as _};
 use serde_json::{Map, Value};
 
 use crate::json::{self, JsonError};
@@ -45,24 +47,131 @@ pub struct VerifiedJws {
 ///
 /// The claims are not looked at: a valid result only says the bytes were signed with `key`.
 pub fn verify_signature(key: &SigningKey, token: &str) -> Result<VerifiedJws, VerifyError> {
+    let mut buffer = PayloadBuffer::new();
+    let (header, payload) = verify_compact(key, token, &mut buffer)?;
+    let header = match header {
+        CheckedHeader::Canonical => canonical_header(),
+        CheckedHeader::Parsed(map) => map,
+    };
+    Ok(VerifiedJws {
+        header,
+        payload: payload.into_owned(),
+    })
+}
+
+/// Stack space for a decoded payload: tessera's access tokens decode to about 300 bytes, so the
+/// common case allocates nothing; larger payloads (up to the token cap) go to the heap.
+pub(crate) struct PayloadBuffer([u8; 1024]);
+
+impl PayloadBuffer {
+    pub(crate) fn new() -> Self {
+        Self([0; 1024])
+    }
+}
+
+/// A protected header that passed [`check_header`].
+pub(crate) enum CheckedHeader {
+    /// Exactly [`ACCESS_TOKEN_HEADER_B64`], the header this crate issues: known to pass every
+    /// header rule and the `typ` check, so it is neither decoded nor parsed.
+    Canonical,
+    /// Any other allowed header, parsed.
+    Parsed(Map<String, Value>),
+}
+
+impl CheckedHeader {
+    /// [`check_access_token_type`] for either form.
+    pub(crate) fn check_access_token_type(&self) -> Result<(), VerifyError> {
+        match self {
+            Self::Canonical => Ok(()),
+            Self::Parsed(header) => check_access_token_type(header),
+        }
+    }
+}
+
+/// [`verify_signature`] without building a header map for the canonical header: the same checks
+/// in the same order with the same errors. The fast path is exact, not a heuristic: strict
+/// base64url has one encoding per byte string, so a segment equal to [`ACCESS_TOKEN_HEADER_B64`]
+/// is the one whose bytes are `{"alg":"HS256","typ":"at+jwt"}`, and any other segment, even one
+/// that decodes to an equivalent JSON object, takes the general path.
+pub(crate) fn verify_compact<'b>(
+    key: &SigningKey,
+    token: &str,
+    buffer: &'b mut PayloadBuffer,
+) -> Result<(CheckedHeader, Cow<'b, [u8]>), VerifyError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(VerifyError::TooLarge);
     }
     let segments = split_compact(token)?;
-    let header_bytes = decode_segment(segments.header, "header is not strict base64url")?;
-    let header = json::parse_object(&header_bytes).map_err(|error| match error {
-        JsonError::NotUtf8 => VerifyError::Malformed("header is not UTF-8"),
-        JsonError::Syntax => VerifyError::Malformed("header is not valid JSON"),
-        JsonError::DuplicateMember => VerifyError::Malformed("header has a duplicate member"),
-        JsonError::NotObject => VerifyError::Malformed("header is not a JSON object"),
-    })?;
-    check_header(&header)?;
-    let payload = decode_segment(segments.payload, "payload is not strict base64url")?;
-    let signature = decode_segment(segments.signature, "signature is not strict base64url")?;
-    // The MAC covers the exact bytes received, up to (not including) the second '.'.
-    hmac::verify(key.hmac(), segments.signing_input.as_bytes(), &signature)
-        .map_err(|_| VerifyError::BadSignature)?;
-    Ok(VerifiedJws { header, payload })
+    let header = if segments.header == ACCESS_TOKEN_HEADER_B64 {
+        CheckedHeader::Canonical
+    } else {
+        let header_bytes = decode_segment(segments.header, "header is not strict base64url")?;
+        let header = json::parse_object(&header_bytes).map_err(|error| match error {
+            JsonError::NotUtf8 => VerifyError::Malformed("header is not UTF-8"),
+            JsonError::Syntax => VerifyError::Malformed("header is not valid JSON"),
+            JsonError::DuplicateMember => VerifyError::Malformed("header has a duplicate member"),
+            JsonError::NotObject => VerifyError::Malformed("header is not a JSON object"),
+        })?;
+        check_header(&header)?;
+        CheckedHeader::Parsed(header)
+    };
+    let payload = decode_payload(segments.payload, buffer)?;
+    check_mac(key, segments.signing_input, segments.signature)?;
+    Ok((header, payload))
+}
+
+/// [`decode_segment`] for the payload, into `buffer` when it fits. Only a decoding error is
+/// `Malformed`; a payload too large for the buffer is decoded again onto the heap, by the same
+/// strict engine, so the outcome never depends on the buffer's size.
+fn decode_payload<'b>(
+    segment: &str,
+    buffer: &'b mut PayloadBuffer,
+) -> Result<Cow<'b, [u8]>, VerifyError> {
+    const ERROR: &str = "payload is not strict base64url";
+    match URL_SAFE_NO_PAD.decode_slice(segment, &mut buffer.0) {
+        Ok(len) => Ok(Cow::Borrowed(&buffer.0[..len])),
+        Err(DecodeSliceError::DecodeError(_)) => Err(VerifyError::Malformed(ERROR)),
+        Err(DecodeSliceError::OutputSliceTooSmall) => {
+            decode_segment(segment, ERROR).map(Cow::Owned)
+        }
+    }
+}
+
+/// Decodes the signature segment and checks the HMAC-SHA256 over the exact bytes received, up to
+/// (not including) the second '.', in constant time. A 43-character segment (the length of a
+/// 32-byte tag) is decoded into a stack buffer; any other length takes the allocating path, so
+/// that every error is the same as with one decoder: not strict base64url is `Malformed`, strict
+/// base64url of the wrong length is `BadSignature`.
+fn check_mac(key: &SigningKey, signing_input: &str, signature: &str) -> Result<(), VerifyError> {
+    const MALFORMED: VerifyError = VerifyError::Malformed("signature is not strict base64url");
+    const TAG_B64_LEN: usize = 43;
+    let mut tag = [0_u8; 32];
+    let verified = if signature.len() == TAG_B64_LEN {
+        let len = match URL_SAFE_NO_PAD.decode_slice(signature, &mut tag) {
+            Ok(len) => len,
+            Err(DecodeSliceError::DecodeError(_)) => return Err(MALFORMED),
+            // 43 characters always decode to 32 bytes; should a future `base64` want a larger
+            // buffer anyway, fall back to the general path rather than misclassify.
+            Err(DecodeSliceError::OutputSliceTooSmall) => {
+                let decoded = URL_SAFE_NO_PAD.decode(signature).map_err(|_| MALFORMED)?;
+                return hmac::verify(key.hmac(), signing_input.as_bytes(), &decoded)
+                    .map_err(|_| VerifyError::BadSignature);
+            }
+        };
+        hmac::verify(key.hmac(), signing_input.as_bytes(), &tag[..len])
+    } else {
+        let decoded = URL_SAFE_NO_PAD.decode(signature).map_err(|_| MALFORMED)?;
+        hmac::verify(key.hmac(), signing_input.as_bytes(), &decoded)
+    };
+    verified.map_err(|_| VerifyError::BadSignature)
+}
+
+/// The map [`verify_signature`] reports for [`CheckedHeader::Canonical`].
+fn canonical_header() -> Map<String, Value> {
+    let mut header = Map::new();
+    header.insert("alg".to_owned(), Value::String("HS256".to_owned()));
+    header.insert("typ".to_owned(), Value::String("at+jwt".to_owned()));
+    header
 }
 
 /// Signs `payload` under the already encoded `header_b64` and returns the compact JWS.
@@ -295,6 +404,123 @@ mod tests {
         assert_eq!(forbidden_name("jwk"), "jwk");
         assert_eq!(forbidden_name("x5t#S256"), "x5t#S256");
         assert_eq!(forbidden_name("evil\nlog line"), "unlisted member");
+    }
+
+    /// `segment` (whose length is not a multiple of 4) with the lowest bit of its last
+    /// character flipped: one of the unused trailing bits, so the text is non-canonical.
+    fn with_unused_bit_set(segment: &str) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let (head, last) = segment.split_at(segment.len() - 1);
+        let index = ALPHABET
+            .iter()
+            .position(|&c| c == last.as_bytes()[0])
+            .unwrap();
+        format!("{head}{}", char::from(ALPHABET[index ^ 1]))
+    }
+
+    /// The canonical-header fast path and the stack buffers change no outcome: the same header
+    /// map as a parsed equivalent header, payloads on either side of the buffer size, and every
+    /// signature-length and strictness case classified as by one heap decoder.
+    #[test]
+    fn fast_paths_agree_with_the_general_path() {
+        let key = SigningKey::from_bytes(b"k").unwrap();
+        let canonical = sign_compact(&key, ACCESS_TOKEN_HEADER_B64, b"{}");
+        let spaced_header = URL_SAFE_NO_PAD.encode(r#"{ "alg":"HS256", "typ":"at+jwt" }"#);
+        let spaced = sign_compact(&key, &spaced_header, b"{}");
+        let fast = verify_signature(&key, &canonical).unwrap();
+        let general = verify_signature(&key, &spaced).unwrap();
+        assert_eq!(fast, general);
+        let mut buffer = PayloadBuffer::new();
+        assert!(matches!(
+            verify_compact(&key, &canonical, &mut buffer),
+            Ok((CheckedHeader::Canonical, _))
+        ));
+        assert!(matches!(
+            verify_compact(&key, &spaced, &mut buffer),
+            Ok((CheckedHeader::Parsed(_), _))
+        ));
+
+        // Payloads of every size around the stack buffer's 1024 bytes.
+        for len in [0, 1, 2, 3, 767, 768, 1022, 1023, 1024, 1025, 1026, 4000] {
+            let payload = vec![b'x'; len];
+            let token = sign_compact(&key, ACCESS_TOKEN_HEADER_B64, &payload);
+            if len == 0 {
+                assert_eq!(
+                    verify_signature(&key, &token),
+                    Err(VerifyError::Malformed("payload segment is empty"))
+                );
+                continue;
+            }
+            assert_eq!(
+                verify_signature(&key, &token).unwrap().payload,
+                payload,
+                "{len}"
+            );
+            // A non-base64url character or non-canonical trailing bits, small or large payload.
+            let (head, rest) = token.split_once('.').unwrap();
+            let (body, tag) = rest.split_once('.').unwrap();
+            let mut hostile = vec![format!("+{}", &body[1..])];
+            if body.len() % 4 != 0 {
+                hostile.push(with_unused_bit_set(body));
+            }
+            for body in hostile {
+                let input = format!("{head}.{body}");
+                let tag = hmac::sign(key.hmac(), input.as_bytes());
+                let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
+                assert_eq!(
+                    verify_signature(&key, &token),
+                    Err(VerifyError::Malformed("payload is not strict base64url")),
+                    "{len}"
+                );
+            }
+            assert!(verify_signature(&key, &format!("{head}.{body}.{tag}")).is_ok());
+        }
+
+        // Signatures: strict base64url of any length other than 32 bytes is a bad signature;
+        // anything not strict base64url is malformed, whatever its length.
+        let (input, tag) = canonical.rsplit_once('.').unwrap();
+        assert_eq!(tag.len(), 43);
+        let tag_bytes = URL_SAFE_NO_PAD.decode(tag).unwrap();
+        let mut long = tag_bytes.clone();
+        long.push(0);
+        for (signature, expected) in [
+            (
+                URL_SAFE_NO_PAD.encode(&tag_bytes[..31]),
+                VerifyError::BadSignature,
+            ),
+            (URL_SAFE_NO_PAD.encode(&long), VerifyError::BadSignature),
+            (
+                URL_SAFE_NO_PAD.encode([0_u8; 32]),
+                VerifyError::BadSignature,
+            ),
+            (
+                URL_SAFE_NO_PAD.encode([0_u8; 64]),
+                VerifyError::BadSignature,
+            ),
+            (
+                with_unused_bit_set(tag),
+                VerifyError::Malformed("signature is not strict base64url"),
+            ),
+            (
+                format!("{}=", &tag[..42]),
+                VerifyError::Malformed("signature is not strict base64url"),
+            ),
+            (
+                format!("{tag}="),
+                VerifyError::Malformed("signature is not strict base64url"),
+            ),
+            (
+                format!("{} ", &tag[..42]),
+                VerifyError::Malformed("signature is not strict base64url"),
+            ),
+        ] {
+            assert_eq!(
+                verify_signature(&key, &format!("{input}.{signature}")),
+                Err(expected),
+                "{signature}"
+            );
+        }
     }
 
     #[test]

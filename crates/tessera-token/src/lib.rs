@@ -11,15 +11,18 @@
 //! # Code map
 //! - `key`: [`SigningKey`], the prepared HMAC-SHA256 key (no key material in `Debug`).
 //! - `jws`: the signature layer, [`verify_signature`]: size, structure, strict base64url, header
-//!   allow-list, `alg == HS256`, constant-time MAC over the received bytes.
+//!   allow-list, `alg == HS256`, constant-time MAC over the received bytes. The header this crate
+//!   issues is recognised by its exact encoding and not parsed again; small payloads and the tag
+//!   are decoded on the stack.
 //! - `claims`: [`AccessClaims`] (including `sid`) and their typed, strict check (after the MAC,
-//!   never before).
+//!   never before), read in one streaming pass that builds no intermediate JSON map.
 //! - `codec`: [`TokenCodec`], which issues tokens for a [`Subject`] (user and session) and chains
 //!   the two layers plus `typ` to verify.
 //! - `refresh`: [`RefreshToken`], 256 random bits as 43 base64url characters: strict parsing, the
 //!   SHA-256 [`RefreshToken::lookup_hash`] to store instead of the token, and a successor sealed
 //!   under the predecessor (HKDF-SHA256 + AES-256-GCM) for rotation.
-//! - `json`: JSON parsing that rejects duplicate member names at every depth.
+//! - `json`: JSON parsing that rejects duplicate member names at every depth, as a `Map` or as
+//!   building blocks for a single strict pass.
 //! - `error`: [`VerifyError`] (with stable [`VerifyError::reason`] codes), [`KeyError`],
 //!   [`RulesError`], [`IssueError`], [`RefreshError`].
 //!

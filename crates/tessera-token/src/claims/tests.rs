@@ -1,7 +1,8 @@
 //! The claims check on its own: time claims and leeway, types, values, order, JSON shape.
 
 use super::*;
-use serde_json::json;
+use proptest::prelude::*;
+use serde_json::{Value, json};
 
 const NOW: i64 = 1_700_000_000;
 
@@ -371,5 +372,345 @@ fn payload_must_be_a_utf8_json_object() {
             check_claims(payload, &rules(0), NOW),
             Err(VerifyError::InvalidClaims(message))
         );
+    }
+}
+
+/// The claims check as it was before the single-pass reader: the payload built as a
+/// `serde_json::Map` by [`json::parse_object`], then the same checks in the same order. Kept as
+/// the oracle the streaming reader must agree with, on every input, error for error.
+mod reference {
+    use super::*;
+    use serde_json::{Map, Value};
+
+    fn required<'a>(
+        claims: &'a Map<String, Value>,
+        name: &str,
+        claim: &Claim,
+    ) -> Result<&'a Value, VerifyError> {
+        claims
+            .get(name)
+            .ok_or(VerifyError::InvalidClaims(claim.missing))
+    }
+
+    fn integer(claims: &Map<String, Value>, name: &str, claim: &Claim) -> Result<i64, VerifyError> {
+        match required(claims, name, claim)? {
+            Value::Number(number) => number.as_i64(),
+            _ => None,
+        }
+        .ok_or(VerifyError::InvalidClaims(claim.wrong_type))
+    }
+
+    fn string<'a>(
+        claims: &'a Map<String, Value>,
+        name: &str,
+        claim: &Claim,
+    ) -> Result<&'a str, VerifyError> {
+        required(claims, name, claim)?
+            .as_str()
+            .ok_or(VerifyError::InvalidClaims(claim.wrong_type))
+    }
+
+    fn non_empty_string<'a>(
+        claims: &'a Map<String, Value>,
+        name: &str,
+        claim: &Claim,
+    ) -> Result<&'a str, VerifyError> {
+        match string(claims, name, claim)? {
+            "" => Err(VerifyError::InvalidClaims(claim.wrong_type)),
+            value => Ok(value),
+        }
+    }
+
+    fn string_array(
+        claims: &Map<String, Value>,
+        name: &str,
+        claim: &Claim,
+    ) -> Result<Vec<String>, VerifyError> {
+        let wrong_type = VerifyError::InvalidClaims(claim.wrong_type);
+        let Value::Array(items) = required(claims, name, claim)? else {
+            return Err(wrong_type);
+        };
+        items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned).ok_or(wrong_type.clone()))
+            .collect()
+    }
+
+    fn check_audience(claims: &Map<String, Value>, audience: &str) -> Result<(), VerifyError> {
+        let found = match required(claims, "aud", &AUD)? {
+            Value::String(single) => single == audience,
+            Value::Array(items) => {
+                let mut found = false;
+                for item in items {
+                    let item = item
+                        .as_str()
+                        .ok_or(VerifyError::InvalidClaims(AUD.wrong_type))?;
+                    found |= item == audience;
+                }
+                found
+            }
+            _ => return Err(VerifyError::InvalidClaims(AUD.wrong_type)),
+        };
+        if found {
+            Ok(())
+        } else {
+            Err(VerifyError::WrongAudience)
+        }
+    }
+
+    pub(super) fn check_claims(
+        payload: &[u8],
+        rules: &TokenRules,
+        now: i64,
+    ) -> Result<AccessClaims, VerifyError> {
+        let claims = json::parse_object(payload).map_err(|error| match error {
+            JsonError::NotUtf8 => VerifyError::InvalidClaims("claims are not UTF-8"),
+            JsonError::Syntax => VerifyError::InvalidClaims("claims are not valid JSON"),
+            JsonError::DuplicateMember => {
+                VerifyError::InvalidClaims("claims have a duplicate member")
+            }
+            JsonError::NotObject => VerifyError::InvalidClaims("claims are not a JSON object"),
+        })?;
+        let (now_wide, leeway) = (i128::from(now), i128::from(rules.leeway_seconds));
+        let exp = integer(&claims, "exp", &EXP)?;
+        if now_wide >= i128::from(exp) + leeway {
+            return Err(VerifyError::Expired {
+                seconds_ago: now.saturating_sub(exp),
+            });
+        }
+        let nbf = integer(&claims, "nbf", &NBF)?;
+        if i128::from(nbf) > now_wide + leeway {
+            return Err(VerifyError::NotYetValid {
+                seconds_until: nbf.saturating_sub(now),
+            });
+        }
+        let iat = integer(&claims, "iat", &IAT)?;
+        if i128::from(iat) > now_wide + leeway {
+            return Err(VerifyError::InvalidClaims("issued in the future"));
+        }
+        if string(&claims, "iss", &ISS)? != rules.issuer {
+            return Err(VerifyError::WrongIssuer);
+        }
+        check_audience(&claims, &rules.audience)?;
+        let sub = non_empty_string(&claims, "sub", &SUB)?;
+        let sid = non_empty_string(&claims, "sid", &SID)?;
+        let jti = non_empty_string(&claims, "jti", &JTI)?;
+        let name = string(&claims, "name", &NAME)?;
+        let roles = string_array(&claims, "roles", &ROLES)?;
+        Ok(AccessClaims {
+            iss: rules.issuer.clone(),
+            aud: rules.audience.clone(),
+            sub: sub.to_owned(),
+            sid: sid.to_owned(),
+            iat,
+            nbf,
+            exp,
+            jti: jti.to_owned(),
+            name: name.to_owned(),
+            roles,
+        })
+    }
+}
+
+/// Raw JSON texts for member values: every JSON type, the edges of `i64`, floats that look like
+/// integers, escapes that decode to our audience, nested duplicates, syntax errors.
+const VALUE_POOL: &[&str] = &[
+    "1700000600",
+    "1699999990",
+    "1699999400",
+    "0",
+    "-1",
+    "-0",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "9223372036854775808",
+    "18446744073709551615",
+    "1700000600.0",
+    "1.7000006e9",
+    "0.5",
+    "-0.0",
+    "1e999",
+    "\"1700000600\"",
+    "\"\"",
+    "\"x\"",
+    "\"tessera-api\"",
+    "\"tessera\\u002dapi\"",
+    "\"https://tessera.test\"",
+    "\"\\ud800\"",
+    "\"caf\u{e9}\"",
+    "[]",
+    "[\"tessera-api\"]",
+    "[\"other\",\"tessera-api\"]",
+    "[\"tessera-api\",1]",
+    "[\"a\",\"b\"]",
+    "[[]]",
+    "[\"tessera-api\",{\"k\":1,\"k\":2}]",
+    "[{\"k\":1},{\"k\":1}]",
+    "{}",
+    "{\"a\":1,\"a\":1}",
+    "{\"a\":{\"b\":[{\"c\":1,\"\\u0063\":2}]}}",
+    "null",
+    "true",
+    "false",
+    "[1,]",
+    "{\"a\" 1}",
+];
+
+/// Raw JSON texts for member names: the ten known claims, escaped spellings of some of them,
+/// and unknown names.
+const NAME_POOL: &[&str] = &[
+    "\"exp\"",
+    "\"nbf\"",
+    "\"iat\"",
+    "\"iss\"",
+    "\"aud\"",
+    "\"sub\"",
+    "\"sid\"",
+    "\"jti\"",
+    "\"name\"",
+    "\"roles\"",
+    "\"\\u0065xp\"",
+    "\"a\\u0075d\"",
+    "\"extra\"",
+    "\"Exp\"",
+    "\"\"",
+];
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Replace(proptest::sample::Index, usize),
+    Remove(proptest::sample::Index),
+    Insert(proptest::sample::Index, usize, usize),
+    Duplicate(proptest::sample::Index),
+    Swap(proptest::sample::Index, proptest::sample::Index),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    use proptest::sample::Index;
+    prop_oneof![
+        (any::<Index>(), 0..VALUE_POOL.len()).prop_map(|(at, value)| Edit::Replace(at, value)),
+        any::<Index>().prop_map(Edit::Remove),
+        (any::<Index>(), 0..NAME_POOL.len(), 0..VALUE_POOL.len())
+            .prop_map(|(at, name, value)| Edit::Insert(at, name, value)),
+        any::<Index>().prop_map(Edit::Duplicate),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Edit::Swap(a, b)),
+    ]
+}
+
+/// A payload text: the good claims as (name, value) texts, edited, joined, and sometimes wrapped.
+fn edited_payload(edits: &[Edit], wrap: u8) -> String {
+    let mut members: Vec<(String, String)> = good()
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| (format!("\"{name}\""), value.to_string()))
+        .collect();
+    for edit in edits {
+        let len = members.len();
+        match edit {
+            Edit::Replace(at, value) if len > 0 => {
+                members[at.index(len)].1 = VALUE_POOL[*value].to_owned();
+            }
+            Edit::Remove(at) if len > 0 => {
+                members.remove(at.index(len));
+            }
+            Edit::Insert(at, name, value) => members.insert(
+                at.index(len + 1),
+                (NAME_POOL[*name].to_owned(), VALUE_POOL[*value].to_owned()),
+            ),
+            Edit::Duplicate(at) if len > 0 => {
+                let member = members[at.index(len)].clone();
+                members.push(member);
+            }
+            Edit::Swap(a, b) if len > 0 => members.swap(a.index(len), b.index(len)),
+            _ => {}
+        }
+    }
+    let body = members
+        .iter()
+        .map(|(name, value)| format!("{name}:{value}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    match wrap {
+        0 => format!("[{{{body}}}]"),
+        1 => format!("{{{body}}} x"),
+        2 => format!(" \n{{ {body} }}\t"),
+        3 => format!("{{{body}"),
+        _ => format!("{{{body}}}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The single-pass reader and the `Map`-based reference agree on every payload: the same
+    /// claims or the same error, with and without leeway.
+    #[test]
+    fn streaming_reader_agrees_with_the_map_reference(
+        edits in proptest::collection::vec(edit(), 0..6),
+        wrap in 0_u8..12,
+        leeway in prop_oneof![Just(0_u64), Just(60_u64)],
+    ) {
+        let payload = edited_payload(&edits, wrap);
+        prop_assert_eq!(
+            check_claims(payload.as_bytes(), &rules(leeway), NOW),
+            reference::check_claims(payload.as_bytes(), &rules(leeway), NOW),
+            "{}", payload
+        );
+    }
+
+    /// The same on arbitrary bytes (mostly not JSON at all).
+    #[test]
+    fn streaming_reader_agrees_on_arbitrary_bytes(
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        prop_assert_eq!(
+            check_claims(&payload, &rules(0), NOW),
+            reference::check_claims(&payload, &rules(0), NOW)
+        );
+    }
+}
+
+#[test]
+fn streaming_reader_agrees_on_hand_picked_payloads() {
+    let good_text = serde_json::to_string(&good()).unwrap();
+    let mut cases: Vec<Vec<u8>> = vec![
+        good_text.clone().into_bytes(),
+        b"{}".to_vec(),
+        b"[]".to_vec(),
+        b"[{\"a\":1,\"a\":2}]".to_vec(),
+        b"[1,{\"a\":1,\"a\":2}".to_vec(),
+        b"\"x\"".to_vec(),
+        b"1".to_vec(),
+        b"null".to_vec(),
+        b"{\"exp\":1,\"exp\":1}".to_vec(),
+        b"{\"exp\":1,\"\\u0065xp\":1}".to_vec(),
+        b"{\"x\":1,\"x\":1,".to_vec(),
+        b"{\"x\":1,\"y\":2,\"x\" ".to_vec(),
+        b"{\"a\":[1,2,{\"b\":{\"c\":1,\"c\":2}}]}".to_vec(),
+        b"{\"a\":\"\xff\"".to_vec(),
+        good_text
+            .replacen('{', "{\"aud\":[\"tessera-api\",{\"k\":1,\"k\":2}],", 1)
+            .into_bytes(),
+        good_text
+            .replacen('{', "{\"z\":[[[[[[[[]]]]]]]],", 1)
+            .into_bytes(),
+        good_text
+            .replace("\"tessera-api\"", "\"tessera\\u002dapi\"")
+            .into_bytes(),
+        good_text.replace("\"Ada\"", "\"A\\\"da\\n\"").into_bytes(),
+    ];
+    let depth = 200;
+    cases.push(format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth)).into_bytes());
+    cases.push(format!("{{\"roles\":{}{}}}", "[".repeat(depth), "]".repeat(depth)).into_bytes());
+    for payload in &cases {
+        for leeway in [0, 60] {
+            assert_eq!(
+                check_claims(payload, &rules(leeway), NOW),
+                reference::check_claims(payload, &rules(leeway), NOW),
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
+        }
     }
 }
