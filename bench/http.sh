@@ -5,19 +5,20 @@
 # logs in once, then drives it with wrk pinned to core 1:
 #   1. GET /healthz (no I/O, no auth): the same server's no-auth baseline;
 #   2. GET /api/auth/me (signature, claims, user active, session live);
-#   3. GET /api/auth/me again while a login flood (8 connections posting the right
-#      password) keeps password hashing saturated;
-# then stops it and starts bench/naive (axum + jsonwebtoken, no user, no session) on the
-# same core and measures GET /me with the same token. Prints requests per second, p50 and
-# p99 for each, and the ratios.
+#   3. GET /me of bench/naive (axum + jsonwebtoken, no user, no session), running beside
+#      it on the same core, with the same token;
+#   4. GET /api/auth/me again while a login flood (8 connections posting the right
+#      password) keeps password hashing saturated.
+# The four alternate for ROUNDS rounds; the report gives medians, and the ratios.
 #
-# Usage: cargo build --release -p tessera -p naive-jwt-server && bash bench/http.sh [SECONDS] [CONNECTIONS]
+# Usage: cargo build --release -p tessera -p naive-jwt-server && bash bench/http.sh [SECONDS] [CONNECTIONS] [ROUNDS]
 # Needs wrk (Debian package `wrk`), curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${1:-10}
+seconds=${1:-5}
 connections=${2:-32}
+rounds=${3:-3}
 binary=target/release/tessera
 naive=target/release/naive-jwt-server
 for built in "$binary" "$naive"; do
@@ -30,8 +31,9 @@ server_core=0
 client_core=$((cores > 1 ? 1 : 0))
 work=$(mktemp -d)
 server_pid=
+naive_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in $server_pid $naive_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -92,58 +94,87 @@ print("%.0f %.3f %.3f" % (rps, ms("50%"), ms("99%")))
 '
 }
 
-# Warm up both paths once, then measure.
-taskset -c "$client_core" wrk -t1 -c"$connections" -d2s "$base/healthz" >/dev/null
-taskset -c "$client_core" wrk -t1 -c"$connections" -d2s -H "authorization: Bearer $token" "$base/api/auth/me" >/dev/null
-read -r open_rps open_p50 open_p99 < <(measure /healthz)
-read -r auth_rps auth_p50 auth_p99 < <(measure /api/auth/me -H "authorization: Bearer $token")
+# The naive baseline runs beside it on the same core: jsonwebtoken only, no user, no session.
+naive_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(
+  cd "$work"
+  exec taskset -c "$server_core" "$root/$naive" "127.0.0.1:$naive_port" "$secret" tessera tessera >"$work/naive.out" 2>&1
+) &
+naive_pid=$!
+for _ in $(seq 100); do grep -q "listening" "$work/naive.out" 2>/dev/null && break; sleep 0.1; done
+naive_base="http://127.0.0.1:$naive_port"
+curl -sf "$naive_base/me" -H "authorization: Bearer $token" >/dev/null || { echo "bench: the naive server refused the token" >&2; exit 1; }
 
-# The same measurement while a login flood keeps password hashing saturated.
 cat >"$work/login.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"username":"admin","password":"$password"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-taskset -c "$client_core" wrk -t1 -c8 -d"$((seconds + 4))s" -s "$work/login.lua" "$base/api/auth/login" >"$work/flood.out" &
-flood_pid=$!
-sleep 2
-read -r flood_rps flood_p50 flood_p99 < <(measure /api/auth/me -H "authorization: Bearer $token")
-wait "$flood_pid"
-flood_logins=$(python3 -c '
+
+# One measurement of /api/auth/me while a login flood keeps password hashing saturated.
+measure_during_flood() {
+  taskset -c "$client_core" wrk -t1 -c8 -d"$((seconds + 3))s" -s "$work/login.lua" "$base/api/auth/login" >"$work/flood.out" &
+  local flood_pid=$!
+  sleep 1.5
+  measure /api/auth/me -H "authorization: Bearer $token"
+  wait "$flood_pid"
+  python3 -c '
 import re, sys
 text = open(sys.argv[1]).read()
 total = int(re.search(r"(\d+) requests in", text).group(1))
 refused = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 refused = int(refused.group(1)) if refused else 0
-print(total - refused, refused)
-' "$work/flood.out")
+print(total - refused, refused, file=open(sys.argv[2], "a"))
+' "$work/flood.out" "$work/logins.txt"
+}
+
+# Warm up, then alternate the four measurements so that drift of the machine affects all.
+taskset -c "$client_core" wrk -t1 -c"$connections" -d2s "$base/healthz" >/dev/null
+taskset -c "$client_core" wrk -t1 -c"$connections" -d2s -H "authorization: Bearer $token" "$base/api/auth/me" >/dev/null
+taskset -c "$client_core" wrk -t1 -c"$connections" -d2s -H "authorization: Bearer $token" "$naive_base/me" >/dev/null
+: >"$work/rounds.txt"
+: >"$work/logins.txt"
+for _ in $(seq "$rounds"); do
+  {
+    echo "open $(measure /healthz)"
+    echo "auth $(measure /api/auth/me -H "authorization: Bearer $token")"
+    echo "naive $(base=$naive_base measure /me -H "authorization: Bearer $token")"
+    echo "flood $(measure_during_flood)"
+  } >>"$work/rounds.txt"
+done
+kill "$naive_pid" 2>/dev/null || true
+wait "$naive_pid" 2>/dev/null || true
 stop_server
 
-# The naive baseline on the same core: jsonwebtoken only, no user, no session.
-naive_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-start_server "$root/$naive" "127.0.0.1:$naive_port" "$secret" tessera tessera
-base="http://127.0.0.1:$naive_port"
-curl -sf "$base/me" -H "authorization: Bearer $token" >/dev/null || { echo "bench: the naive server refused the token" >&2; exit 1; }
-taskset -c "$client_core" wrk -t1 -c"$connections" -d2s -H "authorization: Bearer $token" "$base/me" >/dev/null
-read -r naive_rps naive_p50 naive_p99 < <(measure /me -H "authorization: Bearer $token")
-stop_server
-
-python3 - "$open_rps" "$open_p50" "$open_p99" "$auth_rps" "$auth_p50" "$auth_p99" \
-  "$flood_rps" "$flood_p50" "$flood_p99" "$naive_rps" "$naive_p50" "$naive_p99" \
-  "$seconds" "$connections" $flood_logins <<'EOF'
-import sys
-v = list(map(float, sys.argv[1:13]))
-(o_rps, o50, o99, a_rps, a50, a99, f_rps, f50, f99, n_rps, n50, n99) = v
-seconds, connections, logins_ok, logins_refused = sys.argv[13], sys.argv[14], sys.argv[15], sys.argv[16]
-print(f"server on 1 core, wrk on another, {connections} connections, {seconds} s each")
+python3 - "$work/rounds.txt" "$work/logins.txt" "$seconds" "$connections" "$rounds" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, *values = line.split()
+    rows.setdefault(name, []).append(tuple(map(float, values)))
+served = refused = 0
+for line in open(sys.argv[2]):
+    ok, no = map(int, line.split())
+    served, refused = served + ok, refused + no
+seconds, connections, rounds = sys.argv[3], sys.argv[4], sys.argv[5]
+def median(name, column):
+    return statistics.median(row[column] for row in rows[name])
+print(f"server on 1 core, wrk on another, {connections} connections, {seconds} s per measurement, "
+      f"medians of {rounds} alternating rounds")
 print("| endpoint | req/s | p50 ms | p99 ms |")
 print("| --- | ---: | ---: | ---: |")
-print(f"| tessera GET /healthz (no auth, no I/O) | {o_rps:,.0f} | {o50:.3f} | {o99:.3f} |")
-print(f"| tessera GET /api/auth/me (full check) | {a_rps:,.0f} | {a50:.3f} | {a99:.3f} |")
-print(f"| tessera GET /api/auth/me during a login flood | {f_rps:,.0f} | {f50:.3f} | {f99:.3f} |")
-print(f"| naive axum + jsonwebtoken GET /me | {n_rps:,.0f} | {n50:.3f} | {n99:.3f} |")
-print(f"authenticated / no-auth: {a_rps / o_rps:.2f} (target >= 0.85)")
-print(f"tessera full check / naive jsonwebtoken-only: {a_rps / n_rps:.2f} (target >= 1.00)")
-print(f"p99 during the login flood / unloaded p99: {f99 / a99:.2f} (target <= 2.00); "
-      f"flood: {logins_ok} logins served, {logins_refused} refused with 503")
+labels = {
+    "open": "tessera GET /healthz (no auth, no I/O)",
+    "auth": "tessera GET /api/auth/me (full check)",
+    "naive": "naive axum + jsonwebtoken GET /me",
+    "flood": "tessera GET /api/auth/me during a login flood",
+}
+for name, label in labels.items():
+    print(f"| {label} | {median(name, 0):,.0f} | {median(name, 1):.3f} | {median(name, 2):.3f} |")
+print(f"authenticated / no-auth: {median('auth', 0) / median('open', 0):.2f} (target >= 0.85)")
+print(f"tessera full check / naive jsonwebtoken-only: {median('auth', 0) / median('naive', 0):.2f} (target >= 1.00)")
+print(f"p99 during the login flood / unloaded p99: {median('flood', 2) / median('auth', 2):.2f} (target <= 2.00); "
+      f"flood: {served} logins served, {refused} refused with 503")
+for name in labels:
+    print(f"  {name} req/s per round: " + ", ".join(f"{row[0]:,.0f}" for row in rows[name]))
 EOF

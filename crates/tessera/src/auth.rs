@@ -132,6 +132,8 @@ pub struct Access {
     pub user: Arc<UserView>,
     /// The session the token belongs to, live as of this request.
     pub session_id: SessionId,
+    /// The instant (Unix seconds) the token was checked at.
+    pub checked_at: i64,
 }
 
 /// Logs users in and checks tokens.
@@ -344,6 +346,7 @@ impl Authenticator {
             claims,
             user,
             session_id,
+            checked_at: now,
         })
     }
 }

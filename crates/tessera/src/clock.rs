@@ -58,14 +58,68 @@ impl Clock for ManualClock {
 }
 
 /// Formats Unix seconds as an RFC 3339 timestamp in UTC (`2026-11-22T13:34:33Z`).
+///
+/// On the hot path (every token response and `/me`), so years 0 to 9999 are formatted by
+/// hand into a fixed buffer; other instants go through `time`, or print as the number.
 pub fn rfc3339(unix_seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix_seconds.to_string())
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    const FIRST: i64 = -62_167_219_200;
+    const LAST: i64 = 253_402_300_799;
+    if !(FIRST..=LAST).contains(&unix_seconds) {
+        return time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| unix_seconds.to_string());
+    }
+    let days = unix_seconds.div_euclid(86_400);
+    let second_of_day = unix_seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let mut text = String::with_capacity(20);
+    for (value, width, separator) in [
+        (year, 4, '-'),
+        (month, 2, '-'),
+        (day, 2, 'T'),
+        (second_of_day / 3_600, 2, ':'),
+        (second_of_day % 3_600 / 60, 2, ':'),
+        (second_of_day % 60, 2, 'Z'),
+    ] {
+        push_padded(&mut text, value, width);
+        text.push(separator);
+    }
+    text
+}
+
+/// Appends `value` (0 ≤ value < 10^width) as exactly `width` decimal digits.
+fn push_padded(text: &mut String, value: i64, width: u32) {
+    let mut divisor = 10_i64.pow(width - 1);
+    while divisor > 0 {
+        let digit = u8::try_from(value / divisor % 10).unwrap_or(0);
+        text.push(char::from(b'0' + digit));
+        divisor /= 10;
+    }
+}
+
+/// Year, month (1–12) and day (1–31) of the proleptic Gregorian calendar for a count of
+/// days since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -86,5 +140,31 @@ mod tests {
     fn rfc3339_is_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_300_819_380), "2011-03-22T18:43:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(-62_167_219_200), "0000-01-01T00:00:00Z");
+        assert_eq!(rfc3339(253_402_300_800), "253402300800");
+        assert_eq!(rfc3339(i64::MAX), i64::MAX.to_string());
+    }
+
+    /// The hand-written formatter agrees with `time` across the whole range it handles.
+    #[test]
+    fn rfc3339_matches_the_time_crate() {
+        let rfc = &time::format_description::well_known::Rfc3339;
+        let (first, last) = (-62_167_219_200_i64, 253_402_300_799_i64);
+        // A prime step visits every second of the day, day of the month and leap rule.
+        let mut instant = first;
+        let mut checked = 0;
+        while instant <= last {
+            let expected = time::OffsetDateTime::from_unix_timestamp(instant)
+                .unwrap()
+                .format(rfc)
+                .unwrap();
+            assert_eq!(rfc3339(instant), expected, "{instant}");
+            instant += 7_919_999;
+            checked += 1;
+        }
+        assert!(checked > 30_000, "{checked}");
     }
 }

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tessera_store::EndReason;
+use tessera_store::{EndReason, SessionId};
 
 use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
 use super::user_routes::UserJson;
@@ -209,8 +209,8 @@ async fn post_logout_all(
 }
 
 #[derive(Serialize)]
-struct MeResponse {
-    user: UserJson,
+struct MeResponse<'a> {
+    user: UserJson<'a>,
     token: TokenInfo,
     server_time: String,
 }
@@ -220,19 +220,20 @@ struct TokenInfo {
     issued_at: String,
     expires_at: String,
     expires_in: i64,
-    session_id: String,
+    session_id: SessionId,
 }
 
-async fn get_me(State(state): State<AppState>, AuthUser(access): AuthUser) -> Json<MeResponse> {
-    let now = state.auth.clock.now();
+async fn get_me(AuthUser(access): AuthUser) -> Response {
+    let now = access.checked_at;
     Json(MeResponse {
         user: UserJson::from(access.user.as_ref()),
         token: TokenInfo {
             issued_at: rfc3339(access.claims.iat),
             expires_at: rfc3339(access.claims.exp),
             expires_in: (access.claims.exp - now).max(0),
-            session_id: access.session_id.to_string(),
+            session_id: access.session_id,
         },
         server_time: rfc3339(now),
     })
+    .into_response()
 }

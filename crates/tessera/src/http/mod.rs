@@ -19,6 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -76,30 +77,36 @@ pub fn router(state: AppState) -> Router {
 
 /// Request ids, masked credentials, tracing, the panic catcher, a timeout, the body limit,
 /// and headers that keep per-user answers out of caches and browsers from sniffing types.
+///
+/// The layers wrap the routes once, as one stack, and the result is the fallback of an
+/// otherwise empty router. `Router::layer` would wrap every route separately, boxing each
+/// layer again, and cost an allocation per layer on every request.
 fn with_middleware(routes: Router) -> Router {
-    routes
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(SequentialRequestIds::new()))
         .layer(SetSensitiveRequestHeadersLayer::new([
             AUTHORIZATION,
             COOKIE,
         ]))
-        .layer(SetRequestIdLayer::x_request_id(SequentialRequestIds::new()))
+        .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .service(routes);
+    Router::new().fallback_service(stack)
 }
 
 /// Request ids `<process prefix>-<sequence>`: unique per process start without a

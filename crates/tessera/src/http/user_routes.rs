@@ -23,23 +23,23 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-/// A user as the API shows it.
+/// A user as the API shows it; borrows from the user, so `/api/auth/me` copies nothing.
 #[derive(Debug, Serialize)]
-pub(super) struct UserJson {
-    id: String,
-    username: String,
-    roles: Vec<String>,
+pub(super) struct UserJson<'a> {
+    id: UserId,
+    username: &'a str,
+    roles: &'a [String],
     active: bool,
     created_at: String,
     updated_at: String,
 }
 
-impl From<&UserView> for UserJson {
-    fn from(user: &UserView) -> Self {
+impl<'a> From<&'a UserView> for UserJson<'a> {
+    fn from(user: &'a UserView) -> Self {
         Self {
-            id: user.id.to_string(),
-            username: user.username.clone(),
-            roles: user.roles.clone(),
+            id: user.id,
+            username: &user.username,
+            roles: &user.roles,
             active: user.active,
             created_at: rfc3339(user.created_at),
             updated_at: rfc3339(user.updated_at),
@@ -71,8 +71,8 @@ struct UpdateUserBody {
 }
 
 #[derive(Serialize)]
-struct UserList {
-    users: Vec<UserJson>,
+struct UserList<'a> {
+    users: Vec<UserJson<'a>>,
 }
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
@@ -80,14 +80,12 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound)
 }
 
-async fn get_users(
-    State(state): State<AppState>,
-    _: AdminUser,
-) -> Result<Json<UserList>, ApiError> {
+async fn get_users(State(state): State<AppState>, _: AdminUser) -> Result<Response, ApiError> {
     let users = state.auth.users.list().await?;
     Ok(Json(UserList {
         users: users.iter().map(UserJson::from).collect(),
-    }))
+    })
+    .into_response())
 }
 
 async fn post_user(
@@ -116,9 +114,9 @@ async fn get_user(
     State(state): State<AppState>,
     _: AdminUser,
     Path(id): Path<String>,
-) -> Result<Json<UserJson>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = state.auth.users.get(user_id(&id)?).await?;
-    Ok(Json(UserJson::from(&user)))
+    Ok(Json(UserJson::from(&user)).into_response())
 }
 
 async fn patch_user(
@@ -126,7 +124,7 @@ async fn patch_user(
     _: AdminUser,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateUserBody>,
-) -> Result<Json<UserJson>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = user_id(&id)?;
     let changes = UserChanges {
         active: body.active,
@@ -143,7 +141,7 @@ async fn patch_user(
     };
     let now = state.auth.clock.now();
     let user = state.auth.users.update(id, changes, now).await?;
-    Ok(Json(UserJson::from(&user)))
+    Ok(Json(UserJson::from(&user)).into_response())
 }
 
 async fn delete_user(
