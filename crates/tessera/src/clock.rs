@@ -77,28 +77,22 @@ pub fn rfc3339(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);
     let second_of_day = unix_seconds.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let mut text = String::with_capacity(20);
-    for (value, width, separator) in [
-        (year, 4, '-'),
-        (month, 2, '-'),
-        (day, 2, 'T'),
-        (second_of_day / 3_600, 2, ':'),
-        (second_of_day % 3_600 / 60, 2, ':'),
-        (second_of_day % 60, 2, 'Z'),
-    ] {
-        push_padded(&mut text, value, width);
-        text.push(separator);
-    }
-    text
+    let mut text = *b"0000-00-00T00:00:00Z";
+    put_digits(&mut text[0..4], year);
+    put_digits(&mut text[5..7], month);
+    put_digits(&mut text[8..10], day);
+    put_digits(&mut text[11..13], second_of_day / 3_600);
+    put_digits(&mut text[14..16], second_of_day % 3_600 / 60);
+    put_digits(&mut text[17..19], second_of_day % 60);
+    // Only ASCII digits and separators were written.
+    String::from_utf8(text.to_vec()).unwrap_or_default()
 }
 
-/// Appends `value` (0 ≤ value < 10^width) as exactly `width` decimal digits.
-fn push_padded(text: &mut String, value: i64, width: u32) {
-    let mut divisor = 10_i64.pow(width - 1);
-    while divisor > 0 {
-        let digit = u8::try_from(value / divisor % 10).unwrap_or(0);
-        text.push(char::from(b'0' + digit));
-        divisor /= 10;
+/// Writes `value` (0 ≤ value < 10^len) as decimal digits filling `digits`.
+fn put_digits(digits: &mut [u8], mut value: i64) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
+        value /= 10;
     }
 }
 
