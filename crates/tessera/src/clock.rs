@@ -62,17 +62,39 @@ impl Clock for ManualClock {
 /// On the hot path (every token response and `/me`), so years 0 to 9999 are formatted by
 /// hand into a fixed buffer; other instants go through `time`, or print as the number.
 pub fn rfc3339(unix_seconds: i64) -> String {
-    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
-    const FIRST: i64 = -62_167_219_200;
-    const LAST: i64 = 253_402_300_799;
-    if !(FIRST..=LAST).contains(&unix_seconds) {
-        return time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+    match rfc3339_bytes(unix_seconds) {
+        // Only ASCII digits and separators were written.
+        Some(text) => String::from_utf8(text.to_vec()).unwrap_or_default(),
+        None => time::OffsetDateTime::from_unix_timestamp(unix_seconds)
             .ok()
             .and_then(|t| {
                 t.format(&time::format_description::well_known::Rfc3339)
                     .ok()
             })
-            .unwrap_or_else(|| unix_seconds.to_string());
+            .unwrap_or_else(|| unix_seconds.to_string()),
+    }
+}
+
+/// Unix seconds that serialize as their RFC 3339 text without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rfc3339(pub i64);
+
+impl serde::Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match rfc3339_bytes(self.0) {
+            Some(text) => serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => serializer.serialize_str(&rfc3339(self.0)),
+        }
+    }
+}
+
+/// The 20 ASCII bytes of `YYYY-MM-DDTHH:MM:SSZ` for years 0 to 9999, else `None`.
+fn rfc3339_bytes(unix_seconds: i64) -> Option<[u8; 20]> {
+    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    const FIRST: i64 = -62_167_219_200;
+    const LAST: i64 = 253_402_300_799;
+    if !(FIRST..=LAST).contains(&unix_seconds) {
+        return None;
     }
     let days = unix_seconds.div_euclid(86_400);
     let second_of_day = unix_seconds.rem_euclid(86_400);
@@ -84,8 +106,7 @@ pub fn rfc3339(unix_seconds: i64) -> String {
     put_digits(&mut text[11..13], second_of_day / 3_600);
     put_digits(&mut text[14..16], second_of_day % 3_600 / 60);
     put_digits(&mut text[17..19], second_of_day % 60);
-    // Only ASCII digits and separators were written.
-    String::from_utf8(text.to_vec()).unwrap_or_default()
+    Some(text)
 }
 
 /// Writes `value` (0 ≤ value < 10^len) as decimal digits filling `digits`.
@@ -128,6 +149,21 @@ mod tests {
         assert_eq!(clock.now(), 1_059);
         clock.set(5);
         assert_eq!(clock.now(), 5);
+    }
+
+    #[test]
+    fn the_serialized_form_is_the_same_text() {
+        for instant in [
+            0,
+            -1,
+            1_800_000_000,
+            253_402_300_799,
+            253_402_300_800,
+            i64::MIN,
+        ] {
+            let json = serde_json::to_string(&Rfc3339(instant)).unwrap();
+            assert_eq!(json, format!("\"{}\"", rfc3339(instant)), "{instant}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
 use super::user_routes::UserJson;
 use super::{ApiError, ApiJson, AppState, AuthUser, ClientIp, OptionalJson};
 use crate::auth::{Grant, LoginAttempt};
-use crate::clock::rfc3339;
+use crate::clock::Rfc3339;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -47,13 +47,13 @@ struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
-    expires_at: String,
+    expires_at: Rfc3339,
     refresh_token: String,
     /// When the session ends unless refreshed before (idle or absolute deadline).
-    refresh_expires_at: String,
+    refresh_expires_at: Rfc3339,
     session_id: String,
     /// The server's clock, so a client with a skewed clock can still refresh on time.
-    server_time: String,
+    server_time: Rfc3339,
     user: LoginUser,
 }
 
@@ -142,11 +142,11 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery) -> Respon
         access_token: grant.token.token.clone(),
         token_type: "Bearer",
         expires_in: claims.exp - claims.iat,
-        expires_at: rfc3339(claims.exp),
+        expires_at: Rfc3339(claims.exp),
         refresh_token: grant.refresh_token.expose().to_owned(),
-        refresh_expires_at: rfc3339(session_expires_at),
+        refresh_expires_at: Rfc3339(session_expires_at),
         session_id: grant.session.id.to_string(),
-        server_time: rfc3339(now),
+        server_time: Rfc3339(now),
         user: LoginUser {
             id: grant.user.id.to_string(),
             username: grant.user.username.clone(),
@@ -212,13 +212,13 @@ async fn post_logout_all(
 struct MeResponse<'a> {
     user: UserJson<'a>,
     token: TokenInfo,
-    server_time: String,
+    server_time: Rfc3339,
 }
 
 #[derive(Serialize)]
 struct TokenInfo {
-    issued_at: String,
-    expires_at: String,
+    issued_at: Rfc3339,
+    expires_at: Rfc3339,
     expires_in: i64,
     session_id: SessionId,
 }
@@ -228,12 +228,12 @@ async fn get_me(AuthUser(access): AuthUser) -> Response {
     Json(MeResponse {
         user: UserJson::from(access.user.as_ref()),
         token: TokenInfo {
-            issued_at: rfc3339(access.claims.iat),
-            expires_at: rfc3339(access.claims.exp),
+            issued_at: Rfc3339(access.claims.iat),
+            expires_at: Rfc3339(access.claims.exp),
             expires_in: (access.claims.exp - now).max(0),
             session_id: access.session_id,
         },
-        server_time: rfc3339(now),
+        server_time: Rfc3339(now),
     })
     .into_response()
 }

@@ -134,7 +134,8 @@ impl SequentialRequestIds {
 impl MakeRequestId for SequentialRequestIds {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
         let sequence = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{}-{sequence}", self.prefix))
+        let text = format!("{}-{sequence}", self.prefix);
+        HeaderValue::from_maybe_shared(axum::body::Bytes::from(text))
             .ok()
             .map(RequestId::new)
     }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tessera_store::{EndReason, Session, SessionId, UserId};
 
 use super::{AdminUser, ApiError, AppState, AuthUser};
-use crate::clock::rfc3339;
+use crate::clock::Rfc3339;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -33,12 +33,12 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Serialize)]
 struct SessionJson {
     id: String,
-    created_at: String,
-    last_used_at: String,
+    created_at: Rfc3339,
+    last_used_at: Rfc3339,
     /// The earlier of the idle and the absolute deadline.
-    expires_at: String,
-    idle_expires_at: String,
-    absolute_expires_at: String,
+    expires_at: Rfc3339,
+    idle_expires_at: Rfc3339,
+    absolute_expires_at: Rfc3339,
     client_ip: String,
     user_agent: String,
     /// Whether the request was made with this session's access token.
@@ -49,11 +49,11 @@ impl SessionJson {
     fn new(session: &Session, current: Option<SessionId>) -> Self {
         Self {
             id: session.id.to_string(),
-            created_at: rfc3339(session.created_at),
-            last_used_at: rfc3339(session.last_used_at),
-            expires_at: rfc3339(session.expires_at()),
-            idle_expires_at: rfc3339(session.idle_expires_at),
-            absolute_expires_at: rfc3339(session.absolute_expires_at),
+            created_at: Rfc3339(session.created_at),
+            last_used_at: Rfc3339(session.last_used_at),
+            expires_at: Rfc3339(session.expires_at()),
+            idle_expires_at: Rfc3339(session.idle_expires_at),
+            absolute_expires_at: Rfc3339(session.absolute_expires_at),
             client_ip: session.client_ip.clone(),
             user_agent: session.user_agent.clone(),
             current: current == Some(session.id),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tessera_store::UserId;
 
 use super::{AdminUser, ApiError, ApiJson, AppState};
-use crate::clock::rfc3339;
+use crate::clock::Rfc3339;
 use crate::model::{NewPassword, Roles, Username};
 use crate::users::{UserChanges, UserView};
 
@@ -30,8 +30,8 @@ pub(super) struct UserJson<'a> {
     username: &'a str,
     roles: &'a [String],
     active: bool,
-    created_at: String,
-    updated_at: String,
+    created_at: Rfc3339,
+    updated_at: Rfc3339,
 }
 
 impl<'a> From<&'a UserView> for UserJson<'a> {
@@ -41,8 +41,8 @@ impl<'a> From<&'a UserView> for UserJson<'a> {
             username: &user.username,
             roles: &user.roles,
             active: user.active,
-            created_at: rfc3339(user.created_at),
-            updated_at: rfc3339(user.updated_at),
+            created_at: Rfc3339(user.created_at),
+            updated_at: Rfc3339(user.updated_at),
         }
     }
 }

@@ -603,3 +603,36 @@ async fn ended_and_expired_sessions_are_purged_and_live_ones_kept() {
     assert_ok(&server.me(&live.access).await);
     assert_ok(&server.refresh(&live.refresh).await);
 }
+
+/// Two instances on one database share sessions: rotation, grace and reuse detection are
+/// decided in the store, not in either process.
+#[tokio::test]
+async fn two_instances_on_one_database_share_rotation_and_reuse_detection() {
+    let env = TestEnv::new();
+    let secret = ("TESSERA_JWT_SECRET", "SharedSecretSharedSecretShared12");
+    let settings = [SHORT, &[secret]].concat();
+    let first = env.spawn(&settings).await;
+    let second = env.spawn(&settings).await;
+
+    let login = admin_grant(&first).await;
+    assert_ok(&second.me(&login.access).await);
+    // A refresh on one instance and a racing retry on the other get the same successor.
+    let rotated = Grant::from(&second.refresh(&login.refresh).await);
+    let retried = Grant::from(&first.refresh(&login.refresh).await);
+    assert_eq!(retried.refresh, rotated.refresh);
+
+    // After the grace window, the replay on the first instance ends the session for both.
+    env.clock.advance(10);
+    assert_refresh_refused(&first.refresh(&login.refresh).await);
+    assert_refresh_refused(&second.refresh(&rotated.refresh).await);
+    assert_token_refused(&first.me(&rotated.access).await);
+    // The other instance sees it at its next poll (called here instead of waiting).
+    second
+        .state
+        .auth
+        .sessions
+        .sync_external_changes()
+        .await
+        .unwrap();
+    assert_token_refused(&second.me(&rotated.access).await);
+}
