@@ -6,6 +6,9 @@
 //! queue; past it a hash is refused at once with [`PasswordError::Busy`] (the API answers
 //! `503` with `Retry-After`) instead of piling up memory and latency. Unknown users are
 //! verified against a dummy hash so that their timing matches a real user's.
+//! Each worker keeps one argon2 working memory (19 MiB at the policy's cost) for all its
+//! hashes and wipes it after each, instead of allocating it per hash, which the allocator
+//! would keep several of.
 //! Invariants: plain-text passwords live only in `SecretString`s and are never logged; a
 //! queued hash holds its place until it has run, even when its caller went away.
 
@@ -13,9 +16,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Semaphore, oneshot};
 
@@ -68,8 +70,12 @@ pub struct Passwords {
     dummy_hash: Arc<str>,
 }
 
-/// A hash to run on a worker thread.
-type Job = Box<dyn FnOnce() + Send + 'static>;
+/// A hash to run on a worker thread, with that thread's working memory.
+type Job = Box<dyn FnOnce(&mut WorkMemory) + Send + 'static>;
+
+/// A worker's argon2 memory blocks, grown to the largest cost seen and wiped after each use.
+#[derive(Default)]
+struct WorkMemory(Vec<Block>);
 
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,7 +91,7 @@ impl Passwords {
     pub fn new(concurrency: usize, queue: usize) -> Result<Self, PasswordError> {
         let mut filler = [0u8; 32];
         getrandom::fill(&mut filler).map_err(|e| PasswordError::Hash(e.to_string()))?;
-        let dummy = hash_blocking(&filler)?;
+        let dummy = hash_blocking(&filler, &mut WorkMemory::default())?;
         let concurrency = concurrency.max(1);
         Ok(Self {
             jobs: start_workers(concurrency)?,
@@ -104,7 +110,7 @@ impl Passwords {
     /// Hashes `password` into a PHC string.
     pub async fn hash(&self, password: &SecretString) -> Result<String, PasswordError> {
         let password = password.clone();
-        self.run(move || hash_blocking(password.expose_secret().as_bytes()))
+        self.run(move |memory| hash_blocking(password.expose_secret().as_bytes(), memory))
             .await
     }
 
@@ -120,7 +126,13 @@ impl Passwords {
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.clone();
         let verification = self
-            .run(move || Ok(verify_blocking(&hash, password.expose_secret().as_bytes())))
+            .run(move |memory| {
+                Ok(verify_blocking(
+                    &hash,
+                    password.expose_secret().as_bytes(),
+                    memory,
+                ))
+            })
             .await?;
         Ok(Verification {
             matches: known && verification.matches,
@@ -130,7 +142,7 @@ impl Passwords {
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+        work: impl FnOnce(&mut WorkMemory) -> Result<T, PasswordError> + Send + 'static,
     ) -> Result<T, PasswordError> {
         // Owned by the job, so the place is freed when the hash has run, not when a caller
         // that went away stopped waiting.
@@ -138,8 +150,8 @@ impl Passwords {
             .try_acquire_owned()
             .map_err(|_| PasswordError::Busy)?;
         let (result_sender, result) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            let result = work();
+        let job: Job = Box::new(move |memory| {
+            let result = work(memory);
             // Free the place before answering, so the caller can hash again at once.
             drop(admission);
             let _ = result_sender.send(result);
@@ -169,6 +181,7 @@ fn work_until_closed(receiver: &Mutex<Receiver<Job>>) {
     {
         tracing::warn!(error = ?error, "could not lower the priority of a password hashing thread");
     }
+    let mut memory = WorkMemory::default();
     loop {
         let job = receiver
             .lock()
@@ -178,7 +191,7 @@ fn work_until_closed(receiver: &Mutex<Receiver<Job>>) {
             return;
         };
         // A panicking hash drops its result sender: its caller gets `Task`, the thread lives on.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
     }
 }
 
@@ -188,21 +201,68 @@ fn policy() -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-fn hash_blocking(password: &[u8]) -> Result<String, PasswordError> {
-    let hash = policy()?
-        .hash_password(password)
-        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+/// Runs argon2 in `memory` and wipes it afterwards, whatever the outcome.
+fn compute(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut WorkMemory,
+) -> Result<(), argon2::Error> {
+    let blocks = argon2.params().block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, Block::new());
+    }
+    let result = argon2.hash_password_into_with_memory(password, salt, out, &mut memory.0);
+    memory.0.fill(Block::new());
+    result
+}
+
+/// A new PHC string under the policy, with 16 random bytes of salt.
+fn hash_blocking(password: &[u8], memory: &mut WorkMemory) -> Result<String, PasswordError> {
+    let fail = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
+    let argon2 = policy()?;
+    let mut salt = [0_u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| fail(&e))?;
+    let mut out = [0_u8; Params::DEFAULT_OUTPUT_LEN];
+    compute(&argon2, password, &salt, &mut out, memory).map_err(|e| fail(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params()).map_err(|e| fail(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| fail(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+    };
     Ok(hash.to_string())
 }
 
-fn verify_blocking(stored: &str, password: &[u8]) -> Verification {
-    let Ok(parsed) = PasswordHash::new(stored) else {
-        return Verification {
-            matches: false,
-            needs_rehash: true,
-        };
+/// Checks `password` against a stored PHC string with the parameters it names, comparing
+/// in constant time; anything unreadable is a mismatch that asks for a re-hash.
+fn verify_blocking(stored: &str, password: &[u8], memory: &mut WorkMemory) -> Verification {
+    let unreadable = Verification {
+        matches: false,
+        needs_rehash: true,
     };
-    let matches = Argon2::default().verify_password(password, &parsed).is_ok();
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return unreadable;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return unreadable;
+    };
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str());
+    let version = parsed.version.map(Version::try_from).transpose();
+    let params = Params::try_from(&parsed);
+    let (Ok(algorithm), Ok(version), Ok(params)) = (algorithm, version, params) else {
+        return unreadable;
+    };
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let mut buffer = [0_u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return unreadable;
+    };
+    let matches = compute(&argon2, password, salt, out, memory).is_ok()
+        // `Output`'s equality is constant-time.
+        && Output::new(out).is_ok_and(|computed| computed == *expected);
     Verification {
         matches,
         needs_rehash: below_policy(&parsed),
@@ -227,6 +287,63 @@ fn below_policy(hash: &PasswordHash) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
+    /// Our PHC strings and the argon2 crate's own hasher and verifier agree both ways.
+    #[test]
+    fn hashes_interoperate_with_the_argon2_crates_own_code() {
+        let mut memory = WorkMemory::default();
+        let ours = hash_blocking(b"correct horse", &mut memory).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horsE", &parsed)
+                .is_err()
+        );
+        for params in [
+            Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).unwrap(),
+            Params::new(8_192, 3, 2, Some(48)).unwrap(),
+        ] {
+            let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"pw")
+                .unwrap()
+                .to_string();
+            assert!(
+                verify_blocking(&theirs, b"pw", &mut memory).matches,
+                "{theirs}"
+            );
+            assert!(!verify_blocking(&theirs, b"pW", &mut memory).matches);
+        }
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default())
+            .hash_password(b"pw")
+            .unwrap()
+            .to_string();
+        let verification = verify_blocking(&argon2i, b"pw", &mut memory);
+        assert!(verification.matches && verification.needs_rehash);
+    }
+
+    #[test]
+    fn the_working_memory_is_reused_and_wiped_after_each_hash() {
+        let mut memory = WorkMemory::default();
+        let hash = hash_blocking(b"secret", &mut memory).unwrap();
+        let blocks = memory.0.len();
+        assert_eq!(blocks, usize::try_from(MEMORY_KIB).unwrap());
+        let wiped = |memory: &WorkMemory| {
+            memory
+                .0
+                .iter()
+                .all(|block| AsRef::<[u64]>::as_ref(block).iter().all(|word| *word == 0))
+        };
+        assert!(wiped(&memory));
+        assert!(verify_blocking(&hash, b"secret", &mut memory).matches);
+        assert_eq!(memory.0.len(), blocks, "no second allocation");
+        assert!(wiped(&memory));
+    }
 
     fn secret(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
@@ -325,7 +442,7 @@ mod tests {
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let gate = Arc::new(Mutex::new(gate));
         let blocker = |gate: Arc<Mutex<Receiver<()>>>| {
-            passwords.run(move || {
+            passwords.run(move |_| {
                 let _ = gate.lock().unwrap().recv();
                 Ok(())
             })
@@ -349,7 +466,7 @@ mod tests {
     async fn a_cancelled_caller_keeps_its_place_until_the_hash_ran() {
         let passwords = Passwords::new(1, 0).unwrap();
         let (release, gate) = std::sync::mpsc::channel::<()>();
-        let mut blocked = Box::pin(passwords.run(move || {
+        let mut blocked = Box::pin(passwords.run(move |_| {
             let _ = gate.recv();
             Ok(())
         }));
