@@ -14,7 +14,7 @@ use tessera_store::{EndReason, SessionId};
 
 use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
 use super::user_routes::UserJson;
-use super::{ApiError, ApiJson, AppState, AuthUser, ClientIp, OptionalJson};
+use super::{ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, OptionalJson};
 use crate::auth::{Grant, LoginAttempt};
 use crate::clock::Rfc3339;
 
@@ -74,6 +74,7 @@ enum Delivery {
 async fn post_login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
+    CookieSecurity(secure): CookieSecurity,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
@@ -96,7 +97,7 @@ async fn post_login(
     } else {
         Delivery::Body
     };
-    Ok(token_response(&state, &grant, delivery))
+    Ok(token_response(&state, &grant, delivery, secure))
 }
 
 /// The refresh token comes from the JSON body `{"refresh_token"}` or, when the body is
@@ -104,6 +105,7 @@ async fn post_login(
 /// old one came that way.
 async fn post_refresh(
     State(state): State<AppState>,
+    CookieSecurity(secure): CookieSecurity,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
@@ -120,21 +122,20 @@ async fn post_refresh(
         },
     };
     match state.auth.refresh(presented).await {
-        Ok(grant) => Ok(token_response(&state, &grant, delivery)),
+        Ok(grant) => Ok(token_response(&state, &grant, delivery, secure)),
         Err(error) => {
             let mut response = ApiError::from(error).into_response();
             if delivery == Delivery::Cookie {
-                response.headers_mut().insert(
-                    header::SET_COOKIE,
-                    clear_refresh_cookie(state.secure_cookies),
-                );
+                response
+                    .headers_mut()
+                    .insert(header::SET_COOKIE, clear_refresh_cookie(secure));
             }
             Ok(response)
         }
     }
 }
 
-fn token_response(state: &AppState, grant: &Grant, delivery: Delivery) -> Response {
+fn token_response(state: &AppState, grant: &Grant, delivery: Delivery, secure: bool) -> Response {
     let claims = &grant.token.claims;
     let now = state.auth.clock.now();
     let session_expires_at = grant.session.expires_at();
@@ -161,7 +162,7 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery) -> Respon
         && let Some(cookie) = set_refresh_cookie(
             grant.refresh_token.expose(),
             session_expires_at - now,
-            state.secure_cookies,
+            secure,
         )
     {
         headers.insert(header::SET_COOKIE, cookie);
@@ -173,6 +174,7 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery) -> Respon
 /// token issued for it are refused from now on.
 async fn post_logout(
     State(state): State<AppState>,
+    CookieSecurity(secure): CookieSecurity,
     AuthUser(access): AuthUser,
 ) -> Result<Response, ApiError> {
     let now = state.auth.clock.now();
@@ -182,16 +184,16 @@ async fn post_logout(
         .end(access.session_id, EndReason::Logout, now)
         .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        clear_refresh_cookie(state.secure_cookies),
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, clear_refresh_cookie(secure));
     Ok(response)
 }
 
 /// Ends every session of the user, this one included.
 async fn post_logout_all(
     State(state): State<AppState>,
+    CookieSecurity(secure): CookieSecurity,
     AuthUser(access): AuthUser,
 ) -> Result<Response, ApiError> {
     let now = state.auth.clock.now();
@@ -201,10 +203,9 @@ async fn post_logout_all(
         .end_all_of(access.user.id, None, EndReason::LogoutAll, now)
         .await?;
     let mut response = Json(json!({ "sessions_ended": ended })).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        clear_refresh_cookie(state.secure_cookies),
-    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, clear_refresh_cookie(secure));
     Ok(response)
 }
 

@@ -98,6 +98,40 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
+/// Whether the refresh cookie must carry `Secure`: always, unless the server listens on
+/// loopback over plain HTTP — and even then when a trusted proxy says, in
+/// `X-Forwarded-Proto`, that the client reached it over HTTPS.
+#[derive(Debug, Clone, Copy)]
+pub struct CookieSecurity(pub bool);
+
+impl FromRequestParts<AppState> for CookieSecurity {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.secure_cookies {
+            return Ok(Self(true));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        let from_trusted_proxy = peer.is_some_and(|peer| state.trusted_proxies.contains(peer));
+        // The proxy nearest to us appends last; only its word counts.
+        let https = parts
+            .headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .next_back()
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+        Ok(Self(from_trusted_proxy && https))
+    }
+}
+
 /// `axum::Json` with rejections turned into [`ApiError`]s that echo nothing of the body.
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);

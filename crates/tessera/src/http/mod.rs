@@ -36,7 +36,7 @@ use tessera_config::TrustedProxies;
 use crate::auth::Authenticator;
 pub use cookie::REFRESH_COOKIE;
 pub use error::ApiError;
-pub use extract::{AdminUser, ApiJson, AuthUser, ClientIp, OptionalJson};
+pub use extract::{AdminUser, ApiJson, AuthUser, ClientIp, CookieSecurity, OptionalJson};
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -51,7 +51,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Arc<TrustedProxies>,
-    /// Whether the refresh cookie carries `Secure` (everywhere but loopback HTTP).
+    /// Whether the refresh cookie always carries `Secure` (everywhere but loopback HTTP;
+    /// there, see [`CookieSecurity`]).
     pub secure_cookies: bool,
 }
 

@@ -340,6 +340,52 @@ async fn the_cookie_is_secure_when_the_server_is_not_on_loopback() {
     );
 }
 
+/// Behind a TLS-terminating proxy on loopback, the proxy's `X-Forwarded-Proto: https` makes
+/// the cookie `Secure`; nobody else can ask for that, and nobody can take it away.
+#[tokio::test]
+async fn a_trusted_proxy_reporting_https_makes_the_cookie_secure() {
+    let env = TestEnv::new();
+    let body = json!({ "username": "admin", "password": ADMIN_PASSWORD, "refresh_cookie": true });
+    let cookie_header = |server: &TestServer, proto: Option<&'static str>| {
+        let mut request = server
+            .client
+            .post(server.url("/api/auth/login"))
+            .json(&body);
+        if let Some(proto) = proto {
+            request = request.header("x-forwarded-proto", proto);
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            answer.headers()["set-cookie"].to_str().unwrap().to_owned()
+        }
+    };
+    let proxied = env.spawn(&[("TESSERA_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    assert!(
+        cookie_header(&proxied, Some("https"))
+            .await
+            .ends_with("; Secure")
+    );
+    assert!(
+        cookie_header(&proxied, Some("http, https"))
+            .await
+            .ends_with("; Secure")
+    );
+    assert!(
+        !cookie_header(&proxied, Some("https, http"))
+            .await
+            .contains("Secure")
+    );
+    assert!(!cookie_header(&proxied, None).await.contains("Secure"));
+    drop(proxied);
+
+    let direct = env.spawn(&[]).await;
+    assert!(
+        !cookie_header(&direct, Some("https"))
+            .await
+            .contains("Secure")
+    );
+}
+
 #[tokio::test]
 async fn the_single_session_policy_ends_the_other_sessions_at_login() {
     let env = TestEnv::new();
