@@ -27,6 +27,13 @@ fn assert_ok(answer: &Answer) {
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
 }
 
+/// `DELETE /api/auth/sessions/{session_id}` with `token`.
+async fn end_own_session(server: &TestServer, token: &str, session_id: &str) -> Answer {
+    server
+        .delete(&format!("/api/auth/sessions/{session_id}"), Some(token))
+        .await
+}
+
 /// The value of the `tessera_refresh` cookie set by `answer`, and the whole header.
 fn set_cookie(answer: &Answer) -> (String, String) {
     let header = answer
@@ -461,30 +468,15 @@ async fn users_list_and_end_their_own_sessions_only() {
     assert_eq!(other["client_ip"], "127.0.0.1");
 
     // Nobody can end another user's session through their own list.
-    let foreign = server
-        .delete(
-            &format!("/api/auth/sessions/{}", admin.session_id),
-            Some(&phone.access),
-        )
-        .await;
+    let foreign = end_own_session(&server, &phone.access, &admin.session_id).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert_ok(&server.me(&admin.access).await);
 
-    let ended = server
-        .delete(
-            &format!("/api/auth/sessions/{}", desktop.session_id),
-            Some(&phone.access),
-        )
-        .await;
+    let ended = end_own_session(&server, &phone.access, &desktop.session_id).await;
     assert_eq!(ended.status, StatusCode::NO_CONTENT);
     assert_token_refused(&server.me(&desktop.access).await);
     assert_ok(&server.me(&phone.access).await);
-    let again = server
-        .delete(
-            &format!("/api/auth/sessions/{}", desktop.session_id),
-            Some(&phone.access),
-        )
-        .await;
+    let again = end_own_session(&server, &phone.access, &desktop.session_id).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
 
