@@ -27,6 +27,12 @@ fn assert_ok(answer: &Answer) {
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
 }
 
+/// Both tokens of `grant` are refused: its session has ended.
+async fn assert_session_ended(server: &TestServer, grant: &Grant) {
+    assert_token_refused(&server.me(&grant.access).await);
+    assert_refresh_refused(&server.refresh(&grant.refresh).await);
+}
+
 /// `DELETE /api/auth/sessions/{session_id}` with `token`.
 async fn end_own_session(server: &TestServer, token: &str, session_id: &str) -> Answer {
     server
@@ -176,8 +182,7 @@ async fn logout_refuses_the_tokens_already_issued() {
     let answer = server.post_empty("/api/auth/logout", &here.access).await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT, "{answer:?}");
     assert!(answer.header("set-cookie").unwrap().contains("Max-Age=0"));
-    assert_token_refused(&server.me(&here.access).await);
-    assert_refresh_refused(&server.refresh(&here.refresh).await);
+    assert_session_ended(&server, &here).await;
     // Only this session ended.
     assert_ok(&server.me(&elsewhere.access).await);
     assert_ok(&server.refresh(&elsewhere.refresh).await);
@@ -200,8 +205,7 @@ async fn logout_all_ends_every_session_of_the_user() {
     assert_ok(&answer);
     assert_eq!(answer.body["sessions_ended"], 2);
     for grant in [&laptop, &phone] {
-        assert_token_refused(&server.me(&grant.access).await);
-        assert_refresh_refused(&server.refresh(&grant.refresh).await);
+        assert_session_ended(&server, grant).await;
     }
     assert_ok(&server.me(&admin.access).await);
 }
@@ -234,8 +238,7 @@ async fn password_change_role_change_and_deactivation_end_sessions() {
             .patch_json(&path, Some(&admin.access), &json!({ "active": true }))
             .await;
         assert_ok(&reactivated);
-        assert_token_refused(&server.me(&grant.access).await);
-        assert_refresh_refused(&server.refresh(&grant.refresh).await);
+        assert_session_ended(&server, &grant).await;
         password = next_password;
     }
     // A change that is none of these (the same roles again) ends nothing.
@@ -264,8 +267,7 @@ async fn an_idle_session_ends_and_its_tokens_with_it() {
     assert_ok(&server.me(&grant.access).await);
     env.clock.advance(1);
     // The access token has 20 minutes left, but its session is idle-expired.
-    assert_token_refused(&server.me(&grant.access).await);
-    assert_refresh_refused(&server.refresh(&grant.refresh).await);
+    assert_session_ended(&server, &grant).await;
 }
 
 #[tokio::test]
@@ -399,8 +401,7 @@ async fn the_single_session_policy_ends_the_other_sessions_at_login() {
     let server = env.spawn(&[("TESSERA_SINGLE_SESSION", "true")]).await;
     let first = admin_grant(&server).await;
     let second = admin_grant(&server).await;
-    assert_token_refused(&server.me(&first.access).await);
-    assert_refresh_refused(&server.refresh(&first.refresh).await);
+    assert_session_ended(&server, &first).await;
     assert_ok(&server.me(&second.access).await);
     assert_ok(&server.refresh(&second.refresh).await);
     drop(server);
@@ -509,8 +510,7 @@ async fn administrators_list_and_end_anyones_sessions() {
     let all = server.delete(&path, Some(&admin.access)).await;
     assert_ok(&all);
     assert_eq!(all.body["sessions_ended"], 1);
-    assert_token_refused(&server.me(&two.access).await);
-    assert_refresh_refused(&server.refresh(&two.refresh).await);
+    assert_session_ended(&server, &two).await;
 
     let missing = server
         .get(
