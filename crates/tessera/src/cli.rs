@@ -417,22 +417,17 @@ async fn session_command(settings: &Settings, command: SessionCommand) -> anyhow
                 Some(name) => Some(find_user(&auth, &name).await?),
                 None => None,
             };
-            let names: std::collections::HashMap<_, _> = auth
-                .users
-                .list()
-                .await?
-                .into_iter()
-                .map(|user| (user.id, user.username))
-                .collect();
             println!(
                 "{:<36} {:<24} {:<20} {:<20} {:<15} user agent",
                 "session", "username", "last used", "expires", "client"
             );
             for session in auth.sessions.live(user, now).await? {
+                // One lookup per distinct user (cached), not a scan of every user.
+                let owner = auth.users.cached(session.user_id).await?;
                 println!(
                     "{:<36} {:<24} {:<20} {:<20} {:<15} {}",
                     session.id,
-                    names.get(&session.user_id).map_or("?", String::as_str),
+                    owner.as_ref().map_or("?", |owner| owner.username.as_str()),
                     rfc3339(session.last_used_at),
                     rfc3339(session.expires_at()),
                     session.client_ip,

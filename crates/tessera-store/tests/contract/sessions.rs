@@ -47,12 +47,17 @@ async fn live_count(store: &dyn Store, user: UserId, now: i64) -> usize {
     store.live_sessions(Some(user), now).await.unwrap().len()
 }
 
-async fn start(store: &dyn Store, username: &str, first_token: u8) -> Session {
-    let user = create(store, username, T0).await;
+/// A session of `user` created at `now` with refresh token `first_token`.
+async fn open(store: &dyn Store, user: UserId, first_token: u8, now: i64) -> Session {
     store
-        .create_session(new_session(user.id, first_token, T0), T0)
+        .create_session(new_session(user, first_token, now), now)
         .await
         .unwrap()
+}
+
+async fn start(store: &dyn Store, username: &str, first_token: u8) -> Session {
+    let user = create(store, username, T0).await;
+    open(store, user.id, first_token, T0).await
 }
 
 fn rotated(outcome: RotateOutcome) -> Session {
@@ -90,14 +95,8 @@ pub async fn contract_session_create_and_read(store: &dyn Store) {
         None
     );
 
-    let later = store
-        .create_session(new_session(alice.id, 2, T0 + 5), T0 + 5)
-        .await
-        .unwrap();
-    let bobs = store
-        .create_session(new_session(bob.id, 3, T0), T0)
-        .await
-        .unwrap();
+    let later = open(store, alice.id, 2, T0 + 5).await;
+    let bobs = open(store, bob.id, 3, T0).await;
     let ids = |sessions: Vec<Session>| sessions.into_iter().map(|s| s.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.live_sessions(Some(alice.id), T0 + 5).await.unwrap()),
@@ -325,22 +324,10 @@ pub async fn contract_rotation_is_atomic(first: &dyn Store, second: &dyn Store) 
 pub async fn contract_ending_sessions(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let bob = create(store, "bob", T0).await;
-    let one = store
-        .create_session(new_session(alice.id, 1, T0), T0)
-        .await
-        .unwrap();
-    let two = store
-        .create_session(new_session(alice.id, 2, T0), T0)
-        .await
-        .unwrap();
-    let three = store
-        .create_session(new_session(alice.id, 3, T0), T0)
-        .await
-        .unwrap();
-    let bobs = store
-        .create_session(new_session(bob.id, 4, T0), T0)
-        .await
-        .unwrap();
+    let one = open(store, alice.id, 1, T0).await;
+    let two = open(store, alice.id, 2, T0).await;
+    let three = open(store, alice.id, 3, T0).await;
+    let bobs = open(store, bob.id, 4, T0).await;
 
     let before = store.session_change_counter().await.unwrap();
     assert!(
@@ -438,25 +425,14 @@ pub async fn contract_purge_in_batches(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let mut expired = Vec::new();
     for n in 0..5_u8 {
-        expired.push(
-            store
-                .create_session(new_session(alice.id, n, T0), T0)
-                .await
-                .unwrap(),
-        );
+        expired.push(open(store, alice.id, n, T0).await);
     }
-    let ended = store
-        .create_session(new_session(alice.id, 50, T0 + IDLE), T0 + IDLE)
-        .await
-        .unwrap();
+    let ended = open(store, alice.id, 50, T0 + IDLE).await;
     store
         .end_session(ended.id, EndReason::Logout, T0 + IDLE)
         .await
         .unwrap();
-    let live = store
-        .create_session(new_session(alice.id, 60, T0 + IDLE), T0 + IDLE)
-        .await
-        .unwrap();
+    let live = open(store, alice.id, 60, T0 + IDLE).await;
 
     let now = T0 + IDLE;
     let before = store.session_change_counter().await.unwrap();
