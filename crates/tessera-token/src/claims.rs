@@ -117,25 +117,12 @@ pub(crate) fn check_claims(
     let TopLevel::Object(claims) = parsed else {
         return Err(VerifyError::InvalidClaims("claims are not a JSON object"));
     };
-    // i128 keeps `exp + leeway` and `now + leeway` exact for every i64 input.
-    let (now_wide, leeway) = (i128::from(now), i128::from(rules.leeway_seconds));
-
     let exp = integer(claims.exp, &EXP)?;
-    if now_wide >= i128::from(exp) + leeway {
-        return Err(VerifyError::Expired {
-            seconds_ago: now.saturating_sub(exp),
-        });
-    }
+    check_exp(exp, rules, now)?;
     let nbf = integer(claims.nbf, &NBF)?;
-    if i128::from(nbf) > now_wide + leeway {
-        return Err(VerifyError::NotYetValid {
-            seconds_until: nbf.saturating_sub(now),
-        });
-    }
+    check_nbf(nbf, rules, now)?;
     let iat = integer(claims.iat, &IAT)?;
-    if i128::from(iat) > now_wide + leeway {
-        return Err(VerifyError::InvalidClaims("issued in the future"));
-    }
+    check_iat(iat, rules, now)?;
 
     if string(claims.iss, &ISS)? != rules.issuer {
         return Err(VerifyError::WrongIssuer);
@@ -159,6 +146,46 @@ pub(crate) fn check_claims(
         name: name.into_owned(),
         roles,
     })
+}
+
+/// The time checks of claims that passed every other check at some earlier `now`: the same
+/// checks, in the same order, with the same errors as [`check_claims`] (whose other checks do
+/// not depend on the time).
+pub(crate) fn check_times(
+    claims: &AccessClaims,
+    rules: &TokenRules,
+    now: i64,
+) -> Result<(), VerifyError> {
+    check_exp(claims.exp, rules, now)?;
+    check_nbf(claims.nbf, rules, now)?;
+    check_iat(claims.iat, rules, now)
+}
+
+// i128 keeps `exp + leeway` and `now + leeway` exact for every i64 input.
+
+fn check_exp(exp: i64, rules: &TokenRules, now: i64) -> Result<(), VerifyError> {
+    if i128::from(now) >= i128::from(exp) + i128::from(rules.leeway_seconds) {
+        return Err(VerifyError::Expired {
+            seconds_ago: now.saturating_sub(exp),
+        });
+    }
+    Ok(())
+}
+
+fn check_nbf(nbf: i64, rules: &TokenRules, now: i64) -> Result<(), VerifyError> {
+    if i128::from(nbf) > i128::from(now) + i128::from(rules.leeway_seconds) {
+        return Err(VerifyError::NotYetValid {
+            seconds_until: nbf.saturating_sub(now),
+        });
+    }
+    Ok(())
+}
+
+fn check_iat(iat: i64, rules: &TokenRules, now: i64) -> Result<(), VerifyError> {
+    if i128::from(iat) > i128::from(now) + i128::from(rules.leeway_seconds) {
+        return Err(VerifyError::InvalidClaims("issued in the future"));
+    }
+    Ok(())
 }
 
 /// A required claim's value, classified by JSON type while parsing; `None` when absent.

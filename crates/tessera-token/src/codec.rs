@@ -7,12 +7,14 @@
 //! Invariant: `now` is always a parameter; nothing here reads the clock or does I/O.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::claims::{self, AccessClaims};
 use crate::jws::{self, ACCESS_TOKEN_HEADER_B64};
+use crate::recent::RecentTokens;
 use crate::{IssueError, MAX_TOKEN_BYTES, RulesError, SigningKey, VerifyError};
 
 /// The largest clock leeway [`TokenCodec::new`] accepts (RFC 8725 asks for a small one).
@@ -64,11 +66,13 @@ impl fmt::Debug for IssuedToken {
 
 /// Issues and verifies access tokens with one key under one set of rules.
 ///
-/// `Debug` shows the rules and the key's algorithm and length, never key material.
+/// `Debug` shows the rules and the key's algorithm and length, never key material or tokens.
+/// Clones share the cache of [`TokenCodec::verify_cached`].
 #[derive(Clone, Debug)]
 pub struct TokenCodec {
     key: SigningKey,
     rules: TokenRules,
+    recent: Arc<RecentTokens>,
 }
 
 impl TokenCodec {
@@ -87,7 +91,11 @@ impl TokenCodec {
                 max: MAX_LEEWAY_SECONDS,
             });
         }
-        Ok(Self { key, rules })
+        Ok(Self {
+            key,
+            rules,
+            recent: Arc::new(RecentTokens::new()),
+        })
     }
 
     /// The rules this codec issues and verifies under.
@@ -145,6 +153,25 @@ impl TokenCodec {
         let (header, payload) = jws::verify_compact(&self.key, token, &mut buffer)?;
         header.check_access_token_type()?;
         claims::check_claims(&payload, &self.rules, now)
+    }
+
+    /// [`TokenCodec::verify`] with a memory: a token that verified before is recognised by an
+    /// exact comparison of all its bytes and only has its time claims (`exp`, `nbf`, `iat`)
+    /// checked again; everything else a full verify checks depends on nothing but the token and
+    /// this codec. Answers exactly as `verify` would, for every token and every `now`.
+    pub fn verify_cached(&self, token: &str, now: i64) -> Result<Arc<AccessClaims>, VerifyError> {
+        if let Some(claims) = self.recent.get(token) {
+            return match claims::check_times(&claims, &self.rules, now) {
+                Ok(()) => Ok(claims),
+                Err(error) => {
+                    self.recent.forget(token);
+                    Err(error)
+                }
+            };
+        }
+        let claims = Arc::new(self.verify(token, now)?);
+        self.recent.remember(token, Arc::clone(&claims));
+        Ok(claims)
     }
 
     /// Signs and verifies a throwaway token, so a broken crypto backend is found at start-up as

@@ -17,7 +17,8 @@
 //! - `claims`: [`AccessClaims`] (including `sid`) and their typed, strict check (after the MAC,
 //!   never before), read in one streaming pass that builds no intermediate JSON map.
 //! - `codec`: [`TokenCodec`], which issues tokens for a [`Subject`] (user and session) and chains
-//!   the two layers plus `typ` to verify.
+//!   the two layers plus `typ` to verify; [`TokenCodec::verify_cached`] adds a memory of recently
+//!   verified tokens (`recent`), so a token presented again only has its time claims checked.
 //! - `refresh`: [`RefreshToken`], 256 random bits as 43 base64url characters: strict parsing, the
 //!   SHA-256 [`RefreshToken::lookup_hash`] to store instead of the token, and a successor sealed
 //!   under the predecessor (HKDF-SHA256 + AES-256-GCM) for rotation.
@@ -38,6 +39,7 @@ mod error;
 mod json;
 mod jws;
 mod key;
+mod recent;
 pub mod refresh;
 
 pub use claims::AccessClaims;

@@ -126,8 +126,8 @@ impl AccessError {
 /// A verified token together with its user, as loaded for this request.
 #[derive(Debug, Clone)]
 pub struct Access {
-    /// The token's claims.
-    pub claims: AccessClaims,
+    /// The token's claims (shared with the codec's memory of recently verified tokens).
+    pub claims: Arc<AccessClaims>,
     /// The user, current as of this request.
     pub user: Arc<UserView>,
     /// The session the token belongs to, live as of this request.
@@ -327,7 +327,7 @@ impl Authenticator {
 
     async fn try_check(&self, token: &str) -> Result<Access, AccessError> {
         let now = self.clock.now();
-        let claims = self.codec.verify(token, now)?;
+        let claims = self.codec.verify_cached(token, now)?;
         let id: UserId = claims.sub.parse().map_err(|_| AccessError::BadSubject)?;
         let session_id: SessionId = claims.sid.parse().map_err(|_| AccessError::BadSession)?;
         let user = self

@@ -11,11 +11,11 @@
 //! - a password change, a role change and deactivation end all of the user's sessions in
 //!   the same store write, and drop them from the session cache before returning.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use secrecy::SecretString;
-use serde::Serialize;
+use serde_json::value::RawValue;
 use tessera_store::{EndReason, NewUser, Store, StoreError, User, UserId, UserPatch};
 
 use crate::cache::EpochCache;
@@ -29,7 +29,7 @@ const CACHE_CAPACITY: usize = 100_000;
 pub const BOOTSTRAP_ADMIN: &str = "admin";
 
 /// What the server shows and checks of a user: everything but the password hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone)]
 pub struct UserView {
     /// Stable id (the tokens' `sub`).
     pub id: UserId,
@@ -43,6 +43,9 @@ pub struct UserView {
     pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+    /// This user as the HTTP API shows it, rendered on first use and kept with this view:
+    /// a changed user is a new view, so the rendering is never stale.
+    pub rendered: OnceLock<Box<RawValue>>,
 }
 
 impl UserView {
@@ -61,6 +64,7 @@ impl From<&User> for UserView {
             active: user.active,
             created_at: user.created_at,
             updated_at: user.updated_at,
+            rendered: OnceLock::new(),
         }
     }
 }

@@ -5,5 +5,6 @@
 mod hostile_encoding;
 mod hostile_headers;
 mod issuing;
+mod recent;
 mod rfc7515_a1;
 mod support;

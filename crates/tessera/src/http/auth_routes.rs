@@ -10,11 +10,14 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_json::value::RawValue;
 use tessera_store::{EndReason, SessionId};
 
 use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
-use super::user_routes::UserJson;
-use super::{ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, OptionalJson};
+use super::user_routes::rendered_user;
+use super::{
+    ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, OptionalJson, json_answer,
+};
 use crate::auth::{Grant, LoginAttempt};
 use crate::clock::Rfc3339;
 
@@ -154,7 +157,7 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery, secure: b
             roles: grant.user.roles.clone(),
         },
     };
-    let mut response = Json(body).into_response();
+    let mut response = json_answer(&body, 1024);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -211,7 +214,7 @@ async fn post_logout_all(
 
 #[derive(Serialize)]
 struct MeResponse<'a> {
-    user: UserJson<'a>,
+    user: &'a RawValue,
     token: TokenInfo,
     server_time: Rfc3339,
 }
@@ -224,17 +227,19 @@ struct TokenInfo {
     session_id: SessionId,
 }
 
-async fn get_me(AuthUser(access): AuthUser) -> Response {
+async fn get_me(AuthUser(access): AuthUser) -> Result<Response, ApiError> {
     let now = access.checked_at;
-    Json(MeResponse {
-        user: UserJson::from(access.user.as_ref()),
-        token: TokenInfo {
-            issued_at: Rfc3339(access.claims.iat),
-            expires_at: Rfc3339(access.claims.exp),
-            expires_in: (access.claims.exp - now).max(0),
-            session_id: access.session_id,
+    Ok(json_answer(
+        &MeResponse {
+            user: rendered_user(&access.user)?,
+            token: TokenInfo {
+                issued_at: Rfc3339(access.claims.iat),
+                expires_at: Rfc3339(access.claims.exp),
+                expires_in: (access.claims.exp - now).max(0),
+                session_id: access.session_id,
+            },
+            server_time: Rfc3339(now),
         },
-        server_time: Rfc3339(now),
-    })
-    .into_response()
+        512,
+    ))
 }

@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tessera_store::UserId;
 
 use super::{AdminUser, ApiError, ApiJson, AppState};
@@ -45,6 +46,17 @@ impl<'a> From<&'a UserView> for UserJson<'a> {
             updated_at: Rfc3339(user.updated_at),
         }
     }
+}
+
+/// The user as [`UserJson`] renders it, rendered once per cached view (see
+/// [`UserView::rendered`]), so the hot `/api/auth/me` only copies bytes.
+pub(super) fn rendered_user(user: &UserView) -> Result<&RawValue, ApiError> {
+    if let Some(rendered) = user.rendered.get() {
+        return Ok(rendered);
+    }
+    let rendered = serde_json::value::to_raw_value(&UserJson::from(user))
+        .map_err(|error| ApiError::Internal(format!("rendering a user: {error}")))?;
+    Ok(user.rendered.get_or_init(|| rendered))
 }
 
 #[derive(Deserialize)]
