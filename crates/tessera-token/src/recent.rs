@@ -31,9 +31,12 @@ pub(crate) const CAPACITY: usize = 4096;
 /// every byte.
 const HASHED_TAIL: usize = 22;
 
-/// Tokens that verified, keyed by a hash of their last bytes, each with its claims.
+/// A token that verified, whole, and its claims.
+type Remembered = (Box<str>, Arc<AccessClaims>);
+
+/// Tokens that verified, keyed by a hash of their last bytes.
 pub(crate) struct RecentTokens {
-    map: RwLock<HashMap<u64, (Box<str>, Arc<AccessClaims>)>>,
+    map: RwLock<HashMap<u64, Remembered>>,
     /// Keyed per process (SipHash), so nobody can aim tokens at one slot.
     hasher: RandomState,
 }
