@@ -87,6 +87,12 @@ impl Fixture {
         self.codec.verify(token, self.now).ok()
     }
 
+    /// The server's path: `verify_cached` for a token it has seen (what every request after a
+    /// client's first presents), so only the time claims are checked again.
+    fn verify_tessera_cached(&self, token: &str) -> Option<std::sync::Arc<AccessClaims>> {
+        self.codec.verify_cached(token, self.now).ok()
+    }
+
     /// `jsonwebtoken::decode` into the typed claims, then the header checks a strict user adds:
     /// `typ` must mark an access token, and no `crit` or key-carrying member may be present.
     fn verify_jsonwebtoken(&self, token: &str) -> Option<AccessClaims> {
@@ -169,6 +175,10 @@ impl Fixture {
     /// silently measure an error path.
     fn assert_all_accept(&self) {
         let ours = self.verify_tessera(&self.token).expect("tessera rejects");
+        let cached = self
+            .verify_tessera_cached(&self.token)
+            .expect("tessera (cached) rejects");
+        assert_eq!(*cached, ours);
         let theirs = self
             .verify_jsonwebtoken(&self.token)
             .expect("jsonwebtoken rejects");
@@ -206,6 +216,9 @@ fn criterion_benches(c: &mut Criterion, f: &Fixture) {
     let token = f.token.as_str();
     let mut verify = c.benchmark_group("verify");
     verify.bench_function("tessera", |b| b.iter(|| f.verify_tessera(black_box(token))));
+    verify.bench_function("tessera_cached", |b| {
+        b.iter(|| f.verify_tessera_cached(black_box(token)))
+    });
     verify.bench_function("jsonwebtoken", |b| {
         b.iter(|| f.verify_jsonwebtoken(black_box(token)))
     });
@@ -238,6 +251,11 @@ fn timing_table(f: &Fixture) {
         Variant {
             name: "verify/tessera",
             run: Box::new(|| f.verify_tessera(black_box(token)).is_some()),
+            samples: Vec::new(),
+        },
+        Variant {
+            name: "verify/tessera_cached",
+            run: Box::new(|| f.verify_tessera_cached(black_box(token)).is_some()),
             samples: Vec::new(),
         },
         Variant {
@@ -305,6 +323,10 @@ fn timing_table(f: &Fixture) {
     eprintln!(
         "ratio tessera/floor_plus_claims {:>6.2}",
         ours / median("verify/floor_plus_claims")
+    );
+    eprintln!(
+        "ratio tessera_cached/jsonwebtoken {:>4.2}",
+        median("verify/tessera_cached") / median("verify/jsonwebtoken")
     );
     eprintln!(
         "ratio issue tessera/jsonwebtoken {:>5.2}",
