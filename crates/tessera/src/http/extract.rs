@@ -54,9 +54,12 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let (Some(value), None) = (values.next(), values.next()) else {
         return Err(ApiError::MissingToken);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::InvalidToken("authorization header is not ASCII".into()))?;
+    // The same test as `HeaderValue::to_str` (hyper already refused control characters other
+    // than tab), a word at a time: this header is read on every request.
+    let value = Some(value.as_bytes())
+        .filter(|bytes| bytes.is_ascii())
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::InvalidToken("authorization header is not ASCII".into()))?;
     let (scheme, token) = value.split_once(' ').ok_or(ApiError::MissingToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::MissingToken);
@@ -210,5 +213,17 @@ mod tests {
             assert!(bearer_token(&parts(bad)).is_err(), "{bad:?}");
         }
         assert!(bearer_token(&parts(&["Bearer a.b.c", "Bearer d.e.f"])).is_err());
+    }
+
+    #[test]
+    fn a_header_with_bytes_beyond_ascii_is_an_invalid_token() {
+        let mut parts = parts(&[]);
+        let value = axum::http::HeaderValue::from_bytes("Bearer a.b.cé".as_bytes()).unwrap();
+        parts.headers.insert(AUTHORIZATION, value);
+        let error = bearer_token(&parts).unwrap_err();
+        assert!(
+            matches!(&error, ApiError::InvalidToken(reason) if reason.contains("not ASCII")),
+            "{error:?}"
+        );
     }
 }
