@@ -88,6 +88,15 @@ impl serde::Serialize for Rfc3339 {
     }
 }
 
+/// Appends the RFC 3339 text of `unix_seconds` (as [`rfc3339`] writes it: ASCII, nothing a
+/// JSON string would have to escape).
+pub fn push_rfc3339(out: &mut Vec<u8>, unix_seconds: i64) {
+    match rfc3339_bytes(unix_seconds) {
+        Some(text) => out.extend_from_slice(&text),
+        None => out.extend_from_slice(rfc3339(unix_seconds).as_bytes()),
+    }
+}
+
 /// The 20 ASCII bytes of `YYYY-MM-DDTHH:MM:SSZ` for years 0 to 9999, else `None`.
 fn rfc3339_bytes(unix_seconds: i64) -> Option<[u8; 20]> {
     /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.

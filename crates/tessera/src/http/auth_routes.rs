@@ -1,5 +1,5 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `POST /api/auth/logout`,
-//! `POST /api/auth/logout-all` and `GET /api/auth/me`.
+//! `POST /api/auth/logout-all`; `GET /api/auth/me` is in `me`.
 
 use axum::extract::State;
 use axum::http::header::USER_AGENT;
@@ -10,11 +10,9 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use serde_json::value::RawValue;
-use tessera_store::{EndReason, SessionId};
+use tessera_store::EndReason;
 
 use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
-use super::user_routes::rendered_user;
 use super::{
     ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, OptionalJson, json_answer,
 };
@@ -27,7 +25,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/auth/refresh", post(post_refresh))
         .route("/api/auth/logout", post(post_logout))
         .route("/api/auth/logout-all", post(post_logout_all))
-        .route("/api/auth/me", get(get_me))
+        .route("/api/auth/me", get(super::me::get_me))
 }
 
 #[derive(Deserialize)]
@@ -210,36 +208,4 @@ async fn post_logout_all(
         .headers_mut()
         .insert(header::SET_COOKIE, clear_refresh_cookie(secure));
     Ok(response)
-}
-
-#[derive(Serialize)]
-struct MeResponse<'a> {
-    user: &'a RawValue,
-    token: TokenInfo,
-    server_time: Rfc3339,
-}
-
-#[derive(Serialize)]
-struct TokenInfo {
-    issued_at: Rfc3339,
-    expires_at: Rfc3339,
-    expires_in: i64,
-    session_id: SessionId,
-}
-
-async fn get_me(AuthUser(access): AuthUser) -> Result<Response, ApiError> {
-    let now = access.checked_at;
-    Ok(json_answer(
-        &MeResponse {
-            user: rendered_user(&access.user)?,
-            token: TokenInfo {
-                issued_at: Rfc3339(access.claims.iat),
-                expires_at: Rfc3339(access.claims.exp),
-                expires_in: (access.claims.exp - now).max(0),
-                session_id: access.session_id,
-            },
-            server_time: Rfc3339(now),
-        },
-        512,
-    ))
 }

@@ -7,6 +7,7 @@ mod cookie;
 mod error;
 mod extract;
 mod health;
+mod me;
 mod session_routes;
 mod user_routes;
 
@@ -116,16 +117,21 @@ fn with_middleware(routes: Router) -> Router {
 fn json_answer<T: serde::Serialize>(value: &T, capacity: usize) -> Response {
     let mut body = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut body, value) {
-        Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
+        Ok(()) => json_body(body),
         Err(error) => ApiError::Internal(format!("serializing an answer: {error}")).into_response(),
     }
+}
+
+/// An answer whose body is JSON already.
+fn json_body(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Request ids `<process prefix>-<sequence>`: unique per process start without a
