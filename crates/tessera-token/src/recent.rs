@@ -18,9 +18,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasher;
-
-use foldhash::fast::RandomState;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::AccessClaims;
@@ -38,9 +36,10 @@ type Remembered = (Box<str>, Arc<AccessClaims>);
 
 /// Tokens that verified, keyed by a hash of their last bytes.
 pub(crate) struct RecentTokens {
-    map: RwLock<HashMap<u64, Remembered, RandomState>>,
-    /// Seeded per process, so nobody can aim tokens at one slot (foldhash: a few
-    /// nanoseconds where SipHash takes tens, on every request).
+    /// Slots are already keyed hashes; foldhash spreads them in a few nanoseconds.
+    map: RwLock<HashMap<u64, Remembered, foldhash::fast::RandomState>>,
+    /// SipHash keyed per process: a cryptographic PRF of the token's tail, so nobody can aim
+    /// tokens at one slot.
     hasher: RandomState,
 }
 
