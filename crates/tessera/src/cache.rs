@@ -4,7 +4,11 @@
 //! - an invalidation takes effect before it returns: the next `get` misses;
 //! - a fill that raced with an invalidation is discarded (epoch check), so a value read
 //!   from the store before a write can never be cached after that write returned;
-//! - memory is bounded: past `capacity` entries the cache is cleared wholesale;
+//! - a key the store had no row for is remembered as absent (a negative entry), under the
+//!   same rules as a value: invalidated, raced and bounded alike, so a token whose user or
+//!   session is gone costs no store call either;
+//! - memory is bounded: past `capacity` entries (values and absences) the cache is cleared
+//!   wholesale;
 //! - writers outside this process are caught by polling a store counter
 //!   ([`EpochCache::sync`]): when it moved, everything is dropped.
 
@@ -17,10 +21,11 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// request. Keys are ids this server generated, not chosen by clients.
 type Hasher = foldhash::fast::RandomState;
 
-/// A map from ids to shared values, with epoch-checked fills.
+/// A map from ids to shared values (or to the knowledge that there is none), with
+/// epoch-checked fills.
 #[derive(Debug)]
 pub struct EpochCache<K, V> {
-    map: RwLock<HashMap<K, Arc<V>, Hasher>>,
+    map: RwLock<HashMap<K, Option<Arc<V>>, Hasher>>,
     epoch: AtomicU64,
     seen_counter: AtomicI64,
     capacity: usize,
@@ -41,8 +46,9 @@ impl<K: Eq + Hash + Copy, V> EpochCache<K, V> {
         }
     }
 
-    /// The cached value, if any.
-    pub fn get(&self, key: &K) -> Option<Arc<V>> {
+    /// What the cache knows of `key`: `None` when nothing (ask the store), `Some(None)` when
+    /// the store had no row for it, `Some(Some(value))` for a value.
+    pub fn get(&self, key: &K) -> Option<Option<Arc<V>>> {
         self.read().get(key).cloned()
     }
 
@@ -51,8 +57,9 @@ impl<K: Eq + Hash + Copy, V> EpochCache<K, V> {
         Epoch(self.epoch.load(Ordering::SeqCst))
     }
 
-    /// Caches `value` unless an invalidation happened since `seen` was taken.
-    pub fn fill(&self, key: K, value: Arc<V>, seen: Epoch) {
+    /// Caches `value` (`None`: the store has no row for `key`) unless an invalidation
+    /// happened since `seen` was taken.
+    pub fn fill(&self, key: K, value: Option<Arc<V>>, seen: Epoch) {
         let mut map = self.write();
         if self.epoch.load(Ordering::SeqCst) != seen.0 {
             return;
@@ -70,11 +77,11 @@ impl<K: Eq + Hash + Copy, V> EpochCache<K, V> {
         map.remove(key);
     }
 
-    /// Drops every entry whose value matches.
+    /// Drops every value that matches (absences have no value to match and stay).
     pub fn invalidate_where(&self, matches: impl Fn(&V) -> bool) {
         let mut map = self.write();
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        map.retain(|_, value| !matches(value));
+        map.retain(|_, value| !value.as_deref().is_some_and(&matches));
     }
 
     /// Drops everything.
@@ -95,11 +102,11 @@ impl<K: Eq + Hash + Copy, V> EpochCache<K, V> {
         true
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<K, Arc<V>, Hasher>> {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<K, Option<Arc<V>>, Hasher>> {
         self.map.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<K, Arc<V>, Hasher>> {
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<K, Option<Arc<V>>, Hasher>> {
         self.map.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -108,40 +115,79 @@ impl<K: Eq + Hash + Copy, V> EpochCache<K, V> {
 mod tests {
     use super::*;
 
+    fn value<V: Copy>(cache: &EpochCache<u32, V>, key: u32) -> Option<V> {
+        cache.get(&key).flatten().map(|v| *v)
+    }
+
     #[test]
     fn a_fill_that_raced_an_invalidation_is_dropped() {
-        let cache = EpochCache::<u8, &str>::new(10);
+        let cache = EpochCache::<u32, &str>::new(10);
         let seen = cache.epoch();
         cache.invalidate(&1);
-        cache.fill(1, Arc::new("stale"), seen);
+        cache.fill(1, Some(Arc::new("stale")), seen);
         assert!(cache.get(&1).is_none());
-        cache.fill(1, Arc::new("fresh"), cache.epoch());
-        assert_eq!(cache.get(&1).as_deref(), Some(&"fresh"));
+        cache.fill(1, Some(Arc::new("fresh")), cache.epoch());
+        assert_eq!(value(&cache, 1), Some("fresh"));
     }
 
     #[test]
     fn invalidate_where_keeps_the_rest() {
-        let cache = EpochCache::<u8, u8>::new(10);
+        let cache = EpochCache::<u32, u32>::new(10);
         for key in 0..6 {
-            cache.fill(key, Arc::new(key % 2), cache.epoch());
+            cache.fill(key, Some(Arc::new(key % 2)), cache.epoch());
         }
+        cache.fill(9, None, cache.epoch());
         cache.invalidate_where(|value| *value == 1);
-        assert_eq!(cache.get(&2).as_deref(), Some(&0));
+        assert_eq!(value(&cache, 2), Some(0));
         assert!(cache.get(&3).is_none());
+        assert_eq!(
+            cache.get(&9),
+            Some(None),
+            "an absence has no value to match"
+        );
     }
 
     #[test]
     fn capacity_bounds_memory_and_sync_clears_on_a_moved_counter() {
         let cache = EpochCache::<u32, u32>::new(3);
         for key in 0..4 {
-            cache.fill(key, Arc::new(key), cache.epoch());
+            cache.fill(key, Some(Arc::new(key)), cache.epoch());
         }
         assert!(cache.get(&0).is_none(), "cleared when full");
-        assert_eq!(cache.get(&3).as_deref(), Some(&3));
+        assert_eq!(value(&cache, 3), Some(3));
         assert!(cache.sync(7));
         assert!(cache.get(&3).is_none());
-        cache.fill(3, Arc::new(3), cache.epoch());
+        cache.fill(3, Some(Arc::new(3)), cache.epoch());
         assert!(!cache.sync(7), "unchanged counter keeps the cache");
-        assert_eq!(cache.get(&3).as_deref(), Some(&3));
+        assert_eq!(value(&cache, 3), Some(3));
+    }
+
+    #[test]
+    fn absences_are_remembered_and_dropped_like_values() {
+        let cache = EpochCache::<u32, u32>::new(3);
+        cache.fill(1, None, cache.epoch());
+        assert_eq!(
+            cache.get(&1),
+            Some(None),
+            "known absent: no store call needed"
+        );
+
+        cache.invalidate(&1);
+        assert!(cache.get(&1).is_none(), "invalidated like a value");
+
+        let seen = cache.epoch();
+        cache.invalidate(&2);
+        cache.fill(1, None, seen);
+        assert!(cache.get(&1).is_none(), "a raced absence is dropped too");
+
+        cache.fill(1, None, cache.epoch());
+        assert!(cache.sync(8));
+        assert!(cache.get(&1).is_none(), "an external change drops absences");
+
+        for key in 10..14 {
+            cache.fill(key, None, cache.epoch());
+        }
+        assert!(cache.get(&10).is_none(), "absences count toward the bound");
+        assert_eq!(cache.get(&13), Some(None));
     }
 }

@@ -234,16 +234,15 @@ impl Sessions {
     }
 
     async fn cached(&self, id: SessionId) -> Result<Option<Arc<Session>>, StoreError> {
-        if let Some(hit) = self.inner.cache.get(&id) {
-            return Ok(Some(hit));
+        if let Some(known) = self.inner.cache.get(&id) {
+            return Ok(known);
         }
         let seen = self.inner.cache.epoch();
-        let Some(session) = self.store().session_by_id(id).await? else {
-            return Ok(None);
-        };
-        let session = Arc::new(session);
-        self.inner.cache.fill(id, Arc::clone(&session), seen);
-        Ok(Some(session))
+        let session = self.store().session_by_id(id).await?.map(Arc::new);
+        // A purged or unknown session is remembered too: session ids are never reused, and a
+        // token names its session only after the session was stored.
+        self.inner.cache.fill(id, session.clone(), seen);
+        Ok(session)
     }
 
     /// One session as stored (ended ones included), for the owner checks of the API.

@@ -169,18 +169,21 @@ impl Users {
         self.inner.store.as_ref()
     }
 
-    /// The user behind a token's `sub`, from the cache when possible. Hot path.
+    /// The user behind a token's `sub`, from the cache when possible (an absence included).
+    /// Hot path.
     pub async fn cached(&self, id: UserId) -> Result<Option<Arc<UserView>>, StoreError> {
-        if let Some(hit) = self.inner.cache.get(&id) {
-            return Ok(Some(hit));
+        if let Some(known) = self.inner.cache.get(&id) {
+            return Ok(known);
         }
         let seen = self.inner.cache.epoch();
-        let Some(user) = self.store().user_by_id(id).await? else {
-            return Ok(None);
-        };
-        let view = Arc::new(UserView::from(&user));
-        self.inner.cache.fill(id, Arc::clone(&view), seen);
-        Ok(Some(view))
+        let view = self
+            .store()
+            .user_by_id(id)
+            .await?
+            .map(|user| Arc::new(UserView::from(&user)));
+        // A missing user is remembered too, so a deleted user's tokens cost no store call.
+        self.inner.cache.fill(id, view.clone(), seen);
+        Ok(view)
     }
 
     /// Drops the cache when a writer outside this process changed users.
@@ -248,6 +251,9 @@ impl Users {
                 now,
             )
             .await?;
+        // Ids are fresh, so no absence can be cached for this one; dropping it anyway keeps
+        // "every write invalidates" true without an exception.
+        self.invalidate(user.id);
         Ok(UserView::from(&user))
     }
 

@@ -674,3 +674,60 @@ async fn two_instances_on_one_database_share_rotation_and_reuse_detection() {
         .unwrap();
     assert_token_refused(&second.me(&rotated.access).await);
 }
+
+/// Dead tokens cost no more than live ones: a token whose user was deleted, or whose session
+/// was purged, is refused from the negative cache without a store call.
+#[tokio::test]
+async fn tokens_of_deleted_users_and_purged_sessions_are_refused_without_a_store_call() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let admin = admin_grant(&server).await;
+    let bob_id = server
+        .create_user(&admin.access, "bob", "bob-password-1234")
+        .await;
+    let bob = server.grant("bob", "bob-password-1234").await;
+    let purged = admin_grant(&server).await;
+    server.post_empty("/api/auth/logout", &purged.access).await;
+    assert_eq!(
+        server
+            .delete(&format!("/api/users/{bob_id}"), Some(&admin.access))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    server
+        .state
+        .auth
+        .sessions
+        .purge(env.clock_now())
+        .await
+        .unwrap();
+    // Take in the change counters the delete and the purge moved, as the poller would, so
+    // its next tick has nothing left to drop.
+    server
+        .state
+        .auth
+        .users
+        .sync_external_changes()
+        .await
+        .unwrap();
+    server
+        .state
+        .auth
+        .sessions
+        .sync_external_changes()
+        .await
+        .unwrap();
+
+    for dead in [&bob.access, &purged.access] {
+        assert_token_refused(&server.me(dead).await);
+    }
+    let before = server.state.auth.store_calls();
+    for _ in 0..25 {
+        for dead in [&bob.access, &purged.access] {
+            assert_token_refused(&server.me(dead).await);
+        }
+    }
+    assert_eq!(server.state.auth.store_calls(), before);
+    assert_ok(&server.me(&admin.access).await);
+}
