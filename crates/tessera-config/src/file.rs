@@ -19,6 +19,9 @@ pub struct ConfigFile {
     pub path: PathBuf,
     /// Properties whose names start with `TESSERA_` or `AYANOVA_`; others are dropped.
     pub entries: Vec<(String, FileValue)>,
+    /// The file's permission bits (`0o644` …) when the platform has them; set by
+    /// [`crate::read_sources`], `None` from [`ConfigFile::parse`] alone.
+    pub mode: Option<u32>,
 }
 
 /// A property's JSON value.
@@ -42,7 +45,11 @@ impl ConfigFile {
     pub fn parse(path: PathBuf, text: &str) -> Result<ConfigFile, ConfigError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         match serde_json::from_str::<Entries>(text) {
-            Ok(Entries(entries)) => Ok(ConfigFile { path, entries }),
+            Ok(Entries(entries)) => Ok(ConfigFile {
+                path,
+                entries,
+                mode: None,
+            }),
             Err(error) if error.is_data() => {
                 let found = describe_document(text);
                 let origin = Source::ConfigFile(path);
@@ -107,6 +114,7 @@ impl fmt::Debug for ConfigFile {
         f.debug_struct("ConfigFile")
             .field("path", &self.path)
             .field("entries", &self.entries)
+            .field("mode", &self.mode.map(|mode| format!("{mode:o}")))
             .finish()
     }
 }

@@ -44,6 +44,7 @@ pub struct SettingReport {
 pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
     let mut errors = Vec::new();
     let mut warnings = unknown_key_warnings(sources);
+    warnings.extend(exposed_file_warning(sources));
     let mut draft = Draft::default();
     let mut report = Vec::with_capacity(SETTINGS.len());
     let file_origin = sources
@@ -443,6 +444,35 @@ fn unknown_key_warnings(sources: &RawSources) -> Vec<String> {
         }
     }
     warnings
+}
+
+/// A warning when the config file holds a secret setting and others than its owner may read or
+/// write it: anyone who can read it can mint tokens, anyone who can write it can choose the key.
+fn exposed_file_warning(sources: &RawSources) -> Option<String> {
+    let file = sources.file.as_ref()?;
+    let mode = file.mode?;
+    let secret = file
+        .entries
+        .iter()
+        .filter_map(|(key, _)| {
+            crate::table::find_setting(key)
+                .filter(|spec| spec.is_secret())
+                .map(|_| key)
+        })
+        .next()?;
+    let readable = mode & 0o044 != 0;
+    let writable = mode & 0o022 != 0;
+    let access = match (readable, writable) {
+        (true, true) => "readable and writable",
+        (true, false) => "readable",
+        (false, true) => "writable",
+        (false, false) => return None,
+    };
+    let path = file.path.display();
+    Some(format!(
+        "config file {path} holds {secret} and is {access} by users other than its owner \
+         (mode {mode:04o}); restrict it with `chmod 600 {path}`"
+    ))
 }
 
 /// Similarity from which a known name is suggested for an unknown one.

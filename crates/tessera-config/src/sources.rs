@@ -79,7 +79,9 @@ pub fn read_sources(
                     ),
                 )
             })?;
-            Some(ConfigFile::parse(path, text)?)
+            let mut file = ConfigFile::parse(path.clone(), text)?;
+            file.mode = permission_bits(&path);
+            Some(file)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && origin == Source::Default => {
             None
@@ -97,6 +99,23 @@ pub fn read_sources(
         }
     };
     Ok(RawSources { cli, env, file })
+}
+
+/// The permission bits of the file at `path` (`None` where the platform has none, or when they
+/// cannot be read).
+fn permission_bits(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path)
+            .ok()
+            .map(|metadata| metadata.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// The config file path as given, and where it came from.
@@ -205,6 +224,61 @@ mod tests {
                 "TESSERA_LOG".to_owned(),
                 FileValue::Text("debug".to_owned())
             )]
+        );
+    }
+
+    /// The warnings resolution gives for a config.json with `text` and permission bits `mode`.
+    #[cfg(unix)]
+    fn warnings_for_file(text: &str, mode: u32) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let sources = read_sources(Vec::new(), Vec::new(), dir.path()).unwrap();
+        assert_eq!(sources.file.as_ref().unwrap().mode, Some(mode));
+        crate::resolve(&sources).unwrap().warnings
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_config_file_holding_a_secret_warns_when_others_may_read_or_write_it() {
+        const SECRET: &str = r#"{"AYANOVA_JWT_SECRET": "Vq3rT9xLm2Pz8KdW4sYb7NcH1gJf6RtE"}"#;
+        let exposed = |warnings: &[String]| {
+            warnings
+                .iter()
+                .find(|w| w.contains("by users other than its owner"))
+                .cloned()
+        };
+        for (mode, access) in [
+            (0o644, "is readable by"),
+            (0o640, "is readable by"),
+            (0o622, "is writable by"),
+            (0o666, "is readable and writable by"),
+        ] {
+            let warning = exposed(&warnings_for_file(SECRET, mode))
+                .unwrap_or_else(|| panic!("no warning for mode {mode:o}"));
+            assert!(warning.contains("holds AYANOVA_JWT_SECRET"), "{warning}");
+            assert!(warning.contains(access), "{mode:o}: {warning}");
+            assert!(warning.contains(&format!("(mode {mode:04o})")), "{warning}");
+            assert!(warning.contains("chmod 600"), "{warning}");
+            assert!(
+                !warning.contains("Vq3rT9xLm2"),
+                "the secret never shows: {warning}"
+            );
+        }
+        for quiet in [0o600, 0o400] {
+            assert_eq!(
+                exposed(&warnings_for_file(SECRET, quiet)),
+                None,
+                "{quiet:o}"
+            );
+        }
+        let no_secret = warnings_for_file(r#"{"TESSERA_LOG": "debug"}"#, 0o666);
+        assert_eq!(
+            exposed(&no_secret),
+            None,
+            "a file without a secret is not sensitive"
         );
     }
 

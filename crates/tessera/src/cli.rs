@@ -191,13 +191,14 @@ pub fn run() -> ExitCode {
             Err(error) => fail(&error),
         };
     }
-    let resolved = match load_settings(setting_args) {
+    let mut resolved = match load_settings(setting_args) {
         Ok(resolved) => resolved,
         Err(message) => {
             eprint!("{message}");
             return ExitCode::from(EXIT_SETTINGS);
         }
     };
+    resolved.warnings.extend(process_warning());
     if let Command::Config {
         command: ConfigCommand::Check,
     } = command
@@ -240,6 +241,20 @@ fn load_settings(setting_args: Vec<(String, String)>) -> Result<Resolved, String
     let sources = tessera_config::read_sources(setting_args, env, &cwd)
         .map_err(|e| tessera_config::render_errors(&e))?;
     tessera_config::resolve(&sources).map_err(|e| tessera_config::render_errors(&e))
+}
+
+/// A warning when tessera runs as root: it needs no privilege (it listens on an unprivileged
+/// port by default and writes one database), so a flaw in it would hand over the machine.
+fn process_warning() -> Option<String> {
+    #[cfg(unix)]
+    if rustix::process::geteuid().is_root() {
+        return Some(
+            "tessera is running as root; it needs no privileges: run it as an unprivileged user \
+             that owns only its database directory and config file"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 async fn serve(resolved: Resolved) -> anyhow::Result<()> {

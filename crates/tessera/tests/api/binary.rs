@@ -466,3 +466,37 @@ async fn operators_list_and_end_sessions_from_the_command_line() {
     assert_eq!(code, 0);
     assert_eq!(stdout.lines().count(), 1, "only the header: {stdout}");
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_and_config_check_warn_about_an_exposed_config_file_and_running_as_root() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = TestEnv::new();
+    let config = env.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{ "AYANOVA_JWT_SECRET": "{FILE_SECRET}" }}"#),
+    )
+    .unwrap();
+    let exposed = "holds AYANOVA_JWT_SECRET and is readable by users other than its owner";
+    let as_root = rustix::process::geteuid().is_root();
+    let root_warning = "tessera is running as root";
+    for mode in [0o644, 0o600] {
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(mode)).unwrap();
+        let (code, check, _) = Binary::new(env.path()).arg("config").arg("check").output();
+        assert_eq!(code, 0, "{check}");
+        let logs = Binary::new(env.path())
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env("TESSERA_ADMIN_PASSWORD", PASSWORD)
+            .serve()
+            .stop();
+        for shown in [&check, &logs] {
+            assert_eq!(shown.contains(exposed), mode == 0o644, "{mode:o}: {shown}");
+            assert_eq!(shown.contains(root_warning), as_root, "{shown}");
+            assert!(
+                !shown.contains(FILE_SECRET),
+                "the secret was shown: {shown}"
+            );
+        }
+    }
+}
