@@ -12,7 +12,7 @@ use tessera_token::{
 
 const WYCHEPROOF: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/wycheproof_json_web_signature_test.json"
+    "/tests/data/wycheproof_json_web_signature_test.json"
 );
 
 /// Mislabelled in this copy of the file: 367 and 370 carry the same bytes as the valid tcId 357 yet
