@@ -178,8 +178,9 @@ def run(args, workdir, stats):
             failures = [w.failure for w in workers if w.failure]
             if failures:
                 raise Failure("\n".join(failures))
-            unknown = sum(len(ledger.unknown) for ledger in ledgers)
-            stats["unknown"] += unknown
+            in_flight = sorted(op.kind for ledger in ledgers for op in ledger.unknown)
+            for kind in in_flight:
+                stats["in flight"][kind] = stats["in flight"].get(kind, 0) + 1
             killed = time.monotonic()
             address = server.start(cycle)
             restarted = time.monotonic()
@@ -190,7 +191,7 @@ def run(args, workdir, stats):
             stats["cycles"] = cycle
             if args.verbose:
                 print(f"crash-safety: cycle {cycle}: killed after {load:.2f} s of load, "
-                      f"{unknown} requests in flight, restart {restarted - killed:.2f} s, "
+                      f"in flight: {', '.join(in_flight) or 'nothing'}; restart {restarted - killed:.2f} s, "
                       f"checks {time.monotonic() - restarted:.2f} s", flush=True)
             if final:
                 break
@@ -210,9 +211,11 @@ def summary(stats, seed, elapsed):
         f"{kind} {stats['acked'].get(kind, 0)} ({checks.get(kind, 0)} checks)" for kind in kinds
     )
     waited = checks.get("waited seconds", 0)
+    in_flight = stats["in flight"]
+    unknown = ", ".join(f"{kind} {count}" for kind, count in sorted(in_flight.items()))
     return (f"crash-safety: ok: {stats['cycles']} kill -9 cycles in {elapsed:.1f} s, seed {seed}; "
             f"acknowledged writes (assertions after restarts): {parts}; "
-            f"{stats['unknown']} unknown outcomes resolved consistently; "
+            f"{sum(in_flight.values())} requests in flight at a kill ({unknown}); "
             f"waited {waited} s for the last grace window")
 
 
@@ -221,7 +224,7 @@ def main():
     print(f"crash-safety: seed {args.seed} (rerun with --seed {args.seed} "
           f"or TESSERA_CRASH_SEED={args.seed})", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="tessera-crash-"))
-    stats = {"cycles": 0, "unknown": 0, "checks": {}, "acked": {}}
+    stats = {"cycles": 0, "in flight": {}, "checks": {}, "acked": {}}
     began = time.monotonic()
     try:
         run(args, workdir, stats)
