@@ -10,7 +10,8 @@ deactivation, password changes, session revocation, logout), records only what t
 server acknowledged with a 2xx, kills the server with SIGKILL at a random moment,
 restarts it on the same database and checks the invariants (see `crash_checks`). Repeats
 for a bounded number of cycles and time, prints one summary line, and exits 1 on any
-violation, 2 on a usage error.
+violation, 2 on a usage error. It talks to loopback only and writes only inside its
+temporary directory (kept, and named, when the run fails).
 
 The seed (printed first; `--seed` or TESSERA_CRASH_SEED sets it) fixes the kill moments
 and each worker's choice of operations. Thread interleaving still varies between runs,
