@@ -52,7 +52,9 @@ def call(address, method, path, body=None, token=None):
         try:
             payload = json.loads(raw)
         except ValueError as error:
-            raise Violation(f"{method} {path} answered {response.status} with invalid JSON: {error}")
+            raise Violation(
+                f"{method} {path} answered {response.status} with invalid JSON: {error}"
+            ) from error
     return response.status, payload
 
 

@@ -192,7 +192,8 @@ def run(args, workdir, stats):
             stats["cycles"] = cycle
             if args.verbose:
                 print(f"crash-safety: cycle {cycle}: killed after {load:.2f} s of load, "
-                      f"in flight: {', '.join(in_flight) or 'nothing'}; restart {restarted - killed:.2f} s, "
+                      f"in flight: {', '.join(in_flight) or 'nothing'}; "
+                      f"restart {restarted - killed:.2f} s, "
                       f"checks {time.monotonic() - restarted:.2f} s", flush=True)
             if final:
                 break
