@@ -158,6 +158,7 @@ async fn contract_update_each_field_alone_and_together(store: &dyn Store) {
                 roles: Some(Vec::new()),
                 password_hash: Some("$argon2id$newer-hash".to_owned()),
                 end_sessions: Some(tessera_store::EndReason::PasswordChanged),
+                keep_active_holder_of: None,
             },
         ),
         (T0 + 50, UserPatch::default()),
@@ -202,8 +203,8 @@ async fn contract_update_missing_user_is_none(store: &dyn Store) {
 async fn contract_delete_then_delete_again(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let bob = create(store, "bob", T0).await;
-    assert!(store.delete_user(alice.id).await.unwrap());
-    assert!(!store.delete_user(alice.id).await.unwrap());
+    assert!(store.delete_user(alice.id, None).await.unwrap());
+    assert!(!store.delete_user(alice.id, None).await.unwrap());
     assert_eq!(store.user_by_id(alice.id).await.unwrap(), None);
     assert_eq!(store.user_by_username("alice").await.unwrap(), None);
     assert_eq!(store.user_by_id(bob.id).await.unwrap(), Some(bob));
@@ -216,7 +217,7 @@ async fn contract_count(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     create(store, "bob", T0).await;
     assert_eq!(store.count_users().await.unwrap(), 2);
-    store.delete_user(alice.id).await.unwrap();
+    store.delete_user(alice.id, None).await.unwrap();
     assert_eq!(store.count_users().await.unwrap(), 1);
 }
 
@@ -318,7 +319,7 @@ async fn contract_counter_moves_on_every_write(store: &dyn Store) {
             .unwrap();
         expect_increase("update_user").await;
     }
-    assert!(store.delete_user(admin.id).await.unwrap());
+    assert!(store.delete_user(admin.id, None).await.unwrap());
     expect_increase("delete_user").await;
 }
 
@@ -344,7 +345,7 @@ async fn contract_counter_ignores_reads_and_failed_writes(store: &dyn Store) {
             .unwrap(),
         None
     );
-    assert!(!store.delete_user(missing).await.unwrap());
+    assert!(!store.delete_user(missing, None).await.unwrap());
 
     assert_eq!(store.user_change_counter().await.unwrap(), before);
 }
@@ -366,7 +367,7 @@ async fn contract_counter_sees_other_writers(server: &dyn Store, cli: &dyn Store
     assert!(after_update > after_create);
     assert!(!server.user_by_id(alice.id).await.unwrap().unwrap().active);
 
-    cli.delete_user(alice.id).await.unwrap();
+    cli.delete_user(alice.id, None).await.unwrap();
     assert!(server.user_change_counter().await.unwrap() > after_update);
     assert_eq!(
         cli.user_change_counter().await.unwrap(),
