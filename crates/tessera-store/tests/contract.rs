@@ -18,6 +18,10 @@ use tessera_store::{NewUser, SqliteStore, Store, StoreError, User, UserId, UserP
 mod sessions;
 use sessions::*;
 
+#[path = "contract/admins.rs"]
+mod admins;
+use admins::*;
+
 const T0: i64 = 1_700_000_000;
 
 fn hash_for(username: &str) -> String {
@@ -471,6 +475,9 @@ mod sqlite {
         contract_ending_sessions,
         contract_purge_in_batches,
         contract_session_counter_ignores_refreshes,
+        contract_last_active_admin_is_kept,
+        contract_guard_refuses_only_the_last_active_admin,
+        contract_guard_lets_a_database_without_admins_recover,
     );
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -480,6 +487,13 @@ mod sqlite {
             let second = fixture.second_handle().await;
             crate::contract_rotation_is_atomic(fixture.store(), &second).await;
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn contract_admins_racing_to_remove_each_other_keep_one() {
+        let fixture = Fixture::new().await;
+        let second = fixture.second_handle().await;
+        crate::contract_admins_racing_to_remove_each_other_keep_one(fixture.store(), &second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
