@@ -11,6 +11,8 @@
 //! - A stored row that cannot be decoded is reported as [`StoreError::Corrupt`], never a panic.
 //! - Refresh tokens are never stored, only their SHA-256; a refresh rotates atomically, so a
 //!   token has at most one successor however many callers race.
+//! - A guarded user write (see [`Store::update_user`]) checks and writes in one atomic step, so
+//!   racing writers can never together take away the last active holder of the guarded role.
 
 mod session;
 mod sqlite;
@@ -63,6 +65,9 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
     /// Ends every live session of the user in the same transaction, for this reason.
     pub end_sessions: Option<EndReason>,
+    /// Guards the change: it is refused as a whole when it would take away the last active
+    /// user holding this role (see [`Store::update_user`]).
+    pub keep_active_holder_of: Option<String>,
 }
 
 /// What can go wrong in the store.
@@ -93,6 +98,9 @@ pub enum StoreError {
     /// The schema migrations could not be applied.
     #[error("failed to migrate the database schema")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A guarded write would have left no active user holding `role`; nothing was written.
+    #[error("the change would leave no active user with the {role} role")]
+    LastActiveHolder { role: String },
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
@@ -117,8 +125,30 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// All users, ordered by username.
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
 
-    /// Applies only the `Some` fields, sets `updated_at = now`; `Ok(None)` if no such user.
-    /// Atomic (one statement or a transaction).
+    /// Applies only the `Some` fields, sets `updated_at = now`, and ends the user's live
+    /// sessions when `patch.end_sessions` asks; `Ok(None)` if no such user. All of it is one
+    /// atomic write: it happens completely or not at all.
+    ///
+    /// # The active-holder guard
+    ///
+    /// With `patch.keep_active_holder_of = Some(role)`, the write is refused with
+    /// [`StoreError::LastActiveHolder`] when the user was active and held `role` just before
+    /// it and no active user holds `role` just after it. A refused write changes nothing: no
+    /// field, no session, no change counter. A user who was not an active holder (a
+    /// non-holder, or an inactive holder) is never refused, even when no active holder exists
+    /// at all, so granting the role or activating a holder always works as a recovery path.
+    ///
+    /// Every backend must make the check and the write one step that no other writer of the
+    /// same database (another handle, another process) can interleave with: when two guarded
+    /// writes race to take the role from the last two active holders, exactly one succeeds
+    /// and the other is refused, in whichever order they run. Reading "is there another
+    /// holder?" first and writing afterwards is not enough, under any isolation level that
+    /// lets both readers see the other holder still active. SQLite gets this from
+    /// `BEGIN IMMEDIATE` (the single write lock is taken before the check reads anything).
+    /// PostgreSQL under READ COMMITTED does not: it needs either SERIALIZABLE (retrying on a
+    /// serialization failure) or locking every active holder's row with
+    /// `SELECT … FOR UPDATE` (in a fixed order, by id) before checking and writing. The
+    /// unguarded form (`None`) checks nothing.
     async fn update_user(
         &self,
         id: UserId,
@@ -126,8 +156,15 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         now: i64,
     ) -> Result<Option<User>, StoreError>;
 
-    /// `true` if a user was deleted, `false` if there was none with this id.
-    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError>;
+    /// `true` if a user was deleted, `false` if there was none with this id. With
+    /// `keep_active_holder_of = Some(role)`, refused with [`StoreError::LastActiveHolder`]
+    /// (nothing deleted) when the user is the last active holder of `role`, under exactly the
+    /// atomicity [`Store::update_user`] describes for its guard.
+    async fn delete_user(
+        &self,
+        id: UserId,
+        keep_active_holder_of: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     async fn count_users(&self) -> Result<u64, StoreError>;
 
@@ -234,6 +271,7 @@ impl fmt::Debug for UserPatch {
                 &self.password_hash.as_ref().map(|_| REDACTED),
             )
             .field("end_sessions", &self.end_sessions)
+            .field("keep_active_holder_of", &self.keep_active_holder_of)
             .finish()
     }
 }

@@ -80,6 +80,15 @@ const UPDATE_USER: &str = concat!(
     user_columns!()
 );
 
+/// Whether an active user holds role `$2`; only user `$1` unless `$1` is NULL. A `roles`
+/// value that is not a JSON array (a corrupt row) holds no role here, so one bad row cannot
+/// block every guarded write; reading that row still reports it as corrupt.
+const ACTIVE_HOLDER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users AS u, json_each( \
+     CASE WHEN NOT json_valid(u.roles) THEN '[]' \
+     WHEN json_type(u.roles) = 'array' THEN u.roles ELSE '[]' END) AS role \
+     WHERE u.active = 1 AND ($1 IS NULL OR u.id = $1) \
+     AND role.type = 'text' AND role.value = $2)";
+
 /// A [`Store`] on one SQLite database file, in WAL mode, shared safely with other processes
 /// (such as the CLI) that open the same file.
 pub struct SqliteStore {
@@ -254,6 +263,10 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<Option<User>, StoreError> {
         let mut transaction = write_transaction(&self.pool).await?;
+        let guard = match patch.keep_active_holder_of {
+            Some(role) => Guard::before(&mut transaction, id, role).await?,
+            None => None,
+        };
         let row = sqlx::query_as::<_, UserRow>(UPDATE_USER)
             .bind(id.hyphenated().to_string())
             .bind(patch.active)
@@ -267,6 +280,9 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let user = row.into_user()?;
+        if let Some(guard) = guard {
+            guard.after(&mut transaction).await?;
+        }
         if let Some(reason) = patch.end_sessions {
             sessions::end_for_user(&mut transaction, id, None, reason, now).await?;
         }
@@ -274,12 +290,30 @@ impl Store for SqliteStore {
         Ok(Some(user))
     }
 
-    async fn delete_user(&self, id: UserId) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.hyphenated().to_string())
-            .execute(&self.pool)
+    async fn delete_user(
+        &self,
+        id: UserId,
+        keep_active_holder_of: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let delete =
+            sqlx::query("DELETE FROM users WHERE id = $1").bind(id.hyphenated().to_string());
+        let Some(role) = keep_active_holder_of else {
+            let result = delete
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::Database)?;
+            return Ok(result.rows_affected() > 0);
+        };
+        let mut transaction = write_transaction(&self.pool).await?;
+        let guard = Guard::before(&mut transaction, id, role.to_owned()).await?;
+        let result = delete
+            .execute(&mut *transaction)
             .await
             .map_err(StoreError::Database)?;
+        if let Some(guard) = guard {
+            guard.after(&mut transaction).await?;
+        }
+        transaction.commit().await.map_err(StoreError::Database)?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -370,6 +404,47 @@ async fn write_transaction(pool: &SqlitePool) -> Result<Transaction<'static, Sql
     pool.begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(StoreError::Database)
+}
+
+/// The active-holder guard of one write, armed when its user was an active holder of
+/// `role` before the write (see [`Store::update_user`]). Both checks run inside the write's
+/// `BEGIN IMMEDIATE` transaction, which holds SQLite's single write lock throughout.
+struct Guard {
+    role: String,
+}
+
+impl Guard {
+    /// Reads, before the write, whether user `id` is an active holder of `role`; `None` when
+    /// it is not, since then the write cannot take the last holder away.
+    async fn before(
+        transaction: &mut Transaction<'static, Sqlite>,
+        id: UserId,
+        role: String,
+    ) -> Result<Option<Self>, StoreError> {
+        let holds: bool = sqlx::query_scalar(ACTIVE_HOLDER_EXISTS)
+            .bind(id.hyphenated().to_string())
+            .bind(&role)
+            .fetch_one(&mut **transaction)
+            .await
+            .map_err(StoreError::Database)?;
+        Ok(holds.then_some(Self { role }))
+    }
+
+    /// Refuses, after the write and before the commit, when no active holder is left. The
+    /// caller returns the error, which drops (and so rolls back) the transaction.
+    async fn after(self, transaction: &mut Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+        let remains: bool = sqlx::query_scalar(ACTIVE_HOLDER_EXISTS)
+            .bind(None::<String>)
+            .bind(&self.role)
+            .fetch_one(&mut **transaction)
+            .await
+            .map_err(StoreError::Database)?;
+        if remains {
+            Ok(())
+        } else {
+            Err(StoreError::LastActiveHolder { role: self.role })
+        }
+    }
 }
 
 impl fmt::Debug for SqliteStore {

@@ -18,6 +18,10 @@ use tessera_store::{NewUser, SqliteStore, Store, StoreError, User, UserId, UserP
 mod sessions;
 use sessions::*;
 
+#[path = "contract/admins.rs"]
+mod admins;
+use admins::*;
+
 const T0: i64 = 1_700_000_000;
 
 fn hash_for(username: &str) -> String {
@@ -158,6 +162,7 @@ async fn contract_update_each_field_alone_and_together(store: &dyn Store) {
                 roles: Some(Vec::new()),
                 password_hash: Some("$argon2id$newer-hash".to_owned()),
                 end_sessions: Some(tessera_store::EndReason::PasswordChanged),
+                keep_active_holder_of: None,
             },
         ),
         (T0 + 50, UserPatch::default()),
@@ -202,8 +207,8 @@ async fn contract_update_missing_user_is_none(store: &dyn Store) {
 async fn contract_delete_then_delete_again(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let bob = create(store, "bob", T0).await;
-    assert!(store.delete_user(alice.id).await.unwrap());
-    assert!(!store.delete_user(alice.id).await.unwrap());
+    assert!(store.delete_user(alice.id, None).await.unwrap());
+    assert!(!store.delete_user(alice.id, None).await.unwrap());
     assert_eq!(store.user_by_id(alice.id).await.unwrap(), None);
     assert_eq!(store.user_by_username("alice").await.unwrap(), None);
     assert_eq!(store.user_by_id(bob.id).await.unwrap(), Some(bob));
@@ -216,7 +221,7 @@ async fn contract_count(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     create(store, "bob", T0).await;
     assert_eq!(store.count_users().await.unwrap(), 2);
-    store.delete_user(alice.id).await.unwrap();
+    store.delete_user(alice.id, None).await.unwrap();
     assert_eq!(store.count_users().await.unwrap(), 1);
 }
 
@@ -318,7 +323,7 @@ async fn contract_counter_moves_on_every_write(store: &dyn Store) {
             .unwrap();
         expect_increase("update_user").await;
     }
-    assert!(store.delete_user(admin.id).await.unwrap());
+    assert!(store.delete_user(admin.id, None).await.unwrap());
     expect_increase("delete_user").await;
 }
 
@@ -344,7 +349,7 @@ async fn contract_counter_ignores_reads_and_failed_writes(store: &dyn Store) {
             .unwrap(),
         None
     );
-    assert!(!store.delete_user(missing).await.unwrap());
+    assert!(!store.delete_user(missing, None).await.unwrap());
 
     assert_eq!(store.user_change_counter().await.unwrap(), before);
 }
@@ -366,7 +371,7 @@ async fn contract_counter_sees_other_writers(server: &dyn Store, cli: &dyn Store
     assert!(after_update > after_create);
     assert!(!server.user_by_id(alice.id).await.unwrap().unwrap().active);
 
-    cli.delete_user(alice.id).await.unwrap();
+    cli.delete_user(alice.id, None).await.unwrap();
     assert!(server.user_change_counter().await.unwrap() > after_update);
     assert_eq!(
         cli.user_change_counter().await.unwrap(),
@@ -470,6 +475,9 @@ mod sqlite {
         contract_ending_sessions,
         contract_purge_in_batches,
         contract_session_counter_ignores_refreshes,
+        contract_last_active_admin_is_kept,
+        contract_guard_refuses_only_the_last_active_admin,
+        contract_guard_lets_a_database_without_admins_recover,
     );
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,6 +487,13 @@ mod sqlite {
             let second = fixture.second_handle().await;
             crate::contract_rotation_is_atomic(fixture.store(), &second).await;
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn contract_admins_racing_to_remove_each_other_keep_one() {
+        let fixture = Fixture::new().await;
+        let second = fixture.second_handle().await;
+        crate::contract_admins_racing_to_remove_each_other_keep_one(fixture.store(), &second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

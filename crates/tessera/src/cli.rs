@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `gen-secret`, `config check`,
-//! `token verify`, `user …` and `session …`, all taking the same settings flags.
+//! `token verify`, `user …` (including `user grant` / `user revoke` of one role) and
+//! `session …`, all taking the same settings flags.
 //!
 //! Settings flags (`--NAME=value` / `--NAME value` for every name in the settings table)
 //! are taken out of the arguments first by `tessera_config`, so they may stand anywhere;
@@ -142,6 +143,21 @@ enum UserCommand {
     Delete {
         /// The username.
         username: String,
+    },
+    /// Give a user a role; granting `admin` to an active user recovers a database left
+    /// without an active administrator.
+    Grant {
+        /// The username.
+        username: String,
+        /// The role (a-z, 0-9, '.', '_', '-', ':').
+        role: String,
+    },
+    /// Take a role from a user; refused when it would leave no active user with `admin`.
+    Revoke {
+        /// The username.
+        username: String,
+        /// The role.
+        role: String,
     },
 }
 
@@ -418,8 +434,74 @@ async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Resu
             users.delete(user.id).await?;
             println!("deleted user '{}'", user.username);
         }
+        UserCommand::Grant { username, role } => {
+            change_role(&users, &username, &role, true, now).await?;
+        }
+        UserCommand::Revoke { username, role } => {
+            change_role(&users, &username, &role, false, now).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Grants (`grant`) or revokes one role through [`Users`], so the last-admin guard applies;
+/// a grant or revoke that would change nothing says so and writes nothing.
+async fn change_role(
+    users: &Users,
+    username: &str,
+    role: &str,
+    grant: bool,
+    now: i64,
+) -> anyhow::Result<()> {
+    let name = Username::parse(username)?;
+    // Validates the role name before anything is read.
+    Roles::parse(&[role])?;
+    let user = users
+        .get_by_username(&name)
+        .await
+        .with_context(|| format!("user '{username}'"))?;
+    let holds = user.roles.iter().any(|held| held == role);
+    if holds == grant {
+        let has = if grant {
+            "already has"
+        } else {
+            "does not have"
+        };
+        println!(
+            "'{}' {has} the role '{role}'; nothing changed",
+            user.username
+        );
+        return Ok(());
+    }
+    let wanted: Vec<&str> = user
+        .roles
+        .iter()
+        .map(String::as_str)
+        .filter(|held| *held != role)
+        .chain(grant.then_some(role))
+        .collect();
+    let changes = UserChanges {
+        roles: Some(Roles::parse(&wanted)?),
+        ..UserChanges::default()
+    };
+    let updated = users.update(user.id, changes, now).await?;
+    let roles = if updated.roles.is_empty() {
+        "none".to_owned()
+    } else {
+        updated.roles.join(", ")
+    };
+    if grant {
+        println!(
+            "granted the role '{role}' to '{}' (roles: {roles})",
+            updated.username
+        );
+    } else {
+        println!(
+            "revoked the role '{role}' from '{}' (roles: {roles})",
+            updated.username
+        );
+    }
+    Ok(())
 }
 
 async fn session_command(settings: &Settings, command: SessionCommand) -> anyhow::Result<ExitCode> {

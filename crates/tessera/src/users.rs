@@ -9,7 +9,9 @@
 //!   the whole cache when it moves;
 //! - a cache fill that raced with an invalidation is discarded (see [`EpochCache`]);
 //! - a password change, a role change and deactivation end all of the user's sessions in
-//!   the same store write, and drop them from the session cache before returning.
+//!   the same store write, and drop them from the session cache before returning;
+//! - "at least one active admin remains" is checked by the store inside the write (never
+//!   by reading first here), so racing changes cannot together remove every admin.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -96,6 +98,8 @@ impl From<StoreError> for UsersError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::UsernameTaken => Self::UsernameTaken,
+            // `Users` guards only the admin role.
+            StoreError::LastActiveHolder { .. } => Self::LastAdmin,
             other => Self::Store(other),
         }
     }
@@ -259,21 +263,19 @@ impl Users {
 
     /// Applies `changes`; refuses to leave the system without an active admin. A new
     /// password, changed roles or deactivation end all of the user's sessions.
+    ///
+    /// The admin check is the store's, made atomically with the write (two admins demoting
+    /// each other at once cannot both succeed); the password is hashed before it.
     pub async fn update(
         &self,
         id: UserId,
         changes: UserChanges,
         now: i64,
     ) -> Result<UserView, UsersError> {
+        // Read only to fail fast on a missing user and to name why sessions end; the guard
+        // does not depend on it.
         let current = self.get(id).await?;
         let active_after = changes.active.unwrap_or(current.active);
-        let admin_after = changes
-            .roles
-            .as_ref()
-            .map_or(current.is_admin(), |roles| roles.contains(ADMIN_ROLE));
-        if current.active && current.is_admin() && !(active_after && admin_after) {
-            self.ensure_another_admin(id).await?;
-        }
         let password_hash = match &changes.password {
             Some(password) => Some(self.inner.passwords.hash(password.secret()).await?),
             None => None,
@@ -293,6 +295,7 @@ impl Users {
             roles,
             password_hash,
             end_sessions,
+            keep_active_holder_of: Some(ADMIN_ROLE.to_owned()),
         };
         let updated = self.store().update_user(id, patch, now).await;
         self.invalidate(id);
@@ -306,13 +309,9 @@ impl Users {
         Ok(UserView::from(&user))
     }
 
-    /// Deletes a user; refuses to delete the last active admin.
+    /// Deletes a user; refuses to delete the last active admin (atomically, in the store).
     pub async fn delete(&self, id: UserId) -> Result<(), UsersError> {
-        let current = self.get(id).await?;
-        if current.active && current.is_admin() {
-            self.ensure_another_admin(id).await?;
-        }
-        let deleted = self.store().delete_user(id).await;
+        let deleted = self.store().delete_user(id, Some(ADMIN_ROLE)).await;
         self.invalidate(id);
         self.inner.sessions.forget_user(id);
         if deleted? {
@@ -378,19 +377,6 @@ impl Users {
             }
             Some(user) => Bootstrap::Created(UserView::from(&user)),
         })
-    }
-
-    async fn ensure_another_admin(&self, id: UserId) -> Result<(), UsersError> {
-        let others = self
-            .list()
-            .await?
-            .into_iter()
-            .any(|u| u.id != id && u.active && u.is_admin());
-        if others {
-            Ok(())
-        } else {
-            Err(UsersError::LastAdmin)
-        }
     }
 
     fn invalidate(&self, id: UserId) {

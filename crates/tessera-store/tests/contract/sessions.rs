@@ -410,7 +410,7 @@ pub async fn contract_ending_sessions(store: &dyn Store) {
     assert_eq!(live_count(store, bob.id, T0 + 5).await, 1);
 
     // Deleting a user deletes their sessions and refresh tokens.
-    assert!(store.delete_user(bob.id).await.unwrap());
+    assert!(store.delete_user(bob.id, None).await.unwrap());
     assert_eq!(store.session_by_id(bobs.id).await.unwrap(), None);
     assert_eq!(
         store
