@@ -5,7 +5,7 @@
 //! They are entries of the one settings table ([`super::SETTINGS`]), kept in their own file
 //! because they belong together; this module holds no rule of its own beyond each value's range.
 
-use super::{DefaultValue, Draft, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
 use crate::parse;
 
 /// The most connections the settings may ask for.

@@ -7,6 +7,7 @@ mod helpers;
 
 mod admin;
 mod binary;
+mod connections;
 mod login;
 mod robustness;
 mod seeds;
