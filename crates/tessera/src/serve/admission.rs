@@ -105,12 +105,12 @@ impl Drop for Permit {
     fn drop(&mut self) {
         let mut counts = self.admission.lock();
         counts.total = counts.total.saturating_sub(1);
-        if let Some(client) = self.client {
-            if let Some(held) = counts.per_client.get_mut(&client) {
-                *held = held.saturating_sub(1);
-                if *held == 0 {
-                    counts.per_client.remove(&client);
-                }
+        if let Some(client) = self.client
+            && let Some(held) = counts.per_client.get_mut(&client)
+        {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                counts.per_client.remove(&client);
             }
         }
     }
