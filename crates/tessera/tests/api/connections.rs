@@ -407,3 +407,70 @@ async fn sigterm_exits_by_the_shutdown_deadline_whatever_the_clients_do() {
     assert!(closed);
     assert_eq!(answer, "", "the cut request got an answer");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_server_raises_its_open_file_limit_and_derives_its_connection_cap() {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    use std::process::{Command, Stdio};
+    let hard = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -Hn")
+        .output()
+        .unwrap();
+    let hard = String::from_utf8_lossy(&hard.stdout).trim().to_owned();
+    if hard.parse::<u64>().is_ok_and(|hard| hard <= 512) {
+        eprintln!("skipped: the hard open-file limit ({hard}) leaves nothing to raise");
+        return;
+    }
+    let env = TestEnv::new();
+    // Start with a soft limit of 256, as many systems still default to 1024.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -Sn 256 && exec \"$0\" serve")
+        .arg(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(env.path());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TESSERA_") || key.starts_with("AYANOVA_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .env("TESSERA_LOG", "info")
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_ADMIN_PASSWORD", PASSWORD)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let listening = stdout
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("tessera listening on "));
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(listening, "{stderr}");
+    let raised = stderr
+        .lines()
+        .find(|line| line.contains("raised the open-file limit"))
+        .unwrap_or_else(|| panic!("no line about the open-file limit in {stderr}"));
+    assert!(raised.contains("from=256"), "{raised}");
+    let limit: u64 = raised.rsplit_once("to=").unwrap().1.trim().parse().unwrap();
+    assert!(limit > 256, "{raised}");
+    // The connection cap comes from the raised limit, not from the 256 it started with.
+    let expected = tessera::serve::derived_max_connections(limit);
+    assert!(
+        stderr.contains(&format!("max_connections={expected} ")),
+        "expected max_connections={expected} in {stderr}"
+    );
+}
