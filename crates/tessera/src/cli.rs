@@ -265,7 +265,6 @@ async fn serve(resolved: Resolved) -> anyhow::Result<()> {
             );
         }
     }
-    println!("tessera listening on http://{}", app.local_addr());
     let limits = app.limits();
     tracing::info!(
         address = %app.local_addr(),
@@ -275,6 +274,8 @@ async fn serve(resolved: Resolved) -> anyhow::Result<()> {
         idle_timeout_seconds = limits.idle_timeout.as_secs(),
         "listening"
     );
+    // After the log line, so whoever waits for this announcement finds the log written.
+    println!("tessera listening on http://{}", app.local_addr());
     app.run().await
 }
 

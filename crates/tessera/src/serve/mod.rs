@@ -159,7 +159,7 @@ pub async fn serve(
         tokio::select! {
             biased;
             () = &mut shutdown => break,
-            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => log_task_panic(joined),
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match admission.admit(peer.ip()) {
                     Ok(permit) => {
@@ -195,7 +195,9 @@ pub async fn serve(
         "stopped accepting; finishing requests in flight"
     );
     let drained = tokio::time::timeout(limits.shutdown_timeout, async {
-        while tasks.join_next().await.is_some() {}
+        while let Some(joined) = tasks.join_next().await {
+            log_task_panic(joined);
+        }
     })
     .await;
     if drained.is_err() {
@@ -206,6 +208,16 @@ pub async fn serve(
             cut,
             "cut the connections still open at the shutdown deadline"
         );
+    }
+}
+
+/// Logs a connection task that panicked (a handler's panic is answered 500 by the router;
+/// this is one in hyper or in this module).
+fn log_task_panic(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = joined
+        && error.is_panic()
+    {
+        tracing::error!("a connection task panicked");
     }
 }
 
