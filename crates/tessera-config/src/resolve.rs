@@ -98,6 +98,7 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
     if errors.is_empty() {
         errors.extend(account_failures_per_hour(&draft, &report));
         errors.extend(refresh_idle_within_absolute(&draft, &report));
+        errors.extend(per_client_below_total(&draft, &report));
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -165,6 +166,26 @@ fn refresh_idle_within_absolute(draft: &Draft, report: &[SettingReport]) -> Opti
             "{name}={idle} (from {}) is longer than TESSERA_REFRESH_ABSOLUTE_MINUTES={absolute} (from {}); the idle timeout must be at most the absolute lifetime: lower the idle timeout or lengthen the lifetime",
             source_text(report, name),
             source_text(report, "TESSERA_REFRESH_ABSOLUTE_MINUTES"),
+        ),
+    ))
+}
+
+/// One client may not be allowed every connection: the per-client cap must be below the total.
+/// (A derived total is only known at start; the server halves the per-client cap there.)
+fn per_client_below_total(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
+    let per_client = draft.max_connections_per_client;
+    let total = draft.max_connections?;
+    if per_client < total {
+        return None;
+    }
+    let name = "TESSERA_MAX_CONNECTIONS_PER_CLIENT";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name}={per_client} (from {}) is not less than TESSERA_MAX_CONNECTIONS={total} (from {}); one client could then take every connection: lower the per-client limit or raise the total",
+            source_text(report, name),
+            source_text(report, "TESSERA_MAX_CONNECTIONS"),
         ),
     ))
 }

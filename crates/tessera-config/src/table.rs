@@ -5,6 +5,7 @@
 //! To add a setting: add a field to [`Settings`] and [`Draft`], a line to [`Draft::finish`], and
 //! an entry here whose `apply` parses the text into the draft. Entries are resolved in table
 //! order, so a setting another one depends on comes first (the secret policy before the secret).
+//! The connection settings' entries sit in [`connections`], listed here like the others.
 
 use secrecy::SecretString;
 
@@ -12,6 +13,8 @@ use crate::error::{show_hidden, show_plain};
 use crate::parse;
 use crate::proxies::TrustedProxies;
 use crate::secret::{JwtSecret, SecretPolicy};
+
+mod connections;
 
 /// What a setting parses into the draft: warnings, or the reason the value is refused.
 type Apply = fn(&str, &mut Draft) -> Result<Vec<String>, String>;
@@ -534,6 +537,11 @@ pub static SETTINGS: &[SettingSpec] = &[
         },
         on_unset: no_op,
     },
+    connections::HEADER_TIMEOUT,
+    connections::IDLE_TIMEOUT,
+    connections::MAX_CONNECTIONS,
+    connections::MAX_CONNECTIONS_PER_CLIENT,
+    connections::SHUTDOWN_TIMEOUT,
 ];
 
 /// `on_unset` for settings whose default is a text (already applied) or that stay unset.
@@ -569,6 +577,16 @@ pub struct Settings {
     pub login_max_client_failures: u32,
     pub login_failure_window_seconds: u32,
     pub trusted_proxies: TrustedProxies,
+    /// How long a client may take to send a request head, in seconds.
+    pub header_timeout_seconds: u32,
+    /// How long a keep-alive connection with no request in flight is kept, in seconds.
+    pub idle_timeout_seconds: u32,
+    /// How many connections are served at once; `None` derives it from the open-file limit.
+    pub max_connections: Option<u32>,
+    /// How many connections one client address (an IPv6 /64) may hold at once.
+    pub max_connections_per_client: u32,
+    /// How long a shutdown waits for requests in flight, in seconds.
+    pub shutdown_timeout_seconds: u32,
 }
 
 /// Settings being resolved. Every field is written by its setting's parser, from a given value
@@ -593,6 +611,11 @@ pub(crate) struct Draft {
     login_max_client_failures: u32,
     pub(crate) login_failure_window_seconds: u32,
     trusted_proxies: TrustedProxies,
+    header_timeout_seconds: u32,
+    idle_timeout_seconds: u32,
+    pub(crate) max_connections: Option<u32>,
+    pub(crate) max_connections_per_client: u32,
+    shutdown_timeout_seconds: u32,
 }
 
 impl Draft {
@@ -617,6 +640,11 @@ impl Draft {
             login_max_client_failures: self.login_max_client_failures,
             login_failure_window_seconds: self.login_failure_window_seconds,
             trusted_proxies: self.trusted_proxies,
+            header_timeout_seconds: self.header_timeout_seconds,
+            idle_timeout_seconds: self.idle_timeout_seconds,
+            max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
+            shutdown_timeout_seconds: self.shutdown_timeout_seconds,
         })
     }
 }

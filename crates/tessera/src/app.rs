@@ -3,6 +3,9 @@
 //! [`Application::build`] turns resolved settings into a bound listener (port 0 picks a
 //! free port) and the router; tests build several in one process, each with its own
 //! database, clock and counters: there is no global state.
+//!
+//! The port is bound before anything is written: a start that cannot listen leaves no first
+//! admin behind (nor a database), so a generated password is never lost unseen.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,6 +23,7 @@ use crate::clock::SharedClock;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::password::Passwords;
+use crate::serve::{self, ConnectionLimits};
 use crate::sessions::{SessionLifetimes, Sessions};
 use crate::throttle::{Limits, LoginThrottle};
 use crate::users::{Bootstrap, Users};
@@ -36,6 +40,7 @@ pub struct Application {
     local_addr: SocketAddr,
     state: AppState,
     bootstrap: Bootstrap,
+    limits: ConnectionLimits,
 }
 
 /// The token codec the settings describe (shared by the server and the CLI).
@@ -93,15 +98,21 @@ pub async fn authenticator(
 }
 
 impl Application {
-    /// Opens the database, creates the first admin if there are no users, and binds.
+    /// Binds, opens the database, and creates the first admin if there are no users (last,
+    /// so that nothing after it can fail and lose a generated password).
     pub async fn build(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let auth = authenticator(settings, clock.clone()).await?;
-        let admin_password: Option<&SecretString> = settings.admin_password.as_ref();
-        let bootstrap = auth
-            .users
-            .bootstrap(admin_password, clock.now())
+        let listener = TcpListener::bind(settings.listen.as_str())
             .await
-            .context("failed to create the first admin user")?;
+            .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        let local_addr = listener
+            .local_addr()
+            .context("failed to read the bound address")?;
+        let (limits, warnings) =
+            ConnectionLimits::from_settings(settings, serve::open_file_limit());
+        for warning in warnings {
+            tracing::warn!("{warning}");
+        }
+        let auth = authenticator(settings, clock.clone()).await?;
         auth.users
             .sync_external_changes()
             .await
@@ -110,12 +121,12 @@ impl Application {
             .sync_external_changes()
             .await
             .context("failed to read the session change counter")?;
-        let listener = TcpListener::bind(settings.listen.as_str())
+        let admin_password: Option<&SecretString> = settings.admin_password.as_ref();
+        let bootstrap = auth
+            .users
+            .bootstrap(admin_password, clock.now())
             .await
-            .with_context(|| format!("failed to listen on {}", settings.listen))?;
-        let local_addr = listener
-            .local_addr()
-            .context("failed to read the bound address")?;
+            .context("failed to create the first admin user")?;
         Ok(Self {
             listener,
             local_addr,
@@ -125,6 +136,7 @@ impl Application {
                 secure_cookies: !http::is_loopback_listen(&settings.listen),
             },
             bootstrap,
+            limits,
         })
     }
 
@@ -138,26 +150,37 @@ impl Application {
         &self.state
     }
 
+    /// The connection rules the server applies.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
+    }
+
     /// What start-up did about the first admin user.
     pub fn bootstrap(&self) -> &Bootstrap {
         &self.bootstrap
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes, then shuts down gracefully within the shutdown
+    /// deadline (see [`serve::serve`]).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let poller = tokio::spawn(poll_external_changes(self.state.auth.clone()));
         let purger = tokio::spawn(purge_sessions(self.state.auth.clone()));
-        let service = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
+        let trusted_proxies = Arc::clone(&self.state.trusted_proxies);
+        let router = http::router(self.state);
+        serve::serve(
+            self.listener,
+            router,
+            self.limits,
+            trusted_proxies,
+            shutdown,
+        )
+        .await;
         poller.abort();
         purger.abort();
-        served
+        Ok(())
     }
 
     /// Serves until Ctrl-C or SIGTERM.

@@ -279,6 +279,7 @@ async fn serve(resolved: Resolved) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let settings = resolved.settings;
+    crate::serve::raise_open_file_limit();
     let app = Application::build(&settings, Arc::new(SystemClock)).await?;
     match app.bootstrap() {
         Bootstrap::NotNeeded => {}
@@ -295,8 +296,17 @@ async fn serve(resolved: Resolved) -> anyhow::Result<()> {
             );
         }
     }
+    let limits = app.limits();
+    tracing::info!(
+        address = %app.local_addr(),
+        max_connections = limits.max_connections,
+        max_connections_per_client = limits.max_per_client,
+        header_timeout_seconds = limits.header_timeout.as_secs(),
+        idle_timeout_seconds = limits.idle_timeout.as_secs(),
+        "listening"
+    );
+    // After the log line, so whoever waits for this announcement finds the log written.
     println!("tessera listening on http://{}", app.local_addr());
-    tracing::info!(address = %app.local_addr(), "listening");
     app.run().await
 }
 

@@ -12,6 +12,7 @@ pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod password;
+pub mod serve;
 pub mod sessions;
 pub mod throttle;
 pub mod users;

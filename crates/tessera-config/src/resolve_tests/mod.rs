@@ -1,6 +1,7 @@
 //! Resolution tested as a table: raw sources in, effective value and source (or error, or
 //! warning) out. One `check` helper (here) runs every case; the cases are grouped by topic.
 
+mod connection_cases;
 mod render_cases;
 mod secret_cases;
 mod source_cases;

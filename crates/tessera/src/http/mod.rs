@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod health;
 mod me;
+mod refusal;
 mod session_routes;
 mod user_routes;
 
@@ -38,6 +39,7 @@ use crate::auth::Authenticator;
 pub use cookie::REFRESH_COOKIE;
 pub use error::ApiError;
 pub use extract::{AdminUser, ApiJson, AuthUser, ClientIp, CookieSecurity, OptionalJson};
+pub use refusal::Refusal;
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

@@ -442,6 +442,35 @@ impl RunningBinary {
         stderr
     }
 
+    /// Sends SIGTERM, as a service manager stopping the server would.
+    #[cfg(unix)]
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits at most `limit` for the process to exit (seen as its stderr closing) and returns
+    /// its exit status and stderr; `None` when it is still running.
+    pub fn wait_for_exit(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<(std::process::ExitStatus, String)> {
+        use std::io::Read as _;
+        let mut pipe = self.child.stderr.take()?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stderr = String::new();
+            let _ = pipe.read_to_string(&mut stderr);
+            let _ = sender.send(stderr);
+        });
+        let stderr = receiver.recv_timeout(limit).ok()?;
+        Some((self.child.wait().unwrap(), stderr))
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Answer {
         let response = reqwest::Client::new()
             .post(format!("{}/api/auth/login", self.base))
