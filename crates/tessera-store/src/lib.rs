@@ -11,19 +11,24 @@
 //! - A stored row that cannot be decoded is reported as [`StoreError::Corrupt`], never a panic.
 //! - Refresh tokens are never stored, only their SHA-256; a refresh rotates atomically, so a
 //!   token has at most one successor however many callers race.
+//! - A write that returned `Ok` is on disk (it survives an OS crash or a power cut), and a
+//!   store that was closed leaves every write in the main database file.
+//! - A file that is not the backend's own database is never initialised or migrated.
+//! - A lock held by someone else past the busy timeout is [`StoreError::Busy`], which callers
+//!   answer with "retry shortly", never as an internal failure.
 
 mod session;
 mod sqlite;
 mod url;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use session::{
     EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, TokenHash,
 };
-pub use sqlite::SqliteStore;
+pub use sqlite::{DEFAULT_BUSY_TIMEOUT, SqliteOptions, SqliteStore};
 
 /// Identifier of a user: a UUID, stored as hyphenated lower-case text.
 pub type UserId = uuid::Uuid;
@@ -90,12 +95,55 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The file at the database path is not a tessera database: `found` says what it is.
+    #[error(
+        "refusing to use {}: it is {found}, not a tessera database; move it away, or set \
+         TESSERA_DATABASE_URL to a new file (tessera creates it)",
+        path.display()
+    )]
+    NotTessera { path: PathBuf, found: String },
+    /// The database was migrated by a newer tessera: `unknown` are the schema versions this
+    /// build does not know; `known` is the newest one it does.
+    #[error(
+        "the database at {} was written by a newer tessera: it has schema version(s) {} that \
+         this build does not know (it knows up to {known}); run the newer tessera, or restore \
+         a backup taken before the upgrade",
+        path.display(),
+        unknown.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NewerSchema {
+        path: PathBuf,
+        unknown: Vec<i64>,
+        known: i64,
+    },
     /// The schema migrations could not be applied.
     #[error("failed to migrate the database schema")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    /// Another connection or process held the database's lock for longer than the busy
+    /// timeout: retrying shortly may succeed.
+    #[error("the database is locked by another writer")]
+    Busy(#[source] sqlx::Error),
+    /// The backup file already exists; a backup never overwrites anything.
+    #[error("the backup file {} already exists; choose a new path", .0.display())]
+    BackupExists(PathBuf),
+    /// The backup file could not be created or written.
+    #[error("failed to write the backup file {}", path.display())]
+    Backup {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// True when the database was locked by someone else: the operation may succeed when
+    /// retried shortly.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy(_))
+    }
 }
 
 /// Persistence of users. One implementation per database backend.
@@ -136,8 +184,18 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// invalidate their in-memory user cache.
     async fn user_change_counter(&self) -> Result<i64, StoreError>;
 
-    /// Readiness check: succeeds when the database answers a trivial query.
+    /// Readiness check: succeeds when a write could start now, that is when the database
+    /// answers and its write lock can be had within a short probe (about 200 ms);
+    /// [`StoreError::Busy`] when it cannot.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Writes a consistent copy of the live database to `destination`, a new file readable
+    /// only by its owner; fails with [`StoreError::BackupExists`] when the path exists.
+    async fn backup(&self, destination: &Path) -> Result<(), StoreError>;
+
+    /// Moves every write into the main database file and closes the connections; call it
+    /// once, when the process is done with the store (later calls fail).
+    async fn close(&self) -> Result<(), StoreError>;
 
     /// Creates a session with `created_at = last_used_at = now` and its first refresh token.
     /// Fails with [`StoreError::UserNotFound`] when the user does not exist.
@@ -190,11 +248,15 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 /// Opens the database named by `url`, creating it if missing, and applies migrations.
 ///
 /// Accepted forms: `sqlite://PATH` and `sqlite:PATH` (relative or absolute path; missing
-/// parent directories are created). `postgres://` and `postgresql://` are recognised but not
-/// built yet. The URL itself never appears in errors, since it may hold a password.
+/// parent directories are created), optionally with `?busy_timeout_ms=N` (how long a write
+/// waits for another process's lock; default 2000). `postgres://` and `postgresql://` are
+/// recognised but not built yet. The URL itself never appears in errors, since it may hold
+/// a password.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     match url::parse(url)? {
-        url::DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path).await?)),
+        url::DatabaseUrl::Sqlite(path, options) => {
+            Ok(Arc::new(SqliteStore::open_with(&path, options).await?))
+        }
     }
 }
 

@@ -148,6 +148,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let auth = Arc::clone(&self.state.auth);
         let poller = tokio::spawn(poll_external_changes(self.state.auth.clone()));
         let purger = tokio::spawn(purge_sessions(self.state.auth.clone()));
         let service = http::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
@@ -157,6 +158,8 @@ impl Application {
             .context("server failed");
         poller.abort();
         purger.abort();
+        // Only after the last request: every write then reaches the main database file.
+        auth.close().await;
         served
     }
 
