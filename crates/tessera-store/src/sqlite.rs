@@ -409,3 +409,25 @@ fn read_error(error: sqlx::Error) -> StoreError {
         other => database_error(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// `synchronous=FULL` on every connection: in WAL mode each commit syncs the WAL before
+    /// it returns, so an answered write survives an OS crash (NORMAL would not).
+    #[tokio::test]
+    async fn every_connection_syncs_each_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        for pool in [store.writer(), store.reader(), &store.pools.probe] {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(level, 2, "synchronous is not FULL");
+        }
+    }
+}

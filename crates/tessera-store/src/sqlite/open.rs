@@ -12,9 +12,11 @@ use std::io::{ErrorKind, Read as _};
 use std::path::Path;
 use std::time::Duration;
 
+use sqlx::Connection as _;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 
 use super::is_busy;
@@ -83,14 +85,16 @@ pub(super) async fn open(path: &Path, options: SqliteOptions) -> Result<Pools, S
     }
     warn_about_directory(path);
     prepare_file(path).await?;
-    let connect = SqliteConnectOptions::new()
+    let plain = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(false)
+        .busy_timeout(options.busy_timeout);
+    check_before_opening(path, &plain).await?;
+    let connect = plain
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: in WAL mode every commit syncs the WAL before it returns, so a write that
         // was answered survives a power cut or an OS crash.
         .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(options.busy_timeout)
         .foreign_keys(true);
     // The writer opens first: it is the connection that may have to switch a new file to WAL.
     let writer = connect_pool(
@@ -273,26 +277,39 @@ async fn connect_pool(
     }
 }
 
-/// Checks that the file is empty or tessera's, at a schema this build knows, and applies the
-/// pending migrations, all inside one `BEGIN IMMEDIATE` transaction: SQLite's migrator takes
-/// no lock, so without it two processes opening a new file at once could both apply them.
-async fn migrate(path: &Path, pool: &SqlitePool) -> Result<(), StoreError> {
-    let mut transaction = pool
-        .begin_with("BEGIN IMMEDIATE")
+/// Checks, on a connection that changes nothing (no journal mode is set), that the file is
+/// empty or tessera's at a schema this build knows, before any pool switches it to WAL.
+async fn check_before_opening(
+    path: &Path,
+    options: &SqliteConnectOptions,
+) -> Result<(), StoreError> {
+    let connect_error = |source| StoreError::Connect {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut connection = SqliteConnection::connect_with(options)
         .await
-        .map_err(|error| StoreError::Migrate(error.into()))?;
+        .map_err(connect_error)?;
+    let checked = check_schema(path, &mut connection).await;
+    connection.close().await.map_err(connect_error)?;
+    checked
+}
+
+/// Refuses an SQLite database of another application, and one with schema versions this
+/// build does not know.
+async fn check_schema(path: &Path, connection: &mut SqliteConnection) -> Result<(), StoreError> {
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-         ORDER BY name",
+        "SELECT name FROM sqlite_schema WHERE type = 'table' \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
     )
-    .fetch_all(&mut *transaction)
+    .fetch_all(&mut *connection)
     .await
     .map_err(|error| StoreError::Migrate(error.into()))?;
     if tables.iter().any(|name| name == "_sqlx_migrations") {
         let applied: Vec<i64> = sqlx::query_scalar(
             "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
         )
-        .fetch_all(&mut *transaction)
+        .fetch_all(&mut *connection)
         .await
         .map_err(|error| StoreError::Migrate(error.into()))?;
         let known: BTreeSet<i64> = MIGRATOR.iter().map(|migration| migration.version).collect();
@@ -324,6 +341,18 @@ async fn migrate(path: &Path, pool: &SqlitePool) -> Result<(), StoreError> {
             ),
         ));
     }
+    Ok(())
+}
+
+/// Checks the schema again and applies the pending migrations, all inside one
+/// `BEGIN IMMEDIATE` transaction: SQLite's migrator takes no lock, so without it two
+/// processes opening a new file at once could both apply them.
+async fn migrate(path: &Path, pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut transaction = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|error| StoreError::Migrate(error.into()))?;
+    check_schema(path, &mut transaction).await?;
     MIGRATOR
         .run(&mut *transaction)
         .await
