@@ -248,15 +248,11 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 /// Opens the database named by `url`, creating it if missing, and applies migrations.
 ///
 /// Accepted forms: `sqlite://PATH` and `sqlite:PATH` (relative or absolute path; missing
-/// parent directories are created), optionally with `?busy_timeout_ms=N` (how long a write
-/// waits for another process's lock; default 2000). `postgres://` and `postgresql://` are
-/// recognised but not built yet. The URL itself never appears in errors, since it may hold
-/// a password.
+/// parent directories are created). `postgres://` and `postgresql://` are recognised but not
+/// built yet. The URL itself never appears in errors, since it may hold a password.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     match url::parse(url)? {
-        url::DatabaseUrl::Sqlite(path, options) => {
-            Ok(Arc::new(SqliteStore::open_with(&path, options).await?))
-        }
+        url::DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path).await?)),
     }
 }
 

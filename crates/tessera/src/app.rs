@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use secrecy::SecretString;
 use tessera_config::Settings;
+use tessera_store::Store;
 use tessera_token::{SigningKey, TokenCodec, TokenRules};
 use tokio::net::TcpListener;
 
@@ -62,9 +63,22 @@ pub async fn authenticator(
     settings: &Settings,
     clock: SharedClock,
 ) -> anyhow::Result<Authenticator> {
-    let store = tessera_store::connect(&settings.database_url)
+    authenticator_on(settings, clock, open_store(settings).await?)
+}
+
+/// Opens the database the settings name.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    tessera_store::connect(&settings.database_url)
         .await
-        .context("failed to open the database")?;
+        .context("failed to open the database")
+}
+
+/// The authenticator the settings describe, on a store the caller opened.
+pub fn authenticator_on(
+    settings: &Settings,
+    clock: SharedClock,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Authenticator> {
     let passwords = Passwords::for_this_machine().context("failed to set up password hashing")?;
     let metrics = Arc::new(Metrics::new());
     let sessions = Sessions::new(
@@ -95,7 +109,17 @@ pub async fn authenticator(
 impl Application {
     /// Opens the database, creates the first admin if there are no users, and binds.
     pub async fn build(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let auth = authenticator(settings, clock.clone()).await?;
+        Self::build_on(settings, clock, open_store(settings).await?).await
+    }
+
+    /// As [`Application::build`], on a store the caller opened (tests open theirs with a
+    /// short busy timeout).
+    pub async fn build_on(
+        settings: &Settings,
+        clock: SharedClock,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
+        let auth = authenticator_on(settings, clock.clone(), store)?;
         let admin_password: Option<&SecretString> = settings.admin_password.as_ref();
         let bootstrap = auth
             .users

@@ -11,3 +11,4 @@ mod login;
 mod robustness;
 mod seeds;
 mod sessions;
+mod storage;
