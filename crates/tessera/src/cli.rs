@@ -361,12 +361,12 @@ async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Resu
     let clock = Arc::new(SystemClock);
     let now = crate::clock::Clock::now(clock.as_ref());
     let auth = app::authenticator(settings, clock).await?;
-    let outcome = user_action(&auth.users, command, now).await;
+    let outcome = user_action(auth.users.clone(), command, now).await;
     auth.close().await;
     outcome
 }
 
-async fn user_action(users: &Users, command: UserCommand, now: i64) -> anyhow::Result<ExitCode> {
+async fn user_action(users: Users, command: UserCommand, now: i64) -> anyhow::Result<ExitCode> {
     match command {
         UserCommand::Add {
             username,
@@ -448,13 +448,13 @@ async fn session_command(settings: &Settings, command: SessionCommand) -> anyhow
     let clock = Arc::new(SystemClock);
     let now = clock.now();
     let auth = app::authenticator(settings, clock).await?;
-    let outcome = session_action(&auth, command, now).await;
+    let outcome = session_action(auth.clone(), command, now).await;
     auth.close().await;
     outcome
 }
 
 async fn session_action(
-    auth: &Authenticator,
+    auth: Authenticator,
     command: SessionCommand,
     now: i64,
 ) -> anyhow::Result<ExitCode> {
