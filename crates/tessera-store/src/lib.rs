@@ -13,19 +13,24 @@
 //!   token has at most one successor however many callers race.
 //! - A guarded user write (see [`Store::update_user`]) checks and writes in one atomic step, so
 //!   racing writers can never together take away the last active holder of the guarded role.
+//! - A write that returned `Ok` is on disk (it survives an OS crash or a power cut), and a
+//!   store that was closed leaves every write in the main database file.
+//! - A file that is not the backend's own database is never initialised or migrated.
+//! - A lock held by someone else past the busy timeout is [`StoreError::Busy`], which callers
+//!   answer with "retry shortly", never as an internal failure.
 
 mod session;
 mod sqlite;
 mod url;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use session::{
     EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, TokenHash,
 };
-pub use sqlite::SqliteStore;
+pub use sqlite::{DEFAULT_BUSY_TIMEOUT, SqliteOptions, SqliteStore};
 
 /// Identifier of a user: a UUID, stored as hyphenated lower-case text.
 pub type UserId = uuid::Uuid;
@@ -95,15 +100,58 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The file at the database path is not a tessera database: `found` says what it is.
+    #[error(
+        "refusing to use {}: it is {found}, not a tessera database; move it away, or set \
+         TESSERA_DATABASE_URL to a new file (tessera creates it)",
+        path.display()
+    )]
+    NotTessera { path: PathBuf, found: String },
+    /// The database was migrated by a newer tessera: `unknown` are the schema versions this
+    /// build does not know; `known` is the newest one it does.
+    #[error(
+        "the database at {} was written by a newer tessera: it has schema version(s) {} that \
+         this build does not know (it knows up to {known}); run the newer tessera, or restore \
+         a backup taken before the upgrade",
+        path.display(),
+        unknown.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NewerSchema {
+        path: PathBuf,
+        unknown: Vec<i64>,
+        known: i64,
+    },
     /// The schema migrations could not be applied.
     #[error("failed to migrate the database schema")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     /// A guarded write would have left no active user holding `role`; nothing was written.
     #[error("the change would leave no active user with the {role} role")]
     LastActiveHolder { role: String },
+    /// Another connection or process held the database's lock for longer than the busy
+    /// timeout: retrying shortly may succeed.
+    #[error("the database is locked by another writer")]
+    Busy(#[source] sqlx::Error),
+    /// The backup file already exists; a backup never overwrites anything.
+    #[error("the backup file {} already exists; choose a new path", .0.display())]
+    BackupExists(PathBuf),
+    /// The backup file could not be created or written.
+    #[error("failed to write the backup file {}", path.display())]
+    Backup {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
+}
+
+impl StoreError {
+    /// True when the database was locked by someone else: the operation may succeed when
+    /// retried shortly.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Busy(_))
+    }
 }
 
 /// Persistence of users. One implementation per database backend.
@@ -173,8 +221,18 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// invalidate their in-memory user cache.
     async fn user_change_counter(&self) -> Result<i64, StoreError>;
 
-    /// Readiness check: succeeds when the database answers a trivial query.
+    /// Readiness check: succeeds when a write could start now, that is when the database
+    /// answers and its write lock can be had within a short probe (about 200 ms);
+    /// [`StoreError::Busy`] when it cannot.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Writes a consistent copy of the live database to `destination`, a new file readable
+    /// only by its owner; fails with [`StoreError::BackupExists`] when the path exists.
+    async fn backup(&self, destination: &Path) -> Result<(), StoreError>;
+
+    /// Moves every write into the main database file and closes the connections; call it
+    /// once, when the process is done with the store (later calls fail).
+    async fn close(&self) -> Result<(), StoreError>;
 
     /// Creates a session with `created_at = last_used_at = now` and its first refresh token.
     /// Fails with [`StoreError::UserNotFound`] when the user does not exist.

@@ -1,34 +1,30 @@
 //! The SQLite backend of [`Store`].
 //!
 //! Owns every SQLite statement and the embedded migrations in `migrations/sqlite/`; the
-//! statements for sessions and refresh tokens live in the `sessions` submodule.
-//! Invariant: all SQL is static text with `$n` placeholders; values are always bound.
+//! statements for sessions and refresh tokens live in the `sessions` submodule, opening the
+//! file in `open`, the probe, backup and close in `maintenance`.
+//!
+//! Invariants: all SQL is static text with `$n` placeholders; values are always bound. Every
+//! write of this process goes through the one writer connection, so writers here queue in
+//! order (a fair pool of one) instead of sleeping in SQLite's busy handler; reads use the
+//! other connections. A lock held elsewhere past the busy timeout is [`StoreError::Busy`].
 
+mod maintenance;
+mod open;
 mod sessions;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqlitePool;
 use sqlx::{Sqlite, Transaction};
+
+pub use open::{DEFAULT_BUSY_TIMEOUT, SqliteOptions};
 
 use crate::{
     EndReason, NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store, StoreError,
     User, UserId, UserPatch,
 };
-
-/// Schema migrations, embedded at compile time.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// How long a statement waits for another writer's lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Connections per store; SQLite has one writer at a time anyway.
-const MAX_CONNECTIONS: u32 = 4;
 
 /// SQLite's extended result code for a primary-key violation (`SQLITE_CONSTRAINT_PRIMARYKEY`).
 const SQLITE_CONSTRAINT_PRIMARYKEY: &str = "1555";
@@ -92,7 +88,7 @@ const ACTIVE_HOLDER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users AS u, jso
 /// A [`Store`] on one SQLite database file, in WAL mode, shared safely with other processes
 /// (such as the CLI) that open the same file.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pools: open::Pools,
     path: PathBuf,
 }
 
@@ -109,30 +105,20 @@ struct UserRow {
 }
 
 impl SqliteStore {
-    /// Opens the database file at `path`, creating it and its missing parent directories,
-    /// and applies pending migrations.
+    /// Opens the database file at `path` with the default options (see [`Self::open_with`]).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// Opens the database file at `path`, creating it (mode `0600`) and its missing parent
+    /// directories, and applies pending migrations. Refuses a file that is not an SQLite
+    /// database, an SQLite database of another application, and a database written by a
+    /// newer tessera.
+    pub async fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = literal_path(path);
-        let connect_error = |source| StoreError::Connect {
-            path: path.clone(),
-            source,
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|error| connect_error(sqlx::Error::Io(error)))?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool = connect_pool(options).await.map_err(connect_error)?;
-        migrate(&pool).await?;
+        let pools = open::open(&path, options).await?;
         tracing::debug!(path = %path.display(), "opened sqlite store");
-        Ok(Self { pool, path })
+        Ok(Self { pools, path })
     }
 
     /// The database file this store opened.
@@ -140,9 +126,12 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Closes every connection, waiting for running queries to finish.
-    pub async fn close(&self) {
-        self.pool.close().await;
+    fn reader(&self) -> &SqlitePool {
+        &self.pools.reader
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.pools.writer
     }
 
     async fn insert(
@@ -158,35 +147,10 @@ impl SqliteStore {
             .bind(roles_json(&user.roles))
             .bind(user.active)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.writer())
             .await
             .map_err(insert_error)?;
         row.map(UserRow::into_user).transpose()
-    }
-}
-
-/// How often opening retries when another process holds the new file's lock.
-const OPEN_ATTEMPTS: u32 = 50;
-/// The pause between those attempts.
-const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(20);
-
-/// Connects the pool. Switching a brand-new file to WAL needs an exclusive lock, and SQLite
-/// answers `SQLITE_BUSY` at once (without its busy handler) when another process is doing the
-/// same, so that one case is retried for up to a second.
-async fn connect_pool(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
-    let mut attempt = 1;
-    loop {
-        let result = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect_with(options.clone())
-            .await;
-        match result {
-            Err(error) if attempt < OPEN_ATTEMPTS && is_busy(&error) => {
-                attempt += 1;
-                tokio::time::sleep(OPEN_RETRY_PAUSE).await;
-            }
-            other => return other,
-        }
     }
 }
 
@@ -201,21 +165,14 @@ fn is_busy(error: &sqlx::Error) -> bool {
         .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
-/// Runs the migrations inside one `BEGIN IMMEDIATE` transaction: SQLite's migrator takes no
-/// lock, so without it two processes opening a new file at once could both apply them.
-async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    let mut transaction = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(|error| StoreError::Migrate(error.into()))?;
-    MIGRATOR
-        .run(&mut *transaction)
-        .await
-        .map_err(StoreError::Migrate)?;
-    transaction
-        .commit()
-        .await
-        .map_err(|error| StoreError::Migrate(error.into()))
+/// Maps a failed statement: a lock held past the busy timeout, or this process's writers
+/// queued past it, is [`StoreError::Busy`]; anything else [`StoreError::Database`].
+fn database_error(error: sqlx::Error) -> StoreError {
+    if is_busy(&error) || matches!(error, sqlx::Error::PoolTimedOut) {
+        StoreError::Busy(error)
+    } else {
+        StoreError::Database(error)
+    }
 }
 
 #[async_trait::async_trait]
@@ -233,7 +190,7 @@ impl Store for SqliteStore {
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(SELECT_BY_ID)
             .bind(id.hyphenated().to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(read_error)?;
         row.map(UserRow::into_user).transpose()
@@ -242,7 +199,7 @@ impl Store for SqliteStore {
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(SELECT_BY_USERNAME)
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(read_error)?;
         row.map(UserRow::into_user).transpose()
@@ -250,7 +207,7 @@ impl Store for SqliteStore {
 
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query_as::<_, UserRow>(SELECT_ALL)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(read_error)?;
         rows.into_iter().map(UserRow::into_user).collect()
@@ -262,7 +219,7 @@ impl Store for SqliteStore {
         patch: UserPatch,
         now: i64,
     ) -> Result<Option<User>, StoreError> {
-        let mut transaction = write_transaction(&self.pool).await?;
+        let mut transaction = write_transaction(self.writer()).await?;
         let guard = match patch.keep_active_holder_of {
             Some(role) => Guard::before(&mut transaction, id, role).await?,
             None => None,
@@ -286,7 +243,7 @@ impl Store for SqliteStore {
         if let Some(reason) = patch.end_sessions {
             sessions::end_for_user(&mut transaction, id, None, reason, now).await?;
         }
-        transaction.commit().await.map_err(StoreError::Database)?;
+        transaction.commit().await.map_err(database_error)?;
         Ok(Some(user))
     }
 
@@ -299,29 +256,29 @@ impl Store for SqliteStore {
             sqlx::query("DELETE FROM users WHERE id = $1").bind(id.hyphenated().to_string());
         let Some(role) = keep_active_holder_of else {
             let result = delete
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
-                .map_err(StoreError::Database)?;
+                .map_err(database_error)?;
             return Ok(result.rows_affected() > 0);
         };
-        let mut transaction = write_transaction(&self.pool).await?;
+        let mut transaction = write_transaction(self.writer()).await?;
         let guard = Guard::before(&mut transaction, id, role.to_owned()).await?;
         let result = delete
             .execute(&mut *transaction)
             .await
-            .map_err(StoreError::Database)?;
+            .map_err(database_error)?;
         if let Some(guard) = guard {
             guard.after(&mut transaction).await?;
         }
-        transaction.commit().await.map_err(StoreError::Database)?;
+        transaction.commit().await.map_err(database_error)?;
         Ok(result.rows_affected() > 0)
     }
 
     async fn count_users(&self) -> Result<u64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await
-            .map_err(StoreError::Database)?;
+            .map_err(database_error)?;
         u64::try_from(count)
             .map_err(|_| StoreError::Corrupt("users: row count is negative".to_owned()))
     }
@@ -329,28 +286,32 @@ impl Store for SqliteStore {
     async fn user_change_counter(&self) -> Result<i64, StoreError> {
         let value: Option<i64> =
             sqlx::query_scalar("SELECT value FROM user_change_counter WHERE id = 1")
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await
-                .map_err(StoreError::Database)?;
+                .map_err(database_error)?;
         value.ok_or_else(|| {
             StoreError::Corrupt("user_change_counter: the row is missing".to_owned())
         })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::Database)?;
-        Ok(())
+        maintenance::probe(&self.pools.probe).await
+    }
+
+    async fn backup(&self, destination: &Path) -> Result<(), StoreError> {
+        maintenance::backup(self.reader(), destination).await
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        maintenance::close(&self.pools).await
     }
 
     async fn create_session(&self, session: NewSession, now: i64) -> Result<Session, StoreError> {
-        sessions::create(&self.pool, session, now).await
+        sessions::create(self.writer(), session, now).await
     }
 
     async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        sessions::by_id(&self.pool, id).await
+        sessions::by_id(self.reader(), id).await
     }
 
     async fn live_sessions(
@@ -358,7 +319,7 @@ impl Store for SqliteStore {
         user: Option<UserId>,
         now: i64,
     ) -> Result<Vec<Session>, StoreError> {
-        sessions::live(&self.pool, user, now).await
+        sessions::live(self.reader(), user, now).await
     }
 
     async fn end_session(
@@ -367,7 +328,7 @@ impl Store for SqliteStore {
         reason: EndReason,
         now: i64,
     ) -> Result<bool, StoreError> {
-        sessions::end(&self.pool, id, reason, now).await
+        sessions::end(self.writer(), id, reason, now).await
     }
 
     async fn end_user_sessions(
@@ -377,7 +338,7 @@ impl Store for SqliteStore {
         reason: EndReason,
         now: i64,
     ) -> Result<u64, StoreError> {
-        let mut connection = self.pool.acquire().await.map_err(StoreError::Database)?;
+        let mut connection = self.writer().acquire().await.map_err(database_error)?;
         sessions::end_for_user(&mut connection, user, keep, reason, now).await
     }
 
@@ -386,15 +347,15 @@ impl Store for SqliteStore {
         rotation: Rotation,
         now: i64,
     ) -> Result<RotateOutcome, StoreError> {
-        sessions::rotate(&self.pool, rotation, now).await
+        sessions::rotate(self.writer(), rotation, now).await
     }
 
     async fn purge_sessions(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
-        sessions::purge(&self.pool, now, limit).await
+        sessions::purge(self.writer(), now, limit).await
     }
 
     async fn session_change_counter(&self) -> Result<i64, StoreError> {
-        sessions::change_counter(&self.pool).await
+        sessions::change_counter(self.reader()).await
     }
 }
 
@@ -403,7 +364,7 @@ impl Store for SqliteStore {
 async fn write_transaction(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {
     pool.begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(StoreError::Database)
+        .map_err(database_error)
 }
 
 /// The active-holder guard of one write, armed when its user was an active holder of
@@ -426,7 +387,7 @@ impl Guard {
             .bind(&role)
             .fetch_one(&mut **transaction)
             .await
-            .map_err(StoreError::Database)?;
+            .map_err(database_error)?;
         Ok(holds.then_some(Self { role }))
     }
 
@@ -438,7 +399,7 @@ impl Guard {
             .bind(&self.role)
             .fetch_one(&mut **transaction)
             .await
-            .map_err(StoreError::Database)?;
+            .map_err(database_error)?;
         if remains {
             Ok(())
         } else {
@@ -451,7 +412,7 @@ impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
-            .field("connections", &self.pool.size())
+            .field("read_connections", &self.pools.reader.size())
             .finish_non_exhaustive()
     }
 }
@@ -520,6 +481,28 @@ fn read_error(error: sqlx::Error) -> StoreError {
         sqlx::Error::ColumnDecode { index, source } => {
             StoreError::Corrupt(format!("column users.{index} cannot be decoded: {source}"))
         }
-        other => StoreError::Database(other),
+        other => database_error(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// `synchronous=FULL` on every connection: in WAL mode each commit syncs the WAL before
+    /// it returns, so an answered write survives an OS crash (NORMAL would not).
+    #[tokio::test]
+    async fn every_connection_syncs_each_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        for pool in [store.writer(), store.reader(), &store.pools.probe] {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(level, 2, "synchronous is not FULL");
+        }
     }
 }

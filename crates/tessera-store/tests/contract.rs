@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use tessera_store::{NewUser, SqliteStore, Store, StoreError, User, UserId, UserPatch, connect};
 
+#[path = "contract/files.rs"]
+mod files;
 #[path = "contract/sessions.rs"]
 mod sessions;
 use sessions::*;
@@ -616,7 +618,7 @@ mod sqlite {
         let fixture = Fixture::new().await;
         let alice = create(fixture.store(), "alice", T0).await;
         let counter = fixture.store().user_change_counter().await.unwrap();
-        fixture.store.close().await;
+        fixture.store.close().await.unwrap();
 
         for _ in 0..2 {
             let reopened = SqliteStore::open(&fixture.path).await.unwrap();
@@ -625,7 +627,7 @@ mod sqlite {
                 Some(alice.clone())
             );
             assert_eq!(reopened.user_change_counter().await.unwrap(), counter);
-            reopened.close().await;
+            reopened.close().await.unwrap();
         }
         let raw = fixture.raw().await;
         let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
@@ -765,9 +767,6 @@ mod sqlite {
         let error = SqliteStore::open(&dir.path().join("garbage.db"))
             .await
             .unwrap_err();
-        assert!(
-            matches!(error, StoreError::Connect { .. } | StoreError::Migrate(_)),
-            "{error:?}"
-        );
+        assert!(matches!(error, StoreError::NotTessera { .. }), "{error:?}");
     }
 }

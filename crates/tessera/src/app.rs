@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use secrecy::SecretString;
 use tessera_config::Settings;
+use tessera_store::Store;
 use tessera_token::{SigningKey, TokenCodec, TokenRules};
 use tokio::net::TcpListener;
 
@@ -67,9 +68,29 @@ pub async fn authenticator(
     settings: &Settings,
     clock: SharedClock,
 ) -> anyhow::Result<Authenticator> {
-    let store = tessera_store::connect(&settings.database_url)
+    authenticator_on(settings, clock, open_store(settings).await?)
+}
+
+/// Listens on the address the settings name.
+async fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(settings.listen.as_str())
         .await
-        .context("failed to open the database")?;
+        .with_context(|| format!("failed to listen on {}", settings.listen))
+}
+
+/// Opens the database the settings name.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    tessera_store::connect(&settings.database_url)
+        .await
+        .context("failed to open the database")
+}
+
+/// The authenticator the settings describe, on a store the caller opened.
+pub fn authenticator_on(
+    settings: &Settings,
+    clock: SharedClock,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Authenticator> {
     let passwords = Passwords::for_this_machine().context("failed to set up password hashing")?;
     let metrics = Arc::new(Metrics::new());
     let sessions = Sessions::new(
@@ -101,9 +122,29 @@ impl Application {
     /// Binds, opens the database, and creates the first admin if there are no users (last,
     /// so that nothing after it can fail and lose a generated password).
     pub async fn build(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.listen.as_str())
-            .await
-            .with_context(|| format!("failed to listen on {}", settings.listen))?;
+        let listener = bind(settings).await?;
+        let store = open_store(settings).await?;
+        Self::assemble(settings, clock, listener, store).await
+    }
+
+    /// As [`Application::build`], on a store the caller opened (tests open theirs with a
+    /// short busy timeout).
+    pub async fn build_on(
+        settings: &Settings,
+        clock: SharedClock,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
+        let listener = bind(settings).await?;
+        Self::assemble(settings, clock, listener, store).await
+    }
+
+    /// Everything after binding and opening the store; the first admin comes last.
+    async fn assemble(
+        settings: &Settings,
+        clock: SharedClock,
+        listener: TcpListener,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
         let local_addr = listener
             .local_addr()
             .context("failed to read the bound address")?;
@@ -112,7 +153,7 @@ impl Application {
         for warning in warnings {
             tracing::warn!("{warning}");
         }
-        let auth = authenticator(settings, clock.clone()).await?;
+        let auth = authenticator_on(settings, clock.clone(), store)?;
         auth.users
             .sync_external_changes()
             .await
@@ -166,6 +207,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let auth = Arc::clone(&self.state.auth);
         let poller = tokio::spawn(poll_external_changes(self.state.auth.clone()));
         let purger = tokio::spawn(purge_sessions(self.state.auth.clone()));
         let trusted_proxies = Arc::clone(&self.state.trusted_proxies);
@@ -180,6 +222,8 @@ impl Application {
         .await;
         poller.abort();
         purger.abort();
+        // Only after the last request: every write then reaches the main database file.
+        auth.close().await;
         Ok(())
     }
 

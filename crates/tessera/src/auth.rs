@@ -57,6 +57,9 @@ pub enum RefreshError {
     /// inactive user: deliberately one case.
     #[error("invalid refresh token")]
     InvalidToken,
+    /// The database was locked by another writer for too long; retrying may succeed.
+    #[error("refresh failed, the database is busy: {0}")]
+    Unavailable(String),
     /// Something on our side failed.
     #[error("refresh failed internally: {0}")]
     Internal(String),
@@ -77,6 +80,9 @@ pub enum LoginError {
     /// Password hashing is at capacity; nothing was counted against the account.
     #[error("too many logins at once; retry shortly")]
     Busy,
+    /// The database was locked by another writer for too long; retrying may succeed.
+    #[error("login failed, the database is busy: {0}")]
+    Unavailable(String),
     /// Something on our side failed.
     #[error("login failed internally: {0}")]
     Internal(String),
@@ -167,6 +173,7 @@ impl Authenticator {
             Err(LoginError::Throttled(_)) => "throttled",
             Err(LoginError::PasswordTooLong) => "invalid_request",
             Err(LoginError::Busy) => "busy",
+            Err(LoginError::Unavailable(_)) => "database_busy",
             Err(LoginError::Internal(_)) => "error",
         });
         result
@@ -189,7 +196,11 @@ impl Authenticator {
             .check(&account, attempt.client, now)
             .map_err(LoginError::Throttled)?;
 
-        let user = self.users.for_login(&account).await.map_err(internal)?;
+        let user = self
+            .users
+            .for_login(&account)
+            .await
+            .map_err(|error| login_failure(error.is_busy(), &error))?;
         let verification = self
             .users
             .passwords()
@@ -219,12 +230,12 @@ impl Authenticator {
             .sessions
             .start(user.id, attempt.client, &attempt.user_agent, now)
             .await
-            .map_err(internal)?;
+            .map_err(|error| login_failure(error.is_busy(), &error))?;
         if self.single_session {
             self.sessions
                 .end_all_of(user.id, Some(session.id), EndReason::SingleSession, now)
                 .await
-                .map_err(internal)?;
+                .map_err(|error| login_failure(error.is_busy(), &error))?;
         }
         let view = UserView::from(&user);
         let token = self.issue(&view, session.id, now).map_err(internal)?;
@@ -253,7 +264,7 @@ impl Authenticator {
         let now = self.clock.now();
         let refreshed = match self.sessions.refresh(presented, now).await {
             Ok(refreshed) => refreshed,
-            Err(error) => return (Err(RefreshError::Internal(error.to_string())), "error"),
+            Err(error) => return refresh_failure(error.is_busy(), &error),
         };
         let (session, refresh_token, outcome) = match refreshed {
             Refreshed::Rotated(session, token) => (session, token, "rotated"),
@@ -272,7 +283,7 @@ impl Authenticator {
         let user = match self.users.cached(session.user_id).await {
             Ok(Some(user)) if user.active => user,
             Ok(_) => return (Err(RefreshError::InvalidToken), "inactive_user"),
-            Err(error) => return (Err(RefreshError::Internal(error.to_string())), "error"),
+            Err(error) => return refresh_failure(error.is_busy(), &error),
         };
         match self.issue(&user, session.id, now) {
             Ok(token) => (
@@ -307,6 +318,14 @@ impl Authenticator {
             now,
             self.token_lifetime_seconds,
         )
+    }
+
+    /// Closes the store, leaving every write in the main database file; call once, when the
+    /// process is done with it. A failure is logged: the writes themselves are already safe.
+    pub async fn close(&self) {
+        if let Err(error) = self.users.close_store().await {
+            tracing::warn!(error = %describe(&error), "could not close the database cleanly");
+        }
     }
 
     /// Store calls caused by requests (the per-request checks should cause none while the
@@ -353,4 +372,40 @@ impl Authenticator {
 
 fn internal(error: impl std::fmt::Display) -> LoginError {
     LoginError::Internal(error.to_string())
+}
+
+/// A failed store call during a login: a busy database is its own case.
+fn login_failure(busy: bool, error: &dyn std::error::Error) -> LoginError {
+    if busy {
+        LoginError::Unavailable(describe(error))
+    } else {
+        LoginError::Internal(error.to_string())
+    }
+}
+
+/// A failed store call during a refresh, with its metrics outcome.
+fn refresh_failure(
+    busy: bool,
+    error: &dyn std::error::Error,
+) -> (Result<Grant, RefreshError>, &'static str) {
+    if busy {
+        (
+            Err(RefreshError::Unavailable(describe(error))),
+            "database_busy",
+        )
+    } else {
+        (Err(RefreshError::Internal(error.to_string())), "error")
+    }
+}
+
+/// An error and its causes, joined with ": ", for the log.
+pub(crate) fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default), `gen-secret`, `config check`,
-//! `token verify`, `user …` (including `user grant` / `user revoke` of one role) and
-//! `session …`, all taking the same settings flags.
+//! `token verify`, `user …` (including `user grant` / `user revoke` of one role),
+//! `session …` and `db backup`, all taking the same settings flags. Every command that opens
+//! the database closes it before it exits, so its writes are in the main database file.
 //!
 //! Settings flags (`--NAME=value` / `--NAME value` for every name in the settings table)
 //! are taken out of the arguments first by `tessera_config`, so they may stand anywhere;
@@ -65,6 +66,21 @@ enum Command {
     Session {
         #[command(subcommand)]
         command: SessionCommand,
+    },
+    /// Look after the configured database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Write a consistent copy of the database (safe while a server runs) to a new file,
+    /// readable only by its owner.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: std::path::PathBuf,
     },
 }
 
@@ -238,6 +254,7 @@ pub fn run() -> ExitCode {
             } => verify_token(&resolved.settings, &token).await,
             Command::User { command } => user_command(&resolved.settings, command).await,
             Command::Session { command } => session_command(&resolved.settings, command).await,
+            Command::Db { command } => db_command(&resolved.settings, command).await,
             _ => serve(resolved).await.map(|()| ExitCode::SUCCESS),
         }
     });
@@ -320,10 +337,23 @@ fn init_tracing(filter: &str) {
         .try_init();
 }
 
+/// Runs `tessera db …`.
+async fn db_command(settings: &Settings, command: DbCommand) -> anyhow::Result<ExitCode> {
+    let auth = app::authenticator(settings, Arc::new(SystemClock)).await?;
+    let DbCommand::Backup { path } = command;
+    let outcome = auth.users.backup(&path).await;
+    auth.close().await;
+    outcome?;
+    println!("backed up the database to {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn verify_token(settings: &Settings, token: &str) -> anyhow::Result<ExitCode> {
     let clock = Arc::new(SystemClock);
     let auth = app::authenticator(settings, clock.clone()).await?;
-    match auth.check(token.trim()).await {
+    let checked = auth.check(token.trim()).await;
+    auth.close().await;
+    match checked {
         Ok(access) => {
             let remaining = access.claims.exp - crate::clock::Clock::now(clock.as_ref());
             println!(
@@ -370,7 +400,13 @@ fn human_duration(seconds: i64) -> String {
 async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
     let clock = Arc::new(SystemClock);
     let now = crate::clock::Clock::now(clock.as_ref());
-    let users = app::authenticator(settings, clock).await?.users;
+    let auth = app::authenticator(settings, clock).await?;
+    let outcome = user_action(auth.users.clone(), command, now).await;
+    auth.close().await;
+    outcome
+}
+
+async fn user_action(users: Users, command: UserCommand, now: i64) -> anyhow::Result<ExitCode> {
     match command {
         UserCommand::Add {
             username,
@@ -518,6 +554,16 @@ async fn session_command(settings: &Settings, command: SessionCommand) -> anyhow
     let clock = Arc::new(SystemClock);
     let now = clock.now();
     let auth = app::authenticator(settings, clock).await?;
+    let outcome = session_action(auth.clone(), command, now).await;
+    auth.close().await;
+    outcome
+}
+
+async fn session_action(
+    auth: Authenticator,
+    command: SessionCommand,
+    now: i64,
+) -> anyhow::Result<ExitCode> {
     match command {
         SessionCommand::List { user } => {
             let user = match user {

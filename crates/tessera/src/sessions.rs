@@ -93,6 +93,13 @@ pub enum SessionsError {
     Token(#[from] RefreshError),
 }
 
+impl SessionsError {
+    /// True when the store was locked by another writer (see [`StoreError::is_busy`]).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Store(error) if error.is_busy())
+    }
+}
+
 /// Sessions, their cache and their lifetimes.
 #[derive(Debug, Clone)]
 pub struct Sessions {

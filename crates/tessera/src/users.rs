@@ -205,6 +205,16 @@ impl Users {
         self.store().ping().await
     }
 
+    /// Closes the store (see [`Store::close`]); nothing may use it afterwards.
+    pub async fn close_store(&self) -> Result<(), StoreError> {
+        self.inner.store.close().await
+    }
+
+    /// Backs the database up to a new file (see [`Store::backup`]).
+    pub async fn backup(&self, destination: &std::path::Path) -> Result<(), StoreError> {
+        self.inner.store.backup(destination).await
+    }
+
     /// The full record for a login attempt (never cached: it carries the hash).
     pub async fn for_login(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.store().user_by_username(username).await

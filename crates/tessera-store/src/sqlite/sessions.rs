@@ -6,7 +6,7 @@
 
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::{read_error, write_transaction};
+use super::{database_error, read_error, write_transaction};
 use crate::{
     EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, StoreError,
     UserId,
@@ -123,8 +123,8 @@ pub(super) async fn create(
         .bind(now)
         .execute(&mut *transaction)
         .await
-        .map_err(StoreError::Database)?;
-    transaction.commit().await.map_err(StoreError::Database)?;
+        .map_err(database_error)?;
+    transaction.commit().await.map_err(database_error)?;
     row.into_session()
 }
 
@@ -163,7 +163,7 @@ pub(super) async fn end(
         .bind(reason.as_str())
         .execute(pool)
         .await
-        .map_err(StoreError::Database)?;
+        .map_err(database_error)?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -182,7 +182,7 @@ pub(super) async fn end_for_user(
         .bind(reason.as_str())
         .execute(connection)
         .await
-        .map_err(StoreError::Database)?;
+        .map_err(database_error)?;
     Ok(result.rows_affected())
 }
 
@@ -230,7 +230,7 @@ pub(super) async fn rotate(
             .await
             .map_err(read_error)?
             .into_session()?;
-        transaction.commit().await.map_err(StoreError::Database)?;
+        transaction.commit().await.map_err(database_error)?;
         return Ok(RotateOutcome::ReuseDetected(revoked));
     }
     let marked = sqlx::query(MARK_ROTATED)
@@ -239,7 +239,7 @@ pub(super) async fn rotate(
         .bind(&rotation.sealed_successor)
         .execute(&mut *transaction)
         .await
-        .map_err(StoreError::Database)?;
+        .map_err(database_error)?;
     if marked.rows_affected() != 1 {
         // Impossible under the write lock taken before the read; refuse rather than fork.
         return Err(StoreError::Corrupt(
@@ -252,7 +252,7 @@ pub(super) async fn rotate(
         .bind(now)
         .execute(&mut *transaction)
         .await
-        .map_err(StoreError::Database)?;
+        .map_err(database_error)?;
     let idle_expires_at = now
         .saturating_add(rotation.idle_seconds)
         .min(session.absolute_expires_at);
@@ -264,7 +264,7 @@ pub(super) async fn rotate(
         .await
         .map_err(read_error)?
         .into_session()?;
-    transaction.commit().await.map_err(StoreError::Database)?;
+    transaction.commit().await.map_err(database_error)?;
     Ok(RotateOutcome::Rotated(touched))
 }
 
@@ -274,7 +274,7 @@ pub(super) async fn purge(pool: &SqlitePool, now: i64, limit: u32) -> Result<u64
         .bind(i64::from(limit))
         .execute(pool)
         .await
-        .map_err(StoreError::Database)?;
+        .map_err(database_error)?;
     Ok(result.rows_affected())
 }
 
@@ -283,7 +283,7 @@ pub(super) async fn change_counter(pool: &SqlitePool) -> Result<i64, StoreError>
         sqlx::query_scalar("SELECT value FROM session_change_counter WHERE id = 1")
             .fetch_optional(pool)
             .await
-            .map_err(StoreError::Database)?;
+            .map_err(database_error)?;
     value
         .ok_or_else(|| StoreError::Corrupt("session_change_counter: the row is missing".to_owned()))
 }

@@ -2,14 +2,15 @@
 //!
 //! Every error body is `{"error": CODE, "message": TEXT}` with a fixed, small text: no
 //! token, secret, library error name or stack trace ever reaches a client. Internal
-//! causes are logged here and answered with a generic 500.
+//! causes are logged here and answered with a generic 500; a database locked by another
+//! writer is logged as a warning and answered `503` with `Retry-After`, never 500.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::auth::{AccessError, LoginError, RefreshError};
+use crate::auth::{AccessError, LoginError, RefreshError, describe};
 use crate::password::PasswordError;
 use crate::users::UsersError;
 
@@ -63,6 +64,9 @@ pub enum ApiError {
     /// 503 with `Retry-After`: password hashing is at capacity.
     #[error("too many logins at once")]
     Busy,
+    /// 503 with `Retry-After`: the database is locked by another writer (cause logged).
+    #[error("database busy: {0}")]
+    DatabaseBusy(String),
     /// 500: logged, answered generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -131,6 +135,11 @@ impl ApiError {
                 "busy",
                 "too many logins at once; retry in 1 second".into(),
             ),
+            E::DatabaseBusy(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_busy",
+                "the database is busy; retry in 1 second".into(),
+            ),
             E::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -144,6 +153,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Internal(cause) => tracing::error!(cause = %cause, "request failed"),
+            ApiError::DatabaseBusy(cause) => {
+                tracing::warn!(cause = %cause, "request refused: the database is busy");
+            }
             ApiError::InvalidToken(reason) => tracing::debug!(reason = %reason, "token refused"),
             _ => {}
         }
@@ -173,7 +185,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
-            ApiError::Busy => {
+            ApiError::Busy | ApiError::DatabaseBusy(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -186,7 +198,7 @@ impl IntoResponse for ApiError {
 impl From<AccessError> for ApiError {
     fn from(error: AccessError) -> Self {
         match error {
-            AccessError::Store(e) => Self::Internal(e.to_string()),
+            AccessError::Store(e) => Self::from(e),
             other => Self::InvalidToken(other.reason().to_owned()),
         }
     }
@@ -201,6 +213,7 @@ impl From<LoginError> for ApiError {
             },
             LoginError::PasswordTooLong => Self::BadRequest(error.to_string()),
             LoginError::Busy => Self::Busy,
+            LoginError::Unavailable(cause) => Self::DatabaseBusy(cause),
             LoginError::Internal(cause) => Self::Internal(cause),
         }
     }
@@ -210,6 +223,7 @@ impl From<RefreshError> for ApiError {
     fn from(error: RefreshError) -> Self {
         match error {
             RefreshError::InvalidToken => Self::InvalidRefreshToken,
+            RefreshError::Unavailable(cause) => Self::DatabaseBusy(cause),
             RefreshError::Internal(cause) => Self::Internal(cause),
         }
     }
@@ -217,7 +231,11 @@ impl From<RefreshError> for ApiError {
 
 impl From<tessera_store::StoreError> for ApiError {
     fn from(error: tessera_store::StoreError) -> Self {
-        Self::Internal(error.to_string())
+        if error.is_busy() {
+            Self::DatabaseBusy(describe(&error))
+        } else {
+            Self::Internal(error.to_string())
+        }
     }
 }
 
@@ -227,7 +245,7 @@ impl From<UsersError> for ApiError {
             UsersError::Invalid(e) => Self::BadRequest(e.to_string()),
             UsersError::UsernameTaken | UsersError::LastAdmin => Self::Conflict(error.to_string()),
             UsersError::NotFound => Self::NotFound,
-            UsersError::Store(e) => Self::Internal(e.to_string()),
+            UsersError::Store(e) => Self::from(e),
             UsersError::Password(PasswordError::Busy) => Self::Busy,
             UsersError::Password(e) => Self::Internal(e.to_string()),
         }

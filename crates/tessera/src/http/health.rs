@@ -22,7 +22,8 @@ async fn get_healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and a write could take its lock now (a short probe), so
+/// a database another process keeps locked makes the instance not ready.
 async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.auth.users.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),

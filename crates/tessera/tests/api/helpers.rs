@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -43,6 +44,26 @@ impl TestEnv {
     /// Starts an in-process server whose settings come from these command-line style
     /// pairs, on top of a fresh loopback port, this env's database and the admin password.
     pub async fn spawn(&self, settings: &[(&str, &str)]) -> TestServer {
+        self.spawn_on(settings, None).await
+    }
+
+    /// As [`TestEnv::spawn`], with a store on this env's database that gives up waiting for
+    /// another process's lock after `busy_timeout`.
+    pub async fn spawn_with_busy_timeout(&self, busy_timeout: Duration) -> TestServer {
+        let store = tessera_store::SqliteStore::open_with(
+            &self.dir.path().join("tessera.db"),
+            tessera_store::SqliteOptions { busy_timeout },
+        )
+        .await
+        .unwrap();
+        self.spawn_on(&[], Some(Arc::new(store))).await
+    }
+
+    async fn spawn_on(
+        &self,
+        settings: &[(&str, &str)],
+        store: Option<Arc<dyn tessera_store::Store>>,
+    ) -> TestServer {
         // The test's own pairs replace these defaults.
         let mut cli: Vec<(String, String)> = [
             ("TESSERA_LISTEN", "127.0.0.1:0".to_owned()),
@@ -65,9 +86,12 @@ impl TestEnv {
         };
         let resolved = tessera_config::resolve(&sources)
             .unwrap_or_else(|e| panic!("{}", tessera_config::render_errors(&e)));
-        let app = Application::build(&resolved.settings, Arc::new(self.clock.clone()))
-            .await
-            .unwrap();
+        let clock = Arc::new(self.clock.clone());
+        let app = match store {
+            Some(store) => Application::build_on(&resolved.settings, clock, store).await,
+            None => Application::build(&resolved.settings, clock).await,
+        }
+        .unwrap();
         let addr = app.local_addr();
         let state = app.state().clone();
         let task = tokio::spawn(app.run_until(std::future::pending()));
@@ -309,6 +333,8 @@ pub struct Binary {
     pub cwd: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Run under this umask (through `sh -c 'umask …; exec …'`).
+    pub umask: Option<&'static str>,
 }
 
 impl Binary {
@@ -317,7 +343,13 @@ impl Binary {
             cwd: cwd.to_owned(),
             args: Vec::new(),
             env: Vec::new(),
+            umask: None,
         }
+    }
+
+    pub fn umask(mut self, umask: &'static str) -> Self {
+        self.umask = Some(umask);
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -331,7 +363,17 @@ impl Binary {
     }
 
     fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        let mut command = match self.umask {
+            None => Command::new(env!("CARGO_BIN_EXE_tessera")),
+            Some(umask) => {
+                let mut shell = Command::new("sh");
+                shell
+                    .arg("-c")
+                    .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+                    .arg(env!("CARGO_BIN_EXE_tessera"));
+                shell
+            }
+        };
         command.current_dir(&self.cwd).args(&self.args);
         // Start from a clean slate: no setting leaks in from the developer's shell.
         for (key, _) in std::env::vars() {
@@ -469,6 +511,16 @@ impl RunningBinary {
         });
         let stderr = receiver.recv_timeout(limit).ok()?;
         Some((self.child.wait().unwrap(), stderr))
+    }
+
+    /// Sends SIGTERM, as a service manager stops the server, and waits for it to exit:
+    /// (exit code, everything it wrote to stderr).
+    pub fn terminate_and_wait(mut self) -> (i32, String) {
+        self.terminate();
+        let (status, stderr) = self
+            .wait_for_exit(std::time::Duration::from_secs(120))
+            .expect("the server did not exit within two minutes of SIGTERM");
+        (status.code().unwrap_or(-1), stderr)
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Answer {

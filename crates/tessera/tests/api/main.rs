@@ -13,3 +13,4 @@ mod login;
 mod robustness;
 mod seeds;
 mod sessions;
+mod storage;
