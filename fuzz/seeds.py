@@ -144,6 +144,8 @@ def config_seeds():
     yield b'{\n  "TESSERA_LOG": "info",\n  oops\n}'
     yield b"[1, 2]"
     yield b'{"TESSERA_JWT_LEEWAY_SECONDS": 18446744073709551616}'
+    # Found by the secret check: a URL password holding / was shown.
+    yield ('{"TESSERA_DATABASE_URL": "postgres://u:p/' + MARK + '@h/db"}').encode()
 
 
 def cli_seeds():
@@ -217,6 +219,9 @@ def forwarded_seeds():
     yield b"10.0.0.0/33, ::/129\n10.0.0.1\n1.2.3.4"
     yield b"10.0.0.0/+8\n10.0.0.1\n"
     yield b"::/0\n::\n\xff\xfe, 1.2.3.4\n\t5.6.7.8 ,"
+    # Found by this target: an IPv4-mapped range did not contain its own address.
+    yield b"\xc2\xb0,\xc2\xb0,::ffff:10.0.0.1\n[200\xc2\xb0,"
+    yield b"::ffff:127.0.0.1\n127.0.0.1\n203.0.113.9"
 
 
 TARGETS = {
