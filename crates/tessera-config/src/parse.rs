@@ -160,15 +160,17 @@ pub(crate) fn database_url(raw: &str) -> Result<(String, Vec<String>), String> {
 }
 
 /// Shows a URL with the password of its user information replaced by `<hidden>`.
+///
+/// The user information ends at the **last** `@`, not at the first `/`, `?` or `#`: a password
+/// typed without percent-encoding may hold any of them, and hiding too much (when an `@` comes
+/// later in the path or query) is better than showing part of a password.
 pub(crate) fn redact_url_password(raw: &str) -> String {
     let Some((scheme, rest)) = raw.split_once("://") else {
         return raw.to_owned();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    match rest.rsplit_once('@') {
         Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:<hidden>@{host}{path}"),
+            Some((user, _password)) => format!("{scheme}://{user}:<hidden>@{host}"),
             None => raw.to_owned(),
         },
         None => raw.to_owned(),
@@ -376,6 +378,24 @@ mod tests {
             redact_url_password("sqlite:tessera.db"),
             "sqlite:tessera.db"
         );
+    }
+
+    /// Found by the config fuzz targets' secret check: a password typed without
+    /// percent-encoding that holds `/`, `?` or `#` was taken for the start of the path, and
+    /// the URL was shown with its password.
+    #[test]
+    fn a_url_password_holding_path_or_query_characters_is_hidden() {
+        for (raw, shown) in [
+            ("postgres://u:pa/ss@h/db", "postgres://u:<hidden>@h/db"),
+            ("postgres://u:pa?ss@h/db", "postgres://u:<hidden>@h/db"),
+            (
+                "postgres://u:pa#ss@h:5432/db",
+                "postgres://u:<hidden>@h:5432/db",
+            ),
+            ("postgres://u:p@ss@h/db", "postgres://u:<hidden>@h/db"),
+        ] {
+            assert_eq!(redact_url_password(raw), shown, "{raw}");
+        }
     }
 
     #[test]

@@ -34,27 +34,20 @@ impl IpRange {
         Ok(IpRange { network, prefix })
     }
 
-    /// True when `ip` lies in the range (IPv4-mapped IPv6 addresses count as IPv4).
+    /// True when `ip` lies in the range. An IPv4 address and its IPv4-mapped IPv6 form
+    /// (`10.0.0.1` and `::ffff:10.0.0.1`) are one address, in a range given either way: both
+    /// are compared as IPv6, an IPv4 range `a.b.c.d/p` being `::ffff:a.b.c.d/(96 + p)`.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
+        let (network, prefix) = match self.network {
+            IpAddr::V4(v4) => (v4.to_ipv6_mapped(), u32::from(self.prefix) + 96),
+            IpAddr::V6(v6) => (v6, u32::from(self.prefix)),
         };
-        match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        let ip = match ip {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            IpAddr::V6(v6) => v6,
+        };
+        let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+        u128::from(network) & mask == u128::from(ip) & mask
     }
 }
 
@@ -130,6 +123,41 @@ mod tests {
             "1.2.3.4/",
         ] {
             assert!(IpRange::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Found by the `forwarded_for` fuzz target: a proxy listed by its IPv4-mapped IPv6
+    /// address, as a dual-stack listener reports peers, matched no peer at all, so its
+    /// `X-Forwarded-For` was never believed.
+    #[test]
+    fn an_ipv4_mapped_range_contains_its_own_address() {
+        let range = IpRange::parse("::ffff:10.0.0.1").unwrap();
+        assert!(range.contains(ip("::ffff:10.0.0.1")));
+        assert!(range.contains(ip("10.0.0.1")));
+        assert!(!range.contains(ip("10.0.0.2")));
+        let block = IpRange::parse("::ffff:10.0.0.0/104").unwrap();
+        assert!(block.contains(ip("10.200.3.4")));
+        assert!(!block.contains(ip("11.0.0.1")));
+        // Ranges wider than the mapped block hold the IPv4 addresses inside it too.
+        assert!(IpRange::parse("::/0").unwrap().contains(ip("192.0.2.1")));
+        assert!(
+            IpRange::parse("::ffff:0:0/96")
+                .unwrap()
+                .contains(ip("192.0.2.1"))
+        );
+        assert!(
+            !IpRange::parse("fe80::/10")
+                .unwrap()
+                .contains(ip("192.0.2.1"))
+        );
+
+        let proxies = TrustedProxies::parse("::ffff:127.0.0.1").unwrap();
+        for peer in ["127.0.0.1", "::ffff:127.0.0.1"] {
+            assert_eq!(
+                proxies.client_address(ip(peer), ["203.0.113.9"].into_iter()),
+                ip("203.0.113.9"),
+                "{peer}"
+            );
         }
     }
 

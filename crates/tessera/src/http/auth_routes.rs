@@ -29,7 +29,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
-struct LoginBody {
+pub(super) struct LoginBody {
     username: String,
     password: String,
     /// Also deliver the refresh token as an HttpOnly cookie.
@@ -38,7 +38,7 @@ struct LoginBody {
 }
 
 #[derive(Deserialize)]
-struct RefreshBody {
+pub(super) struct RefreshBody {
     refresh_token: String,
 }
 

@@ -8,9 +8,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use tessera_config::TrustedProxies;
 
 use super::AppState;
 use super::error::ApiError;
@@ -87,18 +89,27 @@ impl FromRequestParts<AppState> for ClientIp {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        let forwarded: Vec<&str> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        Ok(Self(
-            state
-                .trusted_proxies
-                .client_address(peer, forwarded.into_iter()),
-        ))
+        Ok(Self(client_address(
+            &parts.headers,
+            peer,
+            &state.trusted_proxies,
+        )))
     }
+}
+
+/// The client behind `peer`: `X-Forwarded-For` (every line that is visible ASCII, read as
+/// one list) is believed only when `peer` is a trusted proxy.
+pub(super) fn client_address(
+    headers: &HeaderMap,
+    peer: IpAddr,
+    proxies: &TrustedProxies,
+) -> IpAddr {
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    proxies.client_address(peer, forwarded.into_iter())
 }
 
 /// Whether the refresh cookie must carry `Secure`: always, unless the server listens on

@@ -6,6 +6,8 @@ mod auth_routes;
 mod cookie;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod me;
 mod refusal;

@@ -61,7 +61,7 @@ pub(super) fn rendered_user(user: &UserView) -> Result<&RawValue, ApiError> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateUserBody {
+pub(super) struct CreateUserBody {
     username: String,
     password: String,
     #[serde(default)]
@@ -76,10 +76,50 @@ fn active_by_default() -> bool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UpdateUserBody {
+pub(super) struct UpdateUserBody {
     active: Option<bool>,
     roles: Option<Vec<String>>,
     password: Option<String>,
+}
+
+/// A user to create, with every value checked.
+pub(super) struct NewUser {
+    username: Username,
+    password: NewPassword,
+    roles: Roles,
+    active: bool,
+}
+
+impl CreateUserBody {
+    /// The checks `POST /api/users` makes before any I/O.
+    pub(super) fn validate(self) -> Result<NewUser, ApiError> {
+        Ok(NewUser {
+            username: Username::parse(&self.username).map_err(|e| ApiError::BadRequest(e.0))?,
+            password: NewPassword::parse(SecretString::from(self.password))
+                .map_err(|e| ApiError::BadRequest(e.0))?,
+            roles: Roles::parse(&self.roles).map_err(|e| ApiError::BadRequest(e.0))?,
+            active: self.active,
+        })
+    }
+}
+
+impl UpdateUserBody {
+    /// The checks `PATCH /api/users/{id}` makes before any I/O.
+    pub(super) fn into_changes(self) -> Result<UserChanges, ApiError> {
+        Ok(UserChanges {
+            active: self.active,
+            roles: self
+                .roles
+                .map(|r| Roles::parse(&r))
+                .transpose()
+                .map_err(|e| ApiError::BadRequest(e.0))?,
+            password: self
+                .password
+                .map(|p| NewPassword::parse(SecretString::from(p)))
+                .transpose()
+                .map_err(|e| ApiError::BadRequest(e.0))?,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -105,15 +145,12 @@ async fn post_user(
     _: AdminUser,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> Result<Response, ApiError> {
-    let username = Username::parse(&body.username).map_err(|e| ApiError::BadRequest(e.0))?;
-    let password = NewPassword::parse(SecretString::from(body.password))
-        .map_err(|e| ApiError::BadRequest(e.0))?;
-    let roles = Roles::parse(&body.roles).map_err(|e| ApiError::BadRequest(e.0))?;
+    let new = body.validate()?;
     let now = state.auth.clock.now();
     let user = state
         .auth
         .users
-        .create(username, &password, roles, body.active, now)
+        .create(new.username, &new.password, new.roles, new.active, now)
         .await?;
     let mut response = (StatusCode::CREATED, Json(UserJson::from(&user))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/users/{}", user.id)) {
@@ -138,19 +175,7 @@ async fn patch_user(
     ApiJson(body): ApiJson<UpdateUserBody>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&id)?;
-    let changes = UserChanges {
-        active: body.active,
-        roles: body
-            .roles
-            .map(|r| Roles::parse(&r))
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(e.0))?,
-        password: body
-            .password
-            .map(|p| NewPassword::parse(SecretString::from(p)))
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(e.0))?,
-    };
+    let changes = body.into_changes()?;
     let now = state.auth.clock.now();
     let user = state.auth.users.update(id, changes, now).await?;
     Ok(Json(UserJson::from(&user)).into_response())
