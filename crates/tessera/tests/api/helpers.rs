@@ -276,6 +276,17 @@ impl TestServer {
         Answer::from(request.send().await.unwrap()).await
     }
 
+    /// Runs the server's once-a-second poll for changes made outside it, now.
+    pub async fn poll_external_changes(&self) {
+        self.state.auth.users.sync_external_changes().await.unwrap();
+        self.state
+            .auth
+            .sessions
+            .sync_external_changes()
+            .await
+            .unwrap();
+    }
+
     /// Creates a user through the admin API and returns its id.
     pub async fn create_user(&self, admin: &str, username: &str, password: &str) -> String {
         let answer = self

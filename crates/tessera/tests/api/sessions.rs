@@ -704,20 +704,7 @@ async fn tokens_of_deleted_users_and_purged_sessions_are_refused_without_a_store
         .unwrap();
     // Take in the change counters the delete and the purge moved, as the poller would, so
     // its next tick has nothing left to drop.
-    server
-        .state
-        .auth
-        .users
-        .sync_external_changes()
-        .await
-        .unwrap();
-    server
-        .state
-        .auth
-        .sessions
-        .sync_external_changes()
-        .await
-        .unwrap();
+    server.poll_external_changes().await;
 
     for dead in [&bob.access, &purged.access] {
         assert_token_refused(&server.me(dead).await);
