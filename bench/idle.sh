@@ -113,19 +113,7 @@ start_holder() {
 measure() {
   taskset -c "$client_core" wrk -t1 -c"$connections" -d"${seconds}s" --latency \
     -H "authorization: Bearer $token" "$base/api/auth/me" |
-    python3 -c '
-import re, sys
-text = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-    value, unit = float(m.group(1)), m.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-if errors:
-    sys.exit("bench: %s requests failed" % errors.group(1))
-print("%.0f %.3f %.3f" % (rps, ms("50%"), ms("99%")))
-'
+    python3 "$root/bench/wrk_summary.py"
 }
 
 # Warm up, then alternate, swapping the order every round so that drift affects both.
