@@ -46,7 +46,7 @@ pub use refusal::Refusal;
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// How long one request may take before it is answered with 408.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler can reach. Cloned per request by the router, so every field is
 /// shared (`Arc`), never copied.

@@ -8,8 +8,11 @@
 //! states, changed only while hyper polls it (so on the connection's own task):
 //! waiting for a head (from the connection's start, or from the first byte after an idle
 //! wait) → a request in flight (hyper called the service) → idle (the service answered) →
-//! waiting for a head when a byte arrives. The deadline follows the state; a request in
-//! flight has none here (the router's request timeout bounds it).
+//! waiting for a head when a byte arrives. The deadline follows the state. A request in
+//! flight gets the router's request timeout (which answers 408) plus the header timeout to
+//! write its answer, and a connection being closed gets the header timeout to flush what it
+//! owes: a client that stops reading its answers (hyper then can neither write nor read on)
+//! loses its connection instead of holding it forever.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,11 +36,13 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
 
-/// How long a client may take over a request head, and how long an idle connection is kept.
+/// How long a client may take over a request head, how long an idle connection is kept, and
+/// how long a request may be in flight (answer written included).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Timeouts {
     pub(super) header: Duration,
     pub(super) idle: Duration,
+    pub(super) in_flight: Duration,
 }
 
 /// Waiting for a request head (or nothing received yet).
@@ -93,14 +98,15 @@ impl Activity {
         }
     }
 
-    /// When the state in `snapshot` times out; `None` while a request is in flight.
-    fn deadline(&self, snapshot: u64, timeouts: Timeouts) -> Option<Instant> {
+    /// When the state in `snapshot` times out.
+    fn deadline(&self, snapshot: u64, timeouts: Timeouts) -> Instant {
         let since = self.started + Duration::from_millis(snapshot & (u64::MAX >> 2));
-        match snapshot >> STATE_SHIFT {
-            WAITING_HEAD => Some(since + timeouts.header),
-            IDLE => Some(since + timeouts.idle),
-            _ => None,
-        }
+        since
+            + match snapshot >> STATE_SHIFT {
+                WAITING_HEAD => timeouts.header,
+                IDLE => timeouts.idle,
+                _ => timeouts.in_flight,
+            }
     }
 }
 
@@ -195,6 +201,9 @@ pub(super) enum Ended {
     Finished(Result<(), hyper::Error>),
     /// The request head did not arrive in time; the connection is to be dropped.
     HeadTimedOut,
+    /// A request stayed in flight, or a closing connection kept owing bytes, past its
+    /// deadline (a client that does not read its answers); the connection is to be dropped.
+    Stalled,
 }
 
 /// A connection under its deadlines. Polling it drives hyper; it completes when hyper is done
@@ -206,7 +215,7 @@ pub(super) struct Supervised {
     timer: Pin<Box<Sleep>>,
     /// The activity the timer was set for; `None` when it was set for none yet.
     armed_for: Option<u64>,
-    /// Whether the timer runs (a request in flight has no deadline).
+    /// Whether the timer runs (it stops once it fired for the current activity).
     armed: bool,
     closing: bool,
 }
@@ -269,27 +278,31 @@ impl Future for Supervised {
             let snapshot = this.activity.snapshot();
             if this.armed_for != Some(snapshot) {
                 this.armed_for = Some(snapshot);
-                match this.activity.deadline(snapshot, this.timeouts) {
-                    Some(deadline) => {
-                        this.timer.as_mut().reset(deadline);
-                        this.armed = true;
-                    }
-                    None => this.armed = false,
-                }
+                let deadline = this.activity.deadline(snapshot, this.timeouts);
+                this.timer.as_mut().reset(deadline);
+                this.armed = true;
             }
             if !this.armed || this.timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
             this.armed = false;
-            if snapshot >> STATE_SHIFT == WAITING_HEAD {
-                return Poll::Ready(Ended::HeadTimedOut);
+            match snapshot >> STATE_SHIFT {
+                WAITING_HEAD => return Poll::Ready(Ended::HeadTimedOut),
+                IN_FLIGHT => return Poll::Ready(Ended::Stalled),
+                // Closing, idle, and still not done: hyper is stuck flushing to a client that
+                // does not read.
+                _ if this.closing => return Poll::Ready(Ended::Stalled),
+                _ => {
+                    tracing::debug!("closing an idle connection");
+                    this.shut_down();
+                    // hyper flushes what it owes before it closes; the client gets the header
+                    // timeout to take it.
+                    this.timer
+                        .as_mut()
+                        .reset(Instant::now() + this.timeouts.header);
+                    this.armed = true;
+                }
             }
-            if this.closing {
-                // Already shutting down and still not done: nothing more to do here.
-                return Poll::Pending;
-            }
-            tracing::debug!("closing an idle connection");
-            this.shut_down();
         }
     }
 }

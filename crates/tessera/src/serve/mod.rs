@@ -151,6 +151,8 @@ pub async fn serve(
     let timeouts = Timeouts {
         header: limits.header_timeout,
         idle: limits.idle_timeout,
+        // The router answers 408 by then; the header timeout more lets the answer be written.
+        in_flight: crate::http::REQUEST_TIMEOUT + limits.header_timeout,
     };
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -260,6 +262,9 @@ async fn run_connection(
         Ended::Finished(Err(error)) => tracing::debug!(%peer, %error, "connection ended"),
         Ended::HeadTimedOut => {
             tracing::debug!(%peer, "closed a connection whose request head was late");
+        }
+        Ended::Stalled => {
+            tracing::debug!(%peer, "closed a connection whose client stopped reading its answers");
         }
     }
 }

@@ -474,3 +474,52 @@ fn the_server_raises_its_open_file_limit_and_derives_its_connection_cap() {
         "expected max_connections={expected} in {stderr}"
     );
 }
+
+/// A client that pipelines requests and never reads the answers stalls hyper (it can neither
+/// write nor go on reading); the connection is still dropped at a deadline, giving its place
+/// back, instead of being held forever.
+#[tokio::test]
+async fn a_client_that_never_reads_its_answers_loses_its_connection() {
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[
+            ("TESSERA_HEADER_TIMEOUT_SECONDS", "1"),
+            ("TESSERA_IDLE_TIMEOUT_SECONDS", "1"),
+            ("TESSERA_MAX_CONNECTIONS", "8"),
+            ("TESSERA_MAX_CONNECTIONS_PER_CLIENT", "1"),
+        ])
+        .await;
+    let to = address(&server);
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .bind(SocketAddr::new("127.0.0.3".parse().unwrap(), 0))
+        .unwrap();
+    let mut hog = socket.connect(to).await.unwrap();
+    // Far more answers than the socket buffers on both sides hold.
+    let pipelined = HEALTHZ.repeat(40_000);
+    let _ = tokio::time::timeout(PROMPTLY, hog.write_all(&pipelined)).await;
+    let start = Instant::now();
+
+    // While the hog holds its one place, the same client is refused; once the server drops
+    // the stalled connection, it is served again. The in-flight deadline is the request
+    // timeout (30 s) plus the header timeout.
+    let limit = Duration::from_secs(31) + SLACK + SLACK;
+    let mut attempts = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        attempts.tick().await;
+        let mut probe = connect_from("127.0.0.3", to).await;
+        probe.write_all(HEALTHZ).await.unwrap();
+        let (answer, _) = read_until_closed(&mut probe, PROMPTLY).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+        assert!(
+            start.elapsed() < limit,
+            "the stalled connection was still held after {:?}",
+            start.elapsed()
+        );
+    }
+    drop(hog);
+}
