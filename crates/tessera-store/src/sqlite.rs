@@ -295,7 +295,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        maintenance::probe(&self.pools.probe).await
+        maintenance::probe(&self.pools).await
     }
 
     async fn backup(&self, destination: &Path) -> Result<(), StoreError> {

@@ -20,7 +20,7 @@ use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::model::MAX_USERNAME_CHARS;
 use crate::password::{MAX_PASSWORD_CHARS, PasswordError};
-use crate::sessions::{Refreshed, SessionRefusal, Sessions};
+use crate::sessions::{Refreshed, SessionRefusal, Sessions, SessionsError};
 use crate::throttle::{LoginThrottle, RetryAfter};
 use crate::users::{UserView, Users};
 
@@ -230,7 +230,11 @@ impl Authenticator {
             .sessions
             .start(user.id, attempt.client, &attempt.user_agent, now)
             .await
-            .map_err(|error| login_failure(error.is_busy(), &error))?;
+            .map_err(|error| match error {
+                // Deleted since its password was checked: as if it had never existed.
+                SessionsError::Store(StoreError::UserNotFound) => LoginError::InvalidCredentials,
+                other => login_failure(other.is_busy(), &other),
+            })?;
         if self.single_session {
             self.sessions
                 .end_all_of(user.id, Some(session.id), EndReason::SingleSession, now)

@@ -15,8 +15,14 @@ use crate::StoreError;
 
 /// Takes the write lock on the probe connection, whose busy timeout is short, and lets it go:
 /// `Err(StoreError::Busy)` when a write could not start now.
-pub(super) async fn probe(pool: &SqlitePool) -> Result<(), StoreError> {
-    let transaction = pool
+///
+/// It first waits for its turn at this process's writer and holds it meanwhile, so this
+/// process's own writes (one after another, the lock taken again microseconds after each
+/// commit) can never fail the probe: only a lock held by another process can.
+pub(super) async fn probe(pools: &Pools) -> Result<(), StoreError> {
+    let _turn = pools.writer.acquire().await.map_err(database_error)?;
+    let transaction = pools
+        .probe
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(database_error)?;
