@@ -282,16 +282,17 @@ impl Users {
         changes: UserChanges,
         now: i64,
     ) -> Result<UserView, UsersError> {
-        // Read only to fail fast on a missing user and to name why sessions end; the guard
-        // does not depend on it.
+        // Read only to fail fast on a missing user and to tell whether the roles change; the
+        // guard and the deactivation do not depend on it.
         let current = self.get(id).await?;
-        let active_after = changes.active.unwrap_or(current.active);
         let password_hash = match &changes.password {
             Some(password) => Some(self.inner.passwords.hash(password.secret()).await?),
             None => None,
         };
         let roles = changes.roles.map(Roles::into_vec);
-        let end_sessions = if current.active && !active_after {
+        // A deactivation ends the sessions whatever `current` says: it may be stale (a
+        // concurrent reactivation), or an earlier deactivation may have left sessions behind.
+        let end_sessions = if changes.active == Some(false) {
             Some(EndReason::Deactivated)
         } else if password_hash.is_some() {
             Some(EndReason::PasswordChanged)

@@ -176,3 +176,39 @@ async fn invalid_user_fields_are_rejected_with_what_is_allowed() {
         "nothing half-written"
     );
 }
+
+/// A deactivation ends the user's sessions whatever the server last read of the user: a
+/// session that outlived an earlier deactivation (made by a writer that did not end it, or
+/// raced by a concurrent reactivation) must not come back when the user is reactivated.
+#[tokio::test]
+async fn deactivating_ends_sessions_even_when_the_user_already_looked_inactive() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let admin = server.admin_token().await;
+    let id = server.create_user(&admin, "uma", "uma-password-1234").await;
+    let uma = server.token("uma", "uma-password-1234").await;
+    assert_eq!(server.me(&uma).await.status, StatusCode::OK);
+
+    // Another writer sets uma inactive without ending her session.
+    let other = tessera_store::connect(&env.database_url()).await.unwrap();
+    let patch = tessera_store::UserPatch {
+        active: Some(false),
+        ..Default::default()
+    };
+    other
+        .update_user(id.parse().unwrap(), patch, 0)
+        .await
+        .unwrap();
+    other.close().await.unwrap();
+    server.poll_external_changes().await;
+    assert_token_refused(&server.me(&uma).await);
+
+    let path = format!("/api/users/{id}");
+    for active in [false, true] {
+        let answer = server
+            .patch_json(&path, Some(&admin), &json!({ "active": active }))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    }
+    assert_token_refused(&server.me(&uma).await);
+}
