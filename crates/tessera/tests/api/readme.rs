@@ -233,3 +233,53 @@ fn the_output_pattern_is_strict_outside_its_wildcards() {
     assert!(!matches("…x…x", "ax"));
     assert!(!matches("{\"error\":\"invalid_token\",…}", "{\"user\":{}}"));
 }
+
+/// Every file of the repository that a build, a test or CI reads, outside `target/`.
+fn repository_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let name = entry.file_name();
+            if entry.file_type().unwrap().is_dir() {
+                if !matches!(
+                    name.to_str(),
+                    Some("target" | ".git" | "corpus" | "artifacts")
+                ) {
+                    pending.push(path);
+                }
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn the_repository_stands_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let license = std::fs::read_to_string(root.join("LICENSE")).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("license = \"Apache-2.0\""));
+    // Nothing reaches outside the repository for its inputs.
+    let outside = ["../shared", "../../shared"];
+    for file in repository_files(&root) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        if file.ends_with("tests/api/readme.rs") {
+            continue;
+        }
+        for needle in outside {
+            assert!(
+                !text.contains(needle),
+                "{} refers to {needle}, which is not part of the repository",
+                file.display()
+            );
+        }
+    }
+}
