@@ -548,7 +548,10 @@ async fn rename(users: &Users, username: &str, new_username: &str, now: i64) -> 
         .await
         .with_context(|| format!("user '{username}'"))?;
     if user.username == new.as_str() {
-        println!("'{}' already has that username; nothing changed", user.username);
+        println!(
+            "'{}' already has that username; nothing changed",
+            user.username
+        );
         return Ok(());
     }
     let changes = UserChanges {
