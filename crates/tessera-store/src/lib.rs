@@ -1,7 +1,7 @@
 //! tessera's persistence: the [`Store`] trait, its value types, and the SQLite backend.
 //!
-//! This is the only crate that holds SQL. It keeps users, login sessions and the hashes of
-//! their refresh tokens. Each database backend is one implementation of
+//! This is the only crate that holds SQL. It keeps users, login sessions, the hashes of
+//! their refresh tokens and the recent failed logins the login throttle counts. Each database backend is one implementation of
 //! [`Store`] in its own module (today only [`SqliteStore`]; PostgreSQL will be a second one
 //! reusing the same contract tests), with its migrations under `migrations/<backend>/`.
 //!
@@ -18,7 +18,10 @@
 //! - A file that is not the backend's own database is never initialised or migrated.
 //! - A lock held by someone else past the busy timeout is [`StoreError::Busy`], which callers
 //!   answer with "retry shortly", never as an internal failure.
+//! - Failed logins are kept per key only as long as a caller's window and limit can need
+//!   them: every recorded failure prunes, so the table stays bounded under a flood.
 
+mod login_failures;
 mod session;
 mod sqlite;
 mod url;
@@ -27,6 +30,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use login_failures::{FailureCount, FailureKey, LoginFailure, LoginFailures};
 pub use session::{
     EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, TokenHash,
 };
@@ -65,6 +69,9 @@ pub struct NewUser {
 /// Changes to a user: only the `Some` fields are applied.
 #[derive(Default, Clone)]
 pub struct UserPatch {
+    /// A new username, already normalised by the server; another user holding it exactly
+    /// fails the write with [`StoreError::UsernameTaken`]. The id does not change.
+    pub username: Option<String>,
     pub active: Option<bool>,
     pub roles: Option<Vec<String>>,
     pub password_hash: Option<String>,
@@ -175,7 +182,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// Applies only the `Some` fields, sets `updated_at = now`, and ends the user's live
     /// sessions when `patch.end_sessions` asks; `Ok(None)` if no such user. All of it is one
-    /// atomic write: it happens completely or not at all.
+    /// atomic write: it happens completely or not at all. A new username that another user
+    /// holds (compared exactly, as [`Store::create_user`] compares) fails the whole write
+    /// with [`StoreError::UsernameTaken`]; of racing renames to one name, exactly one wins.
     ///
     /// # The active-holder guard
     ///
@@ -280,6 +289,27 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// A number that increases whenever a session is ended or deleted, by any writer.
     /// Servers poll it to invalidate their in-memory session cache. Refreshes do not move it.
     async fn session_change_counter(&self) -> Result<i64, StoreError>;
+
+    /// The failed logins of `account` and of `client` recorded after `since` (exclusive),
+    /// in one read: what the throttle needs before a login attempt's password is checked.
+    async fn login_failures(
+        &self,
+        account: &str,
+        client: &str,
+        since: i64,
+    ) -> Result<LoginFailures, StoreError>;
+
+    /// Records one failed login against its account and its client, and prunes (see
+    /// [`LoginFailure`]), all in one write.
+    async fn record_login_failure(&self, failure: LoginFailure<'_>) -> Result<(), StoreError>;
+
+    /// Deletes every recorded failure of `key` (a successful login, an administrator's
+    /// unlock); returns how many of them were after `since`, that is still counted.
+    async fn clear_login_failures(
+        &self,
+        key: FailureKey<'_>,
+        since: i64,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Opens the database named by `url`, creating it if missing, and applies migrations.
@@ -322,6 +352,7 @@ impl fmt::Debug for NewUser {
 impl fmt::Debug for UserPatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserPatch")
+            .field("username", &self.username)
             .field("active", &self.active)
             .field("roles", &self.roles)
             .field(

@@ -1,14 +1,16 @@
 //! The SQLite backend of [`Store`].
 //!
 //! Owns every SQLite statement and the embedded migrations in `migrations/sqlite/`; the
-//! statements for sessions and refresh tokens live in the `sessions` submodule, opening the
-//! file in `open`, the probe, backup and close in `maintenance`.
+//! statements for sessions and refresh tokens live in the `sessions` submodule, those for the
+//! failed-login counters in `login_failures`, opening the file in `open`, the probe, backup
+//! and close in `maintenance`.
 //!
 //! Invariants: all SQL is static text with `$n` placeholders; values are always bound. Every
 //! write of this process goes through the one writer connection, so writers here queue in
 //! order (a fair pool of one) instead of sleeping in SQLite's busy handler; reads use the
 //! other connections. A lock held elsewhere past the busy timeout is [`StoreError::Busy`].
 
+mod login_failures;
 mod maintenance;
 mod open;
 mod sessions;
@@ -22,8 +24,8 @@ use sqlx::{Sqlite, Transaction};
 pub use open::{DEFAULT_BUSY_TIMEOUT, SqliteOptions};
 
 use crate::{
-    EndReason, NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store, StoreError,
-    User, UserId, UserPatch,
+    EndReason, FailureKey, LoginFailure, LoginFailures, NewSession, NewUser, RotateOutcome,
+    Rotation, Session, SessionId, Store, StoreError, User, UserId, UserPatch,
 };
 
 /// SQLite's extended result code for a primary-key violation (`SQLITE_CONSTRAINT_PRIMARYKEY`).
@@ -70,7 +72,8 @@ const UPDATE_USER: &str = concat!(
      active = COALESCE($2, active), \
      roles = COALESCE($3, roles), \
      password_hash = COALESCE($4, password_hash), \
-     updated_at = $5 \
+     updated_at = $5, \
+     username = COALESCE($6, username) \
      WHERE id = $1 \
      RETURNING ",
     user_columns!()
@@ -230,9 +233,10 @@ impl Store for SqliteStore {
             .bind(patch.roles.as_deref().map(roles_json))
             .bind(patch.password_hash)
             .bind(now)
+            .bind(patch.username)
             .fetch_optional(&mut *transaction)
             .await
-            .map_err(read_error)?;
+            .map_err(insert_error)?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -357,6 +361,27 @@ impl Store for SqliteStore {
     async fn session_change_counter(&self) -> Result<i64, StoreError> {
         sessions::change_counter(self.reader()).await
     }
+
+    async fn login_failures(
+        &self,
+        account: &str,
+        client: &str,
+        since: i64,
+    ) -> Result<LoginFailures, StoreError> {
+        login_failures::count(self.reader(), account, client, since).await
+    }
+
+    async fn record_login_failure(&self, failure: LoginFailure<'_>) -> Result<(), StoreError> {
+        login_failures::record(self.writer(), failure).await
+    }
+
+    async fn clear_login_failures(
+        &self,
+        key: FailureKey<'_>,
+        since: i64,
+    ) -> Result<u64, StoreError> {
+        login_failures::clear(self.writer(), key, since).await
+    }
 }
 
 /// A transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so what it
@@ -464,7 +489,8 @@ fn literal_path(path: &Path) -> PathBuf {
     }
 }
 
-/// Maps a failed insert: a unique violation on anything but the primary key is the username.
+/// Maps a failed insert or update of a user: a unique violation on anything but the primary
+/// key is the username.
 fn insert_error(error: sqlx::Error) -> StoreError {
     if let Some(database_error) = error.as_database_error() {
         let is_primary_key = database_error.code().as_deref() == Some(SQLITE_CONSTRAINT_PRIMARYKEY);

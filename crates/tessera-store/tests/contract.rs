@@ -24,6 +24,10 @@ use sessions::*;
 mod admins;
 use admins::*;
 
+#[path = "contract/throttle.rs"]
+mod throttle;
+use throttle::*;
+
 const T0: i64 = 1_700_000_000;
 
 fn hash_for(username: &str) -> String {
@@ -165,6 +169,7 @@ async fn contract_update_each_field_alone_and_together(store: &dyn Store) {
                 password_hash: Some("$argon2id$newer-hash".to_owned()),
                 end_sessions: Some(tessera_store::EndReason::PasswordChanged),
                 keep_active_holder_of: None,
+                username: None,
             },
         ),
         (T0 + 50, UserPatch::default()),
@@ -480,7 +485,29 @@ mod sqlite {
         contract_last_active_admin_is_kept,
         contract_guard_refuses_only_the_last_active_admin,
         contract_guard_lets_a_database_without_admins_recover,
+        contract_failures_are_counted_inside_a_sliding_window,
+        contract_failures_are_counted_per_key,
+        contract_clearing_removes_one_key_and_says_how_many_counted,
+        contract_recording_forgets_failures_that_left_the_window,
+        contract_recording_keeps_at_most_the_limit_per_key,
+        contract_failures_do_not_move_the_user_counter,
+        contract_rename_keeps_the_id_and_frees_the_old_name,
+        contract_rename_to_a_taken_name_changes_nothing,
     );
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn contract_failures_are_shared_by_every_handle() {
+        let fixture = Fixture::new().await;
+        let other = fixture.second_handle().await;
+        crate::contract_failures_are_shared_by_every_handle(fixture.store(), &other).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn contract_racing_renames_to_one_name_have_one_winner() {
+        let fixture = Fixture::new().await;
+        let second = fixture.second_handle().await;
+        crate::contract_racing_renames_to_one_name_have_one_winner(fixture.store(), &second).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn contract_rotation_is_atomic() {

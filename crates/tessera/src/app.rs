@@ -102,16 +102,20 @@ pub fn authenticator_on(
         },
         Arc::clone(&metrics),
     );
+    let throttle = LoginThrottle::new(
+        Arc::clone(&store),
+        Limits {
+            per_account: settings.login_max_account_failures,
+            per_client: settings.login_max_client_failures,
+            window_seconds: settings.login_failure_window_seconds,
+        },
+    );
     Ok(Authenticator {
         codec: token_codec(settings)?,
         users: Users::new(store, passwords, sessions.clone()),
         sessions,
         single_session: settings.single_session,
-        throttle: Arc::new(LoginThrottle::new(Limits {
-            per_account: settings.login_max_account_failures,
-            per_client: settings.login_max_client_failures,
-            window_seconds: settings.login_failure_window_seconds,
-        })),
+        throttle: Arc::new(throttle),
         token_lifetime_seconds: i64::from(settings.jwt_expiration_minutes) * 60,
         metrics,
         clock,

@@ -7,7 +7,9 @@
 //! - a refresh issues tokens only for a live session of an active user;
 //! - unknown user, wrong password and inactive user take the same path through the
 //!   password hasher and end in the same [`LoginError::InvalidCredentials`];
-//! - throttling is consulted before any password work.
+//! - throttling is consulted before any password work, and an attempt whose counters cannot
+//!   be read or whose failure cannot be recorded is refused as unavailable (`503`), never
+//!   let through unthrottled.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::model::MAX_USERNAME_CHARS;
 use crate::password::{MAX_PASSWORD_CHARS, PasswordError};
 use crate::sessions::{Refreshed, SessionRefusal, Sessions, SessionsError};
-use crate::throttle::{LoginThrottle, RetryAfter};
+use crate::throttle::{LoginThrottle, Refused, RetryAfter};
 use crate::users::{UserView, Users};
 
 /// A login attempt.
@@ -184,7 +186,7 @@ impl Authenticator {
             return Err(LoginError::PasswordTooLong);
         }
         // No username is longer than MAX_USERNAME_CHARS, so a longer one is cut for the
-        // throttle's key: still unique per real account, bounded in memory.
+        // throttle's key: still unique per real account, bounded in the database.
         let account: String = attempt
             .username
             .chars()
@@ -192,9 +194,15 @@ impl Authenticator {
             .collect::<String>()
             .to_ascii_lowercase();
         let now = self.clock.now();
-        self.throttle
+        let checked = self
+            .throttle
             .check(&account, attempt.client, now)
-            .map_err(LoginError::Throttled)?;
+            .await
+            .map_err(|refused| match refused {
+                Refused::Throttled(wait) => LoginError::Throttled(wait),
+                // Fail closed: without the counters, no attempt goes ahead.
+                Refused::Unavailable(error) => LoginError::Unavailable(describe(&error)),
+            })?;
 
         let user = self
             .users
@@ -216,11 +224,19 @@ impl Authenticator {
         let user = match user {
             Some(user) if verification.matches && user.active => user,
             _ => {
-                self.throttle.record_failure(&account, attempt.client, now);
+                // A failure that cannot be counted is not answered as one: the client could
+                // otherwise keep guessing while the store refuses writes.
+                self.throttle
+                    .record_failure(&account, attempt.client, now)
+                    .await
+                    .map_err(|error| LoginError::Unavailable(describe(&error)))?;
                 return Err(LoginError::InvalidCredentials);
             }
         };
-        self.throttle.record_success(&account);
+        if let Err(error) = self.throttle.record_success(checked, &account, now).await {
+            // The user proved the password; stale failures only count against it later.
+            tracing::warn!(error = %describe(&error), "could not clear the account's failed logins");
+        }
         if verification.needs_rehash
             && let Err(error) = self.users.rehash(user.id, &attempt.password, now).await
         {

@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `gen-secret`, `config check`,
-//! `token verify`, `user …` (including `user grant` / `user revoke` of one role),
+//! `token verify`, `user …` (including `user grant` / `user revoke` of one role, `user
+//! rename`, and `user unlock`, which clears failed-login counters),
 //! `session …` and `db backup`, all taking the same settings flags. Every command that opens
 //! the database closes it before it exits, so its writes are in the main database file.
 //!
@@ -23,6 +24,7 @@ use crate::auth::AccessError;
 use crate::auth::Authenticator;
 use crate::clock::{Clock as _, SystemClock, rfc3339};
 use crate::model::{NewPassword, Roles, Username, random_alphanumeric};
+use crate::throttle::LoginThrottle;
 use crate::users::{Bootstrap, UserChanges, Users};
 use tessera_store::{EndReason, SessionId};
 
@@ -174,6 +176,23 @@ enum UserCommand {
         username: String,
         /// The role.
         role: String,
+    },
+    /// Give a user a new username; its id, sessions and tokens stay valid.
+    Rename {
+        /// The current username.
+        username: String,
+        /// The new username (a-z, 0-9, '.', '_', '-', '@'), not held by another user.
+        new_username: String,
+    },
+    /// Clear the failed logins counted against a user (and, with --client, a client
+    /// address), so that a running server lets the next attempt through.
+    Unlock {
+        /// The username.
+        #[arg(required_unless_present = "client")]
+        username: Option<String>,
+        /// Clear the failed logins counted against this client IP address too (or only).
+        #[arg(long, value_name = "IP")]
+        client: Option<std::net::IpAddr>,
     },
 }
 
@@ -401,12 +420,17 @@ async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Resu
     let clock = Arc::new(SystemClock);
     let now = crate::clock::Clock::now(clock.as_ref());
     let auth = app::authenticator(settings, clock).await?;
-    let outcome = user_action(auth.users.clone(), command, now).await;
+    let outcome = user_action(auth.users.clone(), &auth.throttle, command, now).await;
     auth.close().await;
     outcome
 }
 
-async fn user_action(users: Users, command: UserCommand, now: i64) -> anyhow::Result<ExitCode> {
+async fn user_action(
+    users: Users,
+    throttle: &LoginThrottle,
+    command: UserCommand,
+    now: i64,
+) -> anyhow::Result<ExitCode> {
     match command {
         UserCommand::Add {
             username,
@@ -486,8 +510,65 @@ async fn user_action(users: Users, command: UserCommand, now: i64) -> anyhow::Re
         UserCommand::Revoke { username, role } => {
             change_role(&users, &username, &role, false, now).await?;
         }
+        UserCommand::Rename {
+            username,
+            new_username,
+        } => {
+            rename(&users, &username, &new_username, now).await?;
+        }
+        UserCommand::Unlock { username, client } => {
+            if let Some(username) = username {
+                let user = users
+                    .get_by_username(&Username::parse(&username)?)
+                    .await
+                    .with_context(|| format!("user '{username}'"))?;
+                let cleared = throttle.unlock_account(&user.username, now).await?;
+                println!(
+                    "cleared {cleared} recent failed login(s) of '{}'",
+                    user.username
+                );
+            }
+            if let Some(client) = client {
+                let cleared = throttle.unlock_client(client, now).await?;
+                println!("cleared {cleared} recent failed login(s) from {client}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Renames a user through [`Users`], which drops it from the caches; a running server shows
+/// the new name after its next poll. A taken name is refused by the store, atomically.
+async fn rename(users: &Users, username: &str, new_username: &str, now: i64) -> anyhow::Result<()> {
+    let name = Username::parse(username)?;
+    let new = Username::parse(new_username)
+        .with_context(|| format!("invalid new username '{new_username}'"))?;
+    let user = users
+        .get_by_username(&name)
+        .await
+        .with_context(|| format!("user '{username}'"))?;
+    if user.username == new.as_str() {
+        println!(
+            "'{}' already has that username; nothing changed",
+            user.username
+        );
+        return Ok(());
+    }
+    let changes = UserChanges {
+        username: Some(new.clone()),
+        ..UserChanges::default()
+    };
+    users
+        .update(user.id, changes, now)
+        .await
+        .with_context(|| format!("cannot rename '{}' to '{}'", user.username, new.as_str()))?;
+    println!(
+        "renamed '{}' to '{}' ({}); its sessions and tokens stay valid",
+        user.username,
+        new.as_str(),
+        user.id
+    );
+    Ok(())
 }
 
 /// Grants (`grant`) or revokes one role through [`Users`], so the last-admin guard applies;

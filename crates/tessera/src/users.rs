@@ -108,6 +108,8 @@ impl From<StoreError> for UsersError {
 /// A change to a user; `None` leaves a field alone.
 #[derive(Debug, Default, Clone)]
 pub struct UserChanges {
+    /// New username: the id, the sessions and the tokens stay the same.
+    pub username: Option<Username>,
     /// New active flag.
     pub active: Option<bool>,
     /// New roles.
@@ -271,8 +273,9 @@ impl Users {
         Ok(UserView::from(&user))
     }
 
-    /// Applies `changes`; refuses to leave the system without an active admin. A new
-    /// password, changed roles or deactivation end all of the user's sessions.
+    /// Applies `changes`; refuses to leave the system without an active admin, and a new
+    /// username another user holds. A new password, changed roles or deactivation end all of
+    /// the user's sessions; a new username ends none.
     ///
     /// The admin check is the store's, made atomically with the write (two admins demoting
     /// each other at once cannot both succeed); the password is hashed before it.
@@ -302,6 +305,7 @@ impl Users {
             None
         };
         let patch = UserPatch {
+            username: changes.username.map(|name| name.as_str().to_owned()),
             active: changes.active,
             roles,
             password_hash,

@@ -77,6 +77,7 @@ fn active_by_default() -> bool {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateUserBody {
+    username: Option<String>,
     active: Option<bool>,
     roles: Option<Vec<String>>,
     password: Option<String>,
@@ -107,6 +108,11 @@ impl UpdateUserBody {
     /// The checks `PATCH /api/users/{id}` makes before any I/O.
     pub(super) fn into_changes(self) -> Result<UserChanges, ApiError> {
         Ok(UserChanges {
+            username: self
+                .username
+                .map(|u| Username::parse(&u))
+                .transpose()
+                .map_err(|e| ApiError::BadRequest(e.0))?,
             active: self.active,
             roles: self
                 .roles

@@ -95,6 +95,47 @@ async fn failed_logins_are_throttled_per_account_and_unknown_names_alike() {
     );
 }
 
+/// Two servers on one database (two instances behind a load balancer) count the same
+/// failures: an attacker gains nothing by spreading guesses over them.
+#[tokio::test]
+async fn failed_logins_count_across_instances_on_one_database() {
+    let env = TestEnv::new();
+    let limits = [
+        ("TESSERA_LOGIN_MAX_ACCOUNT_FAILURES", "3"),
+        ("TESSERA_LOGIN_FAILURE_WINDOW_SECONDS", "600"),
+    ];
+    let first = env.spawn(&limits).await;
+    let second = env.spawn(&limits).await;
+    for server in [&first, &second, &first] {
+        assert_eq!(
+            server.login("admin", "bad-password").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    env.clock.advance(100);
+    for server in [&first, &second] {
+        let refused = server.login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{refused:?}");
+        assert_eq!(refused.header("retry-after"), Some("500"));
+    }
+    // A success on one instance clears the account for both.
+    env.clock.advance(500);
+    assert_eq!(
+        second.login("admin", ADMIN_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    for server in [&first, &second] {
+        assert_eq!(
+            server.login("admin", "bad-password").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        first.login("admin", ADMIN_PASSWORD).await.status,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test]
 async fn failed_logins_are_throttled_per_client_across_usernames() {
     let env = TestEnv::new();

@@ -80,6 +80,47 @@ async fn a_database_locked_by_another_process_answers_503_and_recovers_when_rele
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
 }
 
+/// A failed login is counted in the database; when that write cannot be made, the attempt
+/// is refused as unavailable instead of answered (and left uncounted), so holding the lock
+/// never buys an attacker free guesses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_login_that_cannot_be_counted_is_a_503_not_a_free_guess() {
+    let env = TestEnv::new();
+    let path = env.path().join("tessera.db");
+    let server = env
+        .spawn_with_busy_timeout(Duration::from_millis(150))
+        .await;
+    let mut holder = other_process(&path).await;
+    execute(&mut holder, "BEGIN EXCLUSIVE").await;
+    for name in ["admin", "ghost"] {
+        assert_database_busy(&server.login(name, "wrong-password").await);
+    }
+    execute(&mut holder, "ROLLBACK").await;
+    let wrong = server.login("admin", "wrong-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
+    Grant::from(&server.login("admin", ADMIN_PASSWORD).await);
+}
+
+/// When the failed-login counters cannot be read, no attempt goes ahead: even the right
+/// password is refused with the `503` of a busy database, never a `500`, never let through.
+#[tokio::test]
+async fn unreadable_failure_counters_refuse_every_login_with_503() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let admin = server.grant("admin", ADMIN_PASSWORD).await;
+    // Another program damages the schema under the running server.
+    let mut other = other_process(&env.path().join("tessera.db")).await;
+    execute(&mut other, "DROP TABLE login_failures").await;
+
+    for password in [ADMIN_PASSWORD, "wrong-password"] {
+        assert_database_busy(&server.login("admin", password).await);
+    }
+    assert_database_busy(&server.login("ghost", "wrong-password").await);
+    // What does not log in is unaffected.
+    assert_eq!(server.me(&admin.access).await.status, StatusCode::OK);
+    Grant::from(&server.refresh(&admin.refresh).await);
+}
+
 /// The real binary on `dir/name` with a fixed secret and admin password.
 fn binary(dir: &Path, database: &Path) -> Binary {
     Binary::new(dir)
