@@ -340,7 +340,7 @@ async fn opening_an_existing_database_only_creates_nothing_when_there_is_none() 
     );
     assert_eq!(
         tree(dir.path()),
-        [bare.clone()],
+        std::slice::from_ref(&bare),
         "files appeared next to it"
     );
 

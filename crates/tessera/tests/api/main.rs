@@ -7,6 +7,7 @@ mod helpers;
 
 mod admin;
 mod binary;
+mod cli;
 mod connections;
 mod last_admin;
 mod login;
