@@ -16,6 +16,8 @@
 //! - A write that returned `Ok` is on disk (it survives an OS crash or a power cut), and a
 //!   store that was closed leaves every write in the main database file.
 //! - A file that is not the backend's own database is never initialised or migrated.
+//! - [`connect_existing`] creates nothing: a database that does not exist yet is
+//!   [`StoreError::Missing`]; only [`connect`] and [`migrate`] create one.
 //! - A lock held by someone else past the busy timeout is [`StoreError::Busy`], which callers
 //!   answer with "retry shortly", never as an internal failure.
 //! - Failed logins are kept per key only as long as a caller's window and limit can need
@@ -34,7 +36,8 @@ pub use login_failures::{FailureCount, FailureKey, LoginFailure, LoginFailures};
 pub use session::{
     EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, TokenHash,
 };
-pub use sqlite::{DEFAULT_BUSY_TIMEOUT, SqliteOptions, SqliteStore};
+pub use sqlite::{DEFAULT_BUSY_TIMEOUT, Opened, SqliteOptions, SqliteStore};
+pub use url::DatabaseUrl;
 
 /// Identifier of a user: a UUID, stored as hyphenated lower-case text.
 pub type UserId = uuid::Uuid;
@@ -107,6 +110,11 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// There is no tessera database at `path` yet (`found` says what is there: no file, or an
+    /// SQLite file without tables), and the store was asked not to create one; nothing was
+    /// created.
+    #[error("there is no tessera database at {}: {found}", path.display())]
+    Missing { path: PathBuf, found: &'static str },
     /// The file at the database path is not a tessera database: `found` says what it is.
     #[error(
         "refusing to use {}: it is {found}, not a tessera database; move it away, or set \
@@ -318,8 +326,35 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 /// parent directories are created). `postgres://` and `postgresql://` are recognised but not
 /// built yet. The URL itself never appears in errors, since it may hold a password.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    match url::parse(url)? {
-        url::DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path).await?)),
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path).await?)),
+    }
+}
+
+/// Opens the existing database named by `url` and applies pending migrations; creates
+/// nothing. A database that does not exist yet is [`StoreError::Missing`].
+pub async fn connect_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => {
+            let options = SqliteOptions {
+                create_if_missing: false,
+                ..SqliteOptions::default()
+            };
+            Ok(Arc::new(SqliteStore::open_with(&path, options).await?))
+        }
+    }
+}
+
+/// Creates the database named by `url` if it is missing, applies pending migrations and closes
+/// it again; answers what it did.
+pub async fn migrate(url: &str) -> Result<Opened, StoreError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => {
+            let store = SqliteStore::open(&path).await?;
+            let opened = store.opened().clone();
+            store.close().await?;
+            Ok(opened)
+        }
     }
 }
 

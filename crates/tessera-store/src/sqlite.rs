@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Sqlite, Transaction};
 
-pub use open::{DEFAULT_BUSY_TIMEOUT, SqliteOptions};
+pub use open::{DEFAULT_BUSY_TIMEOUT, Opened, SqliteOptions};
 
 use crate::{
     EndReason, FailureKey, LoginFailure, LoginFailures, NewSession, NewUser, RotateOutcome,
@@ -93,6 +93,7 @@ const ACTIVE_HOLDER_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM users AS u, jso
 pub struct SqliteStore {
     pools: open::Pools,
     path: PathBuf,
+    opened: Opened,
 }
 
 /// A `users` row as SQLite returns it, before validation.
@@ -114,19 +115,28 @@ impl SqliteStore {
     }
 
     /// Opens the database file at `path`, creating it (mode `0600`) and its missing parent
-    /// directories, and applies pending migrations. Refuses a file that is not an SQLite
-    /// database, an SQLite database of another application, and a database written by a
-    /// newer tessera.
+    /// directories unless `options.create_if_missing` is `false`, and applies pending
+    /// migrations. Refuses a file that is not an SQLite database, an SQLite database of
+    /// another application, and a database written by a newer tessera.
     pub async fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = literal_path(path);
-        let pools = open::open(&path, options).await?;
+        let (pools, opened) = open::open(&path, options).await?;
         tracing::debug!(path = %path.display(), "opened sqlite store");
-        Ok(Self { pools, path })
+        Ok(Self {
+            pools,
+            path,
+            opened,
+        })
     }
 
     /// The database file this store opened.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What opening did to the database: created it, applied migrations.
+    pub fn opened(&self) -> &Opened {
+        &self.opened
     }
 
     fn reader(&self) -> &SqlitePool {

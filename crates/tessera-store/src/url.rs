@@ -11,14 +11,23 @@ use crate::StoreError;
 const ALLOWED: &str = "allowed: sqlite://PATH";
 
 /// A database URL this build can open.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum DatabaseUrl {
-    /// A SQLite database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatabaseUrl {
+    /// A SQLite database file (relative to the working directory unless absolute).
     Sqlite(PathBuf),
 }
 
+impl DatabaseUrl {
+    /// Parses `sqlite://PATH` or `sqlite:PATH`; explains anything else in the error, which
+    /// never repeats the URL.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        parse(url)
+    }
+}
+
 /// Parses `sqlite://PATH` or `sqlite:PATH`; explains anything else in the error.
-pub(crate) fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
+fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
     let unsupported = |why: &str| StoreError::UnsupportedUrl(format!("{why}; {ALLOWED}"));
     let Some((scheme, rest)) = url.split_once(':') else {
         return Err(unsupported("expected a url with a scheme"));

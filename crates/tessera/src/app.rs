@@ -63,12 +63,13 @@ pub fn token_codec(settings: &Settings) -> anyhow::Result<TokenCodec> {
     Ok(codec)
 }
 
-/// Opens the store and assembles the authenticator the settings describe.
+/// Opens the existing database and assembles the authenticator the settings describe (for
+/// the command line, which creates no database; see [`open_existing_store`]).
 pub async fn authenticator(
     settings: &Settings,
     clock: SharedClock,
 ) -> anyhow::Result<Authenticator> {
-    authenticator_on(settings, clock, open_store(settings).await?)
+    authenticator_on(settings, clock, open_existing_store(settings).await?)
 }
 
 /// Listens on the address the settings name.
@@ -78,9 +79,17 @@ async fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("failed to listen on {}", settings.listen))
 }
 
-/// Opens the database the settings name.
+/// Opens the database the settings name, creating it if it is missing.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     tessera_store::connect(&settings.database_url)
+        .await
+        .context("failed to open the database")
+}
+
+/// Opens the existing database the settings name; creates nothing. A missing one is
+/// [`tessera_store::StoreError::Missing`] (under the error's context).
+pub async fn open_existing_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    tessera_store::connect_existing(&settings.database_url)
         .await
         .context("failed to open the database")
 }

@@ -1,13 +1,21 @@
-//! The command line: `serve` (the default), `gen-secret`, `config check`,
+//! The command line: `serve` (the default), `migrate`, `gen-secret`, `config check`,
 //! `token verify`, `user …` (including `user grant` / `user revoke` of one role, `user
-//! rename`, and `user unlock`, which clears failed-login counters),
-//! `session …` and `db backup`, all taking the same settings flags. Every command that opens
+//! rename`, and `user unlock`, which clears failed-login counters), `session …`, `db backup`,
+//! `completions SHELL` and `man`, all taking the same settings flags. Every command that opens
 //! the database closes it before it exits, so its writes are in the main database file.
+//!
+//! Every command that opens the database names it on standard error first (`database: PATH
+//! (TESSERA_DATABASE_URL, SOURCE)`). Only `serve` and `migrate` create a database; the others
+//! refuse a missing one, create nothing, and say how to create it.
 //!
 //! Settings flags (`--NAME=value` / `--NAME value` for every name in the settings table)
 //! are taken out of the arguments first by `tessera_config`, so they may stand anywhere;
 //! clap parses what is left. Exit codes: 0 success, 1 failure (an invalid token, a
 //! missing user, …), 2 invalid settings or usage.
+
+mod database;
+mod docs;
+mod token;
 
 use std::ffi::OsString;
 use std::io::BufRead as _;
@@ -17,10 +25,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret, SecretString};
-use tessera_config::{Resolved, SecretAdjustment, Settings};
+use tessera_config::{Resolved, Settings};
 
 use crate::app::{self, Application};
-use crate::auth::AccessError;
 use crate::auth::Authenticator;
 use crate::clock::{Clock as _, SystemClock, rfc3339};
 use crate::model::{NewPassword, Roles, Username, random_alphanumeric};
@@ -45,8 +52,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server (the default when no command is given).
+    /// Run the server (the default when no command is given); creates the database if it is
+    /// missing.
     Serve,
+    /// Create the database if it is missing and apply pending schema migrations, then exit.
+    Migrate,
     /// Print a new random secret: 32 characters from the OS CSPRNG.
     GenSecret,
     /// Inspect the settings.
@@ -74,6 +84,27 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Print a shell completion script (`tessera completions bash > /etc/bash_completion.d/tessera`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (`tessera man > tessera.1`).
+    Man,
+}
+
+impl Command {
+    /// Whether the command opens the configured database (`serve` logs it instead).
+    fn reads_database(&self) -> bool {
+        matches!(
+            self,
+            Self::Migrate
+                | Self::Token { .. }
+                | Self::User { .. }
+                | Self::Session { .. }
+                | Self::Db { .. }
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,7 +147,8 @@ enum ConfigCommand {
 enum TokenCommand {
     /// Check a token as the server would: exit 0 when valid, 1 with the reason otherwise.
     Verify {
-        /// The access token (compact JWS).
+        /// The access token (compact JWS), as pasted: a leading `Bearer ` and surrounding
+        /// whitespace are ignored. `-` reads it from the first line of standard input.
         token: String,
     },
 }
@@ -230,6 +262,11 @@ pub fn run() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
+    match command {
+        Command::Completions { shell } => return docs::completions(shell),
+        Command::Man => return docs::man(),
+        _ => {}
+    }
     if let Command::GenSecret = command {
         let generated = tessera_config::JwtSecret::generate()
             .map_err(|e| anyhow::anyhow!("{e}"))
@@ -257,6 +294,23 @@ pub fn run() -> ExitCode {
         print!("{}", tessera_config::render_check(&resolved));
         return ExitCode::SUCCESS;
     }
+    // The token is read before anything is opened, so a bad one is only a usage error.
+    let token = match &command {
+        Command::Token {
+            command: TokenCommand::Verify { token },
+        } => match token::obtain(token, std::io::stdin().lock()) {
+            Ok(token) => token,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(EXIT_SETTINGS);
+            }
+        },
+        _ => String::new(),
+    };
+    let database = database::Database::describe(&resolved);
+    if command.reads_database() {
+        database.announce();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -266,18 +320,19 @@ pub fn run() -> ExitCode {
             return fail(&anyhow::Error::new(error).context("failed to start the async runtime"));
         }
     };
-    let outcome = runtime.block_on(async move {
+    let outcome = runtime.block_on(async {
         match command {
-            Command::Token {
-                command: TokenCommand::Verify { token },
-            } => verify_token(&resolved.settings, &token).await,
+            Command::Migrate => database.migrate().await,
+            Command::Token { .. } => token::verify(&resolved.settings, &token).await,
             Command::User { command } => user_command(&resolved.settings, command).await,
             Command::Session { command } => session_command(&resolved.settings, command).await,
             Command::Db { command } => db_command(&resolved.settings, command).await,
-            _ => serve(resolved).await.map(|()| ExitCode::SUCCESS),
+            _ => serve(resolved, &database.named())
+                .await
+                .map(|()| ExitCode::SUCCESS),
         }
     });
-    outcome.unwrap_or_else(|error| fail(&error))
+    outcome.unwrap_or_else(|error| fail(&database.explain(error)))
 }
 
 fn fail(error: &anyhow::Error) -> ExitCode {
@@ -309,7 +364,7 @@ fn process_warning() -> Option<String> {
     None
 }
 
-async fn serve(resolved: Resolved) -> anyhow::Result<()> {
+async fn serve(resolved: Resolved, database: &str) -> anyhow::Result<()> {
     init_tracing(&resolved.settings.log);
     for warning in &resolved.warnings {
         tracing::warn!("{warning}");
@@ -335,6 +390,7 @@ async fn serve(resolved: Resolved) -> anyhow::Result<()> {
     let limits = app.limits();
     tracing::info!(
         address = %app.local_addr(),
+        database,
         max_connections = limits.max_connections,
         max_connections_per_client = limits.max_per_client,
         header_timeout_seconds = limits.header_timeout.as_secs(),
@@ -365,55 +421,6 @@ async fn db_command(settings: &Settings, command: DbCommand) -> anyhow::Result<E
     outcome?;
     println!("backed up the database to {}", path.display());
     Ok(ExitCode::SUCCESS)
-}
-
-async fn verify_token(settings: &Settings, token: &str) -> anyhow::Result<ExitCode> {
-    let clock = Arc::new(SystemClock);
-    let auth = app::authenticator(settings, clock.clone()).await?;
-    let checked = auth.check(token.trim()).await;
-    auth.close().await;
-    match checked {
-        Ok(access) => {
-            let remaining = access.claims.exp - crate::clock::Clock::now(clock.as_ref());
-            println!(
-                "valid: user '{}' ({}), roles [{}], expires {} (in {})",
-                access.user.username,
-                access.user.id,
-                access.user.roles.join(", "),
-                rfc3339(access.claims.exp),
-                human_duration(remaining)
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(AccessError::Store(error)) => {
-            Err(anyhow::Error::new(error).context("failed to look up the token's user"))
-        }
-        Err(reason) => {
-            println!("invalid: {reason}");
-            if settings.jwt_secret.adjustment() == SecretAdjustment::Generated {
-                println!(
-                    "note: no TESSERA_JWT_SECRET/AYANOVA_JWT_SECRET is set, so a random key was used and no server-issued token can verify"
-                );
-            }
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-/// "4d 23h 59m 10s" for a number of seconds.
-fn human_duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (d, h, m, s) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60, s % 60);
-    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n}{unit}"))
-        .collect();
-    if parts.is_empty() {
-        "0s".to_owned()
-    } else {
-        parts.join(" ")
-    }
 }
 
 async fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
@@ -745,14 +752,6 @@ fn obtain_password(from_stdin: bool) -> anyhow::Result<(NewPassword, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_a_person_would_write_them() {
-        assert_eq!(human_duration(0), "0s");
-        assert_eq!(human_duration(-5), "0s");
-        assert_eq!(human_duration(432_000), "5d");
-        assert_eq!(human_duration(93_784), "1d 2h 3m 4s");
-    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -5,7 +5,8 @@
 //! its `-wal` and `-shm` files the main file's mode), an existing file is used only when it is
 //! an SQLite database that is empty or tessera's own, at a schema this build knows, and the
 //! migrations run under the write lock. It must never initialise, migrate or otherwise write
-//! to a file it has not recognised.
+//! to a file it has not recognised. Opened with `create_if_missing: false`, it creates
+//! nothing at all: no file, no folder, and no schema in an SQLite file without tables.
 
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Read as _};
@@ -57,14 +58,31 @@ pub struct SqliteOptions {
     /// How long a write waits for another process's lock before failing with
     /// [`StoreError::Busy`].
     pub busy_timeout: Duration,
+    /// Whether a missing database is created (the default). When `false`, opening a path
+    /// where no file exists, or an SQLite file with no tables yet, fails with
+    /// [`StoreError::Missing`] and leaves the file system as it was; an existing tessera
+    /// database still has its pending migrations applied.
+    pub create_if_missing: bool,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
         Self {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            create_if_missing: true,
         }
     }
+}
+
+/// What opening a database did to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Opened {
+    /// The file did not exist and was created.
+    pub created: bool,
+    /// The migrations applied while opening, oldest first: `(version, description)`.
+    pub applied: Vec<(i64, String)>,
+    /// The schema version the database is at now (the newest migration this build knows).
+    pub schema_version: i64,
 }
 
 /// The three pools of one store: reads, the one writer, and the readiness probe.
@@ -75,21 +93,29 @@ pub(super) struct Pools {
 }
 
 /// Prepares the file at `path` and opens the pools on it, with the schema migrated.
-pub(super) async fn open(path: &Path, options: SqliteOptions) -> Result<Pools, StoreError> {
+pub(super) async fn open(
+    path: &Path,
+    options: SqliteOptions,
+) -> Result<(Pools, Opened), StoreError> {
     let connect_error = |source| StoreError::Connect {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    if options.create_if_missing
+        && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+    {
         create_private_dirs(parent).map_err(|error| connect_error(sqlx::Error::Io(error)))?;
     }
+    let created = prepare_file(path, options.create_if_missing).await?;
     warn_about_directory(path);
-    prepare_file(path).await?;
     let plain = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(false)
         .busy_timeout(options.busy_timeout);
-    check_before_opening(path, &plain).await?;
+    let applied = check_before_opening(path, &plain).await?;
+    if !options.create_if_missing && applied.is_none() {
+        return Err(missing(path, "an SQLite database with no tables"));
+    }
     let connect = plain
         .journal_mode(SqliteJournalMode::Wal)
         // FULL: in WAL mode every commit syncs the WAL before it returns, so a write that
@@ -105,7 +131,7 @@ pub(super) async fn open(path: &Path, options: SqliteOptions) -> Result<Pools, S
     )
     .await
     .map_err(connect_error)?;
-    migrate(path, &writer).await?;
+    let applied = migrate(path, &writer).await?;
     let reader = connect_pool(
         SqlitePoolOptions::new().max_connections(READ_CONNECTIONS),
         connect.clone(),
@@ -118,11 +144,19 @@ pub(super) async fn open(path: &Path, options: SqliteOptions) -> Result<Pools, S
     )
     .await
     .map_err(connect_error)?;
-    Ok(Pools {
-        reader,
-        writer,
-        probe,
-    })
+    let opened = Opened {
+        created,
+        applied,
+        schema_version: MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0),
+    };
+    Ok((
+        Pools {
+            reader,
+            writer,
+            probe,
+        },
+        opened,
+    ))
 }
 
 /// Creates missing parent directories, readable only by the owner.
@@ -159,21 +193,24 @@ fn warn_about_directory(path: &Path) {
     }
 }
 
-/// Creates a missing database file with mode `0600`, or checks that an existing one is an
-/// SQLite database (an empty file only when another process is initialising it right now).
-async fn prepare_file(path: &Path) -> Result<(), StoreError> {
-    let mut new_file = std::fs::OpenOptions::new();
-    new_file.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut new_file, 0o600);
-    match new_file.open(path) {
-        Ok(_) => return Ok(()),
-        Err(error) if error.kind() == ErrorKind::AlreadyExists => {}
-        Err(error) => {
-            return Err(StoreError::Connect {
-                path: path.to_path_buf(),
-                source: sqlx::Error::Io(error),
-            });
+/// Creates a missing database file with mode `0600` (when `create`; `true` when it did), or
+/// checks that an existing one is an SQLite database (an empty file only when another process
+/// is initialising it right now).
+async fn prepare_file(path: &Path, create: bool) -> Result<bool, StoreError> {
+    if create {
+        let mut new_file = std::fs::OpenOptions::new();
+        new_file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut new_file, 0o600);
+        match new_file.open(path) {
+            Ok(_) => return Ok(true),
+            Err(error) if error.kind() == ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                return Err(StoreError::Connect {
+                    path: path.to_path_buf(),
+                    source: sqlx::Error::Io(error),
+                });
+            }
         }
     }
     let mut attempt = 1;
@@ -181,7 +218,7 @@ async fn prepare_file(path: &Path) -> Result<(), StoreError> {
         match read_header(path)? {
             Header::Sqlite => {
                 warn_about_file_mode(path);
-                return Ok(());
+                return Ok(false);
             }
             Header::Empty if attempt < OPEN_ATTEMPTS => {
                 // Another process may have created the file an instant ago; it writes the
@@ -214,7 +251,13 @@ fn read_header(path: &Path) -> Result<Header, StoreError> {
         path: path.to_path_buf(),
         source: sqlx::Error::Io(error),
     };
-    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == ErrorKind::NotFound => {
+            return Err(missing(path, "no such file"));
+        }
+        Err(error) => return Err(io_error(error)),
+    };
     if !file.metadata().map_err(io_error)?.is_file() {
         return Ok(Header::Other);
     }
@@ -251,6 +294,13 @@ fn warn_about_file_mode(path: &Path) {
     }
 }
 
+fn missing(path: &Path, found: &'static str) -> StoreError {
+    StoreError::Missing {
+        path: path.to_path_buf(),
+        found,
+    }
+}
+
 fn not_tessera(path: &Path, found: String) -> StoreError {
     StoreError::NotTessera {
         path: path.to_path_buf(),
@@ -278,11 +328,12 @@ async fn connect_pool(
 }
 
 /// Checks, on a connection that changes nothing (no journal mode is set), that the file is
-/// empty or tessera's at a schema this build knows, before any pool switches it to WAL.
+/// empty or tessera's at a schema this build knows, before any pool switches it to WAL; see
+/// [`check_schema`] for the answer.
 async fn check_before_opening(
     path: &Path,
     options: &SqliteConnectOptions,
-) -> Result<(), StoreError> {
+) -> Result<Option<Vec<i64>>, StoreError> {
     let connect_error = |source| StoreError::Connect {
         path: path.to_path_buf(),
         source,
@@ -296,8 +347,12 @@ async fn check_before_opening(
 }
 
 /// Refuses an SQLite database of another application, and one with schema versions this
-/// build does not know.
-async fn check_schema(path: &Path, connection: &mut SqliteConnection) -> Result<(), StoreError> {
+/// build does not know. Otherwise answers the schema versions applied, or `None` when the
+/// database has no tables at all.
+async fn check_schema(
+    path: &Path,
+    connection: &mut SqliteConnection,
+) -> Result<Option<Vec<i64>>, StoreError> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'table' \
          AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
@@ -314,7 +369,8 @@ async fn check_schema(path: &Path, connection: &mut SqliteConnection) -> Result<
         .map_err(|error| StoreError::Migrate(error.into()))?;
         let known: BTreeSet<i64> = MIGRATOR.iter().map(|migration| migration.version).collect();
         let unknown: Vec<i64> = applied
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|version| !known.contains(version))
             .collect();
         if !unknown.is_empty() {
@@ -324,6 +380,7 @@ async fn check_schema(path: &Path, connection: &mut SqliteConnection) -> Result<
                 known: known.last().copied().unwrap_or(0),
             });
         }
+        return Ok(Some(applied));
     } else if !tables.is_empty() {
         let mut named: Vec<&str> = tables
             .iter()
@@ -341,18 +398,28 @@ async fn check_schema(path: &Path, connection: &mut SqliteConnection) -> Result<
             ),
         ));
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Checks the schema again and applies the pending migrations, all inside one
 /// `BEGIN IMMEDIATE` transaction: SQLite's migrator takes no lock, so without it two
-/// processes opening a new file at once could both apply them.
-async fn migrate(path: &Path, pool: &SqlitePool) -> Result<(), StoreError> {
+/// processes opening a new file at once could both apply them. Answers the migrations it
+/// applied.
+async fn migrate(path: &Path, pool: &SqlitePool) -> Result<Vec<(i64, String)>, StoreError> {
     let mut transaction = pool
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(|error| StoreError::Migrate(error.into()))?;
-    check_schema(path, &mut transaction).await?;
+    let before = check_schema(path, &mut transaction)
+        .await?
+        .unwrap_or_default();
+    let pending: Vec<(i64, String)> = MIGRATOR
+        .iter()
+        .filter(|migration| {
+            !migration.migration_type.is_down_migration() && !before.contains(&migration.version)
+        })
+        .map(|migration| (migration.version, migration.description.to_string()))
+        .collect();
     MIGRATOR
         .run(&mut *transaction)
         .await
@@ -360,5 +427,6 @@ async fn migrate(path: &Path, pool: &SqlitePool) -> Result<(), StoreError> {
     transaction
         .commit()
         .await
-        .map_err(|error| StoreError::Migrate(error.into()))
+        .map_err(|error| StoreError::Migrate(error.into()))?;
+    Ok(pending)
 }

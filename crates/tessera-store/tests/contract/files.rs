@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use tessera_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use tessera_store::{Opened, SqliteOptions, SqliteStore, Store, StoreError};
 
 use crate::{T0, create};
 
@@ -123,6 +123,7 @@ async fn a_lock_held_elsewhere_is_busy_after_the_timeout_and_clears_when_release
             &path,
             SqliteOptions {
                 busy_timeout: SHORT,
+                ..SqliteOptions::default()
             },
         )
         .await
@@ -264,4 +265,137 @@ async fn a_database_of_a_newer_tessera_says_so() {
         message.ends_with("); run the newer tessera, or restore a backup taken before the upgrade"),
         "{message}"
     );
+}
+
+/// The options of a command that must not create a database.
+fn existing_only() -> SqliteOptions {
+    SqliteOptions {
+        create_if_missing: false,
+        ..SqliteOptions::default()
+    }
+}
+
+/// Every file and folder under `dir`, sorted.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path.clone());
+            }
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_an_existing_database_only_creates_nothing_when_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in [
+        dir.path().join("tessera.db"),
+        dir.path().join("missing").join("folder").join("tessera.db"),
+    ] {
+        let error = SqliteStore::open_with(&path, existing_only())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Missing { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "there is no tessera database at {}: no such file",
+                path.display()
+            )
+        );
+        assert_eq!(
+            tree(dir.path()),
+            Vec::<PathBuf>::new(),
+            "something was created"
+        );
+    }
+
+    // An SQLite file without tables is not given tessera's schema either.
+    let bare = dir.path().join("bare.db");
+    let mut other = other_process(&bare).await;
+    execute(&mut other, "PRAGMA user_version = 7").await;
+    other.close().await.unwrap();
+    let before = std::fs::read(&bare).unwrap();
+    let error = SqliteStore::open_with(&bare, existing_only())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "there is no tessera database at {}: an SQLite database with no tables",
+            bare.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read(&bare).unwrap(),
+        before,
+        "the file was changed"
+    );
+    assert_eq!(
+        tree(dir.path()),
+        std::slice::from_ref(&bare),
+        "files appeared next to it"
+    );
+
+    // The precise refusals stay as they were.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let error = SqliteStore::open_with(&empty, existing_only())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::NotTessera { .. }), "{error:?}");
+
+    // A database created once opens, with what opening did said each time.
+    let path = dir.path().join("tessera.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let created = store.opened().clone();
+    assert!(created.created, "{created:?}");
+    assert_eq!(
+        created.applied.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(created.applied[0].1, "users");
+    assert_eq!(created.schema_version, 2);
+    create(&store, "alice", T0).await;
+    store.close().await.unwrap();
+    let store = SqliteStore::open_with(&path, existing_only())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.opened(),
+        &Opened {
+            created: false,
+            applied: Vec::new(),
+            schema_version: 2,
+        }
+    );
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data").join("tessera.db");
+    let url = format!("sqlite://{}", path.display());
+    let error = tessera_store::connect_existing(&url).await.unwrap_err();
+    assert!(matches!(error, StoreError::Missing { .. }), "{error:?}");
+    assert!(!path.parent().unwrap().exists(), "the folder was created");
+
+    let first = tessera_store::migrate(&url).await.unwrap();
+    assert!(first.created && first.applied.len() == 2, "{first:?}");
+    assert_eq!(mode(&path), 0o600);
+    let again = tessera_store::migrate(&url).await.unwrap();
+    assert!(!again.created && again.applied.is_empty(), "{again:?}");
+
+    let store = tessera_store::connect_existing(&url).await.unwrap();
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    store.close().await.unwrap();
 }

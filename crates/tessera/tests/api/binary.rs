@@ -166,7 +166,9 @@ async fn operators_manage_users_and_verify_tokens_on_the_same_database() {
     let env = TestEnv::new();
     let cli = |args: &[&str]| operator(&env, "OperatorSecretOperatorSecret1234", args);
 
-    // A fresh database gets its admin on first use; then an operator adds bob.
+    // An operator creates the database, then adds bob.
+    let (code, _, stderr) = cli(&["migrate"]).output();
+    assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = cli(&["user", "add", "bob", "--role", "ops", "--password-stdin"])
         .output_with_stdin("bob-password-1\n");
     assert_eq!(code, 0, "{stderr}");

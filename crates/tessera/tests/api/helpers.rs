@@ -52,7 +52,10 @@ impl TestEnv {
     pub async fn spawn_with_busy_timeout(&self, busy_timeout: Duration) -> TestServer {
         let store = tessera_store::SqliteStore::open_with(
             &self.dir.path().join("tessera.db"),
-            tessera_store::SqliteOptions { busy_timeout },
+            tessera_store::SqliteOptions {
+                busy_timeout,
+                ..tessera_store::SqliteOptions::default()
+            },
         )
         .await
         .unwrap();

@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod binary;
+mod cli;
 mod connections;
 mod deploy;
 mod last_admin;

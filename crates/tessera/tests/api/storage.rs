@@ -251,7 +251,8 @@ async fn hostile_files_at_the_database_path_stop_start_up_with_a_clear_message()
     execute(&mut other, "CREATE TABLE photos (id INTEGER PRIMARY KEY)").await;
     other.close().await.unwrap();
     let newer = env.path().join("newer.db");
-    usernames(env.path(), &newer);
+    let (code, _, stderr) = binary(env.path(), &newer).arg("migrate").output();
+    assert_eq!(code, 0, "{stderr}");
     let mut future = other_process(&newer).await;
     execute(
         &mut future,
