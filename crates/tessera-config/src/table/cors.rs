@@ -43,7 +43,11 @@ pub(super) const CORS_ORIGINS: SettingSpec = SettingSpec {
 /// browsers send them in `Origin`, without repeats.
 pub(crate) fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
     let mut origins: Vec<String> = Vec::new();
-    for part in raw.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+    for part in raw
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
         let origin = parse_origin(part)?;
         if !origins.contains(&origin) {
             origins.push(origin);
@@ -70,7 +74,9 @@ fn parse_origin(raw: &str) -> Result<String, String> {
         );
     }
     let shape = || {
-        format!("'{raw}' is not an origin: expected scheme://host[:port], such as https://app.example.com")
+        format!(
+            "'{raw}' is not an origin: expected scheme://host[:port], such as https://app.example.com"
+        )
     };
     let (scheme, rest) = raw.split_once("://").ok_or_else(shape)?;
     let scheme = scheme.to_ascii_lowercase();
@@ -156,7 +162,10 @@ mod tests {
             ("https://app.example.com:443", "https://app.example.com"),
             ("http://localhost:80", "http://localhost"),
             ("http://localhost:5173", "http://localhost:5173"),
-            ("https://app.example.com:8443", "https://app.example.com:8443"),
+            (
+                "https://app.example.com:8443",
+                "https://app.example.com:8443",
+            ),
             ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
             ("http://[::1]:3000", "http://[::1]:3000"),
             ("http://[::1]", "http://[::1]"),
@@ -196,9 +205,7 @@ mod tests {
             assert!(error.contains(fragment), "{given}: {error}");
         }
         assert!(
-            parse_origins("*")
-                .unwrap_err()
-                .contains("credentials"),
+            parse_origins("*").unwrap_err().contains("credentials"),
             "the refusal of * says why"
         );
     }
