@@ -5,7 +5,8 @@
 //! To add a setting: add a field to [`Settings`] and [`Draft`], a line to [`Draft::finish`], and
 //! an entry here whose `apply` parses the text into the draft. Entries are resolved in table
 //! order, so a setting another one depends on comes first (the secret policy before the secret).
-//! The connection settings' entries sit in [`connections`], listed here like the others.
+//! The connection settings' entries sit in [`connections`] and the CORS origins' in [`cors`],
+//! listed here like the others.
 
 use secrecy::SecretString;
 
@@ -15,6 +16,7 @@ use crate::proxies::TrustedProxies;
 use crate::secret::{JwtSecret, SecretPolicy};
 
 mod connections;
+mod cors;
 
 /// What a setting parses into the draft: warnings, or the reason the value is refused.
 type Apply = fn(&str, &mut Draft) -> Result<Vec<String>, String>;
@@ -537,6 +539,7 @@ pub static SETTINGS: &[SettingSpec] = &[
         },
         on_unset: no_op,
     },
+    cors::CORS_ORIGINS,
     connections::HEADER_TIMEOUT,
     connections::IDLE_TIMEOUT,
     connections::MAX_CONNECTIONS,
@@ -577,6 +580,9 @@ pub struct Settings {
     pub login_max_client_failures: u32,
     pub login_failure_window_seconds: u32,
     pub trusted_proxies: TrustedProxies,
+    /// Origins whose pages may call the API with credentials, exactly as browsers send them
+    /// in `Origin`; empty when no other origin may.
+    pub cors_origins: Vec<String>,
     /// How long a client may take to send a request head, in seconds.
     pub header_timeout_seconds: u32,
     /// How long a keep-alive connection with no request in flight is kept, in seconds.
@@ -611,6 +617,7 @@ pub(crate) struct Draft {
     login_max_client_failures: u32,
     pub(crate) login_failure_window_seconds: u32,
     trusted_proxies: TrustedProxies,
+    cors_origins: Vec<String>,
     header_timeout_seconds: u32,
     idle_timeout_seconds: u32,
     pub(crate) max_connections: Option<u32>,
@@ -640,6 +647,7 @@ impl Draft {
             login_max_client_failures: self.login_max_client_failures,
             login_failure_window_seconds: self.login_failure_window_seconds,
             trusted_proxies: self.trusted_proxies,
+            cors_origins: self.cors_origins,
             header_timeout_seconds: self.header_timeout_seconds,
             idle_timeout_seconds: self.idle_timeout_seconds,
             max_connections: self.max_connections,

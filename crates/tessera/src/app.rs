@@ -188,6 +188,7 @@ impl Application {
                 auth: Arc::new(auth),
                 trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
                 secure_cookies: !http::is_loopback_listen(&settings.listen),
+                cors_origins: http::CorsOrigins::new(&settings.cors_origins),
             },
             bootstrap,
             limits,

@@ -9,7 +9,10 @@
 //!   password hasher and end in the same [`LoginError::InvalidCredentials`];
 //! - throttling is consulted before any password work, and an attempt whose counters cannot
 //!   be read or whose failure cannot be recorded is refused as unavailable (`503`), never
-//!   let through unthrottled.
+//!   let through unthrottled;
+//! - every login attempt is logged at `info` (outcome, the username as typed, the user id
+//!   when one was found, the client's address), never its password;
+//! - a refused token's holder is told why ([`TokenReason`]); a failed login is not.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -52,13 +55,81 @@ pub struct Grant {
     pub user: UserView,
 }
 
+/// Why a token was refused, as its holder is told: in the `reason` of the `401` body and in
+/// the `error_description` of `WWW-Authenticate`. Coarser than the metrics reasons, and
+/// only ever about the presented token, its own session and its own user; never given for
+/// a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenReason {
+    /// The access token's `exp` has passed.
+    TokenExpired,
+    /// The access token's `nbf` is still ahead.
+    TokenNotYetValid,
+    /// The signature does not match this server's key.
+    BadSignature,
+    /// Not a well-formed token of its kind.
+    MalformedToken,
+    /// A JWT, but not an access token (`typ` is not `at+jwt`).
+    WrongTokenType,
+    /// Signed with an algorithm other than HS256.
+    UnsupportedAlgorithm,
+    /// Issued by another issuer.
+    WrongIssuer,
+    /// Issued for another audience.
+    WrongAudience,
+    /// The token's session was ended (logout, a reused refresh token, an administrator, …).
+    SessionEnded,
+    /// The token's session passed its idle or absolute deadline.
+    SessionExpired,
+    /// The token's session is not known (purged after it ended, or never existed here).
+    SessionUnknown,
+    /// The token's user is deactivated.
+    UserInactive,
+    /// The token's user no longer exists.
+    UserUnknown,
+    /// No session knows this refresh token.
+    TokenUnknown,
+}
+
+impl TokenReason {
+    /// The stable snake_case code clients read.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "token_expired",
+            Self::TokenNotYetValid => "token_not_yet_valid",
+            Self::BadSignature => "bad_signature",
+            Self::MalformedToken => "malformed_token",
+            Self::WrongTokenType => "wrong_token_type",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::SessionEnded => "session_ended",
+            Self::SessionExpired => "session_expired",
+            Self::SessionUnknown => "session_unknown",
+            Self::UserInactive => "user_inactive",
+            Self::UserUnknown => "user_unknown",
+            Self::TokenUnknown => "token_unknown",
+        }
+    }
+}
+
+/// A refused access token: the reason and a sentence for its holder, with no token, secret
+/// or claim value in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRefusal {
+    /// The machine-readable reason.
+    pub reason: TokenReason,
+    /// What happened and what to do, in one sentence.
+    pub message: String,
+}
+
 /// Why a refresh was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
     /// Malformed, unknown, rotated after the grace window, or of an ended session or an
-    /// inactive user: deliberately one case.
-    #[error("invalid refresh token")]
-    InvalidToken,
+    /// inactive user; the reason is for the token's holder.
+    #[error("invalid refresh token ({})", .0.code())]
+    InvalidToken(TokenReason),
     /// The database was locked by another writer for too long; retrying may succeed.
     #[error("refresh failed, the database is busy: {0}")]
     Unavailable(String),
@@ -129,6 +200,82 @@ impl AccessError {
             Self::Store(_) => "store_error",
         }
     }
+
+    /// What the token's holder is told; `None` for a store failure, which is not the
+    /// token's fault.
+    pub fn refusal(&self) -> Option<TokenRefusal> {
+        use TokenReason as R;
+        let (reason, message) = match self {
+            Self::Token(error) => match error {
+                VerifyError::Expired { .. } => (
+                    R::TokenExpired,
+                    format!("the access {error}; refresh it or log in again"),
+                ),
+                VerifyError::NotYetValid { .. } => (
+                    R::TokenNotYetValid,
+                    format!("the access {error}; check the clocks of the issuer and this server"),
+                ),
+                VerifyError::BadSignature => (
+                    R::BadSignature,
+                    "the access token's signature does not match this server's key (another \
+                     server issued it, or the key changed); log in again"
+                        .to_owned(),
+                ),
+                VerifyError::UnsupportedAlgorithm => (
+                    R::UnsupportedAlgorithm,
+                    "the access token is not signed with HS256".to_owned(),
+                ),
+                VerifyError::WrongTokenType => (
+                    R::WrongTokenType,
+                    "the token is not an access token (its typ is not at+jwt)".to_owned(),
+                ),
+                VerifyError::WrongIssuer => (
+                    R::WrongIssuer,
+                    "the access token was issued by another issuer".to_owned(),
+                ),
+                VerifyError::WrongAudience => (
+                    R::WrongAudience,
+                    "the access token was issued for another audience".to_owned(),
+                ),
+                VerifyError::TooLarge
+                | VerifyError::Malformed(_)
+                | VerifyError::ForbiddenHeader(_)
+                | VerifyError::UnknownCrit
+                | VerifyError::InvalidClaims(_) => (
+                    R::MalformedToken,
+                    format!("the access token is not well formed: {error}"),
+                ),
+            },
+            Self::BadSubject | Self::BadSession => (
+                R::MalformedToken,
+                format!("the access token is not well formed: {self}"),
+            ),
+            Self::UnknownUser => (
+                R::UserUnknown,
+                "the access token's user no longer exists".to_owned(),
+            ),
+            Self::InactiveUser => (
+                R::UserInactive,
+                "the access token's user is deactivated".to_owned(),
+            ),
+            Self::Session(SessionRefusal::Ended) => (
+                R::SessionEnded,
+                "the access token's session was ended (a logout, a password change or an \
+                 administrator); log in again"
+                    .to_owned(),
+            ),
+            Self::Session(SessionRefusal::Expired) => (
+                R::SessionExpired,
+                "the access token's session expired; log in again".to_owned(),
+            ),
+            Self::Session(SessionRefusal::Unknown) => (
+                R::SessionUnknown,
+                "the access token's session no longer exists; log in again".to_owned(),
+            ),
+            Self::Store(_) => return None,
+        };
+        Some(TokenRefusal { reason, message })
+    }
 }
 
 /// A verified token together with its user, as loaded for this request.
@@ -166,10 +313,15 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// Checks credentials and issues an access token.
+    /// Checks credentials and issues an access token. Every attempt is counted and logged
+    /// at `info`: outcome, the username as typed (cut short; escaped by the log format),
+    /// the user's id when one was found, and the client's address; never the password.
     pub async fn login(&self, attempt: LoginAttempt) -> Result<Grant, LoginError> {
-        let result = self.try_login(attempt).await;
-        self.metrics.login(match &result {
+        let username = loggable_username(&attempt.username);
+        let client = attempt.client;
+        let mut user_id = None;
+        let result = self.try_login(attempt, &mut user_id).await;
+        let outcome = match &result {
             Ok(_) => "success",
             Err(LoginError::InvalidCredentials) => "invalid_credentials",
             Err(LoginError::Throttled(_)) => "throttled",
@@ -177,11 +329,24 @@ impl Authenticator {
             Err(LoginError::Busy) => "busy",
             Err(LoginError::Unavailable(_)) => "database_busy",
             Err(LoginError::Internal(_)) => "error",
-        });
+        };
+        self.metrics.login(outcome);
+        tracing::info!(
+            outcome = %outcome,
+            username = ?username,
+            user_id = user_id.as_ref().map(tracing::field::display),
+            client = %client,
+            "login"
+        );
         result
     }
 
-    async fn try_login(&self, attempt: LoginAttempt) -> Result<Grant, LoginError> {
+    /// Sets `user_id` as soon as the username names a user.
+    async fn try_login(
+        &self,
+        attempt: LoginAttempt,
+        user_id: &mut Option<UserId>,
+    ) -> Result<Grant, LoginError> {
         if attempt.password.expose_secret().chars().count() > MAX_PASSWORD_CHARS {
             return Err(LoginError::PasswordTooLong);
         }
@@ -209,6 +374,7 @@ impl Authenticator {
             .for_login(&account)
             .await
             .map_err(|error| login_failure(error.is_busy(), &error))?;
+        *user_id = user.as_ref().map(|user| user.id);
         let verification = self
             .users
             .passwords()
@@ -271,7 +437,10 @@ impl Authenticator {
     pub async fn refresh(&self, presented: &str) -> Result<Grant, RefreshError> {
         let (result, outcome) = match RefreshToken::parse(presented) {
             Ok(presented) => self.try_refresh(&presented).await,
-            Err(_) => (Err(RefreshError::InvalidToken), "malformed"),
+            Err(_) => (
+                Err(RefreshError::InvalidToken(TokenReason::MalformedToken)),
+                "malformed",
+            ),
         };
         self.metrics.refresh(outcome);
         result
@@ -295,14 +464,24 @@ impl Authenticator {
                     user_id = %session.user_id,
                     "a rotated refresh token was presented again: the session is ended"
                 );
-                return (Err(RefreshError::InvalidToken), "reuse_detected");
+                let refused = RefreshError::InvalidToken(TokenReason::SessionEnded);
+                return (Err(refused), "reuse_detected");
             }
-            Refreshed::Ended => return (Err(RefreshError::InvalidToken), "ended"),
-            Refreshed::Unknown => return (Err(RefreshError::InvalidToken), "unknown"),
+            Refreshed::Ended => {
+                let refused = RefreshError::InvalidToken(TokenReason::SessionEnded);
+                return (Err(refused), "ended");
+            }
+            Refreshed::Unknown => {
+                let refused = RefreshError::InvalidToken(TokenReason::TokenUnknown);
+                return (Err(refused), "unknown");
+            }
         };
         let user = match self.users.cached(session.user_id).await {
             Ok(Some(user)) if user.active => user,
-            Ok(_) => return (Err(RefreshError::InvalidToken), "inactive_user"),
+            Ok(_) => {
+                let refused = RefreshError::InvalidToken(TokenReason::UserInactive);
+                return (Err(refused), "inactive_user");
+            }
             Err(error) => return refresh_failure(error.is_busy(), &error),
         };
         match self.issue(&user, session.id, now) {
@@ -388,6 +567,18 @@ impl Authenticator {
             checked_at: now,
         })
     }
+}
+
+/// The username of a login attempt as it may be logged: at most [`MAX_USERNAME_CHARS`]
+/// characters (no account has a longer name), then `…`. Logged with `?`, so quotes and
+/// control characters are escaped and a username cannot forge a log line.
+fn loggable_username(typed: &str) -> String {
+    let mut chars = typed.chars();
+    let mut shown: String = chars.by_ref().take(MAX_USERNAME_CHARS).collect();
+    if chars.next().is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 fn internal(error: impl std::fmt::Display) -> LoginError {

@@ -39,7 +39,8 @@ pub(super) struct LoginBody {
 
 #[derive(Deserialize)]
 pub(super) struct RefreshBody {
-    refresh_token: String,
+    /// Left out (`{}`): the cookie is used, as for an empty body.
+    refresh_token: Option<String>,
 }
 
 /// The answer to a login or a refresh.
@@ -102,16 +103,17 @@ async fn post_login(
 }
 
 /// The refresh token comes from the JSON body `{"refresh_token"}` or, when the body is
-/// empty, from the cookie; the new one goes back in the body, and in the cookie when the
-/// old one came that way.
+/// empty or has no `refresh_token`, from the cookie; the new one goes back in the body, and
+/// in the cookie when the old one came that way.
 async fn post_refresh(
     State(state): State<AppState>,
     CookieSecurity(secure): CookieSecurity,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let (presented, delivery) = match &body {
-        Some(body) => (body.refresh_token.as_str(), Delivery::Body),
+    let in_body = body.as_ref().and_then(|body| body.refresh_token.as_deref());
+    let (presented, delivery) = match in_body {
+        Some(token) => (token, Delivery::Body),
         None => match refresh_cookie(&headers) {
             Some(token) => (token, Delivery::Cookie),
             None => {

@@ -1,16 +1,20 @@
 //! The one place that turns failures into HTTP responses.
 //!
-//! Every error body is `{"error": CODE, "message": TEXT}` with a fixed, small text: no
-//! token, secret, library error name or stack trace ever reaches a client. Internal
-//! causes are logged here and answered with a generic 500; a database locked by another
-//! writer is logged as a warning and answered `503` with `Retry-After`, never 500.
+//! Every error body is `{"error": CODE, "message": TEXT}` (a refused token adds
+//! `"reason"`): no token, secret, submitted value, library error name or stack trace ever
+//! reaches a client. Internal causes are logged here and answered with a generic 500; a
+//! database locked by another writer is logged as a warning and answered `503` with
+//! `Retry-After`, never 500. Errors that layers outside the handlers answer with an empty
+//! or plain-text body (a wrong method, a timeout, a rejection of axum's own extractors) are
+//! rewritten into the same shape by [`json_for_bare_errors`].
 
 use axum::Json;
+use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::auth::{AccessError, LoginError, RefreshError, describe};
+use crate::auth::{AccessError, LoginError, RefreshError, TokenReason, TokenRefusal, describe};
 use crate::password::PasswordError;
 use crate::users::UsersError;
 
@@ -28,33 +32,42 @@ pub enum ApiError {
     /// 401: no bearer token.
     #[error("missing bearer token")]
     MissingToken,
-    /// 401: the bearer token was refused (reason logged, not sent).
-    #[error("invalid token: {0}")]
-    InvalidToken(String),
+    /// 401: the bearer token was refused; its holder is told why.
+    #[error("invalid token: {}", .0.message)]
+    InvalidToken(TokenRefusal),
     /// 401: login failed.
     #[error("invalid username or password")]
     InvalidCredentials,
     /// 401: the refresh token was refused (malformed, unknown, reused, ended, expired).
-    #[error("invalid refresh token")]
-    InvalidRefreshToken,
+    #[error("invalid refresh token ({})", .0.code())]
+    InvalidRefreshToken(TokenReason),
     /// 403: authenticated but not allowed.
     #[error("admin role required")]
     Forbidden,
     /// 404.
     #[error("not found")]
     NotFound,
+    /// 404: a path parameter that is not an id, so it names nothing.
+    #[error("`{param}` is not an id")]
+    NotAnId {
+        /// The parameter's name in the route (`id`, `session_id`).
+        param: &'static str,
+        /// What it would name (`user`, `session`).
+        names: &'static str,
+    },
     /// 409: the request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
     /// 413.
-    #[error("request body too large")]
+    #[error("request body too large; the limit is {} bytes", super::MAX_BODY_BYTES)]
     PayloadTooLarge,
     /// 415.
     #[error("expected request with content-type application/json")]
     UnsupportedMediaType,
-    /// 422: the JSON does not match the expected fields and types.
-    #[error("request body does not have the expected fields and types")]
-    Unprocessable,
+    /// 422: the JSON does not match the expected fields and types; the message names the
+    /// field and what was expected, never the value.
+    #[error("{0}")]
+    Unprocessable(String),
     /// 429 with `Retry-After`.
     #[error("too many failed logins")]
     TooManyRequests {
@@ -76,6 +89,9 @@ pub enum ApiError {
 struct ErrorBody<'a> {
     error: &'a str,
     message: &'a str,
+    /// Why a token was refused ([`TokenReason::code`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -88,20 +104,20 @@ impl ApiError {
                 "missing_token",
                 "an Authorization: Bearer token is required".into(),
             ),
-            E::InvalidToken(_) => (
+            E::InvalidToken(refusal) => (
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
-                "the access token is invalid or expired".into(),
+                refusal.message.clone(),
             ),
             E::InvalidCredentials => (
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "invalid username or password".into(),
             ),
-            E::InvalidRefreshToken => (
+            E::InvalidRefreshToken(reason) => (
                 StatusCode::UNAUTHORIZED,
                 "invalid_refresh_token",
-                "the refresh token is invalid, expired or revoked; log in again".into(),
+                refresh_refusal_message(*reason).into(),
             ),
             E::Forbidden => (
                 StatusCode::FORBIDDEN,
@@ -109,6 +125,11 @@ impl ApiError {
                 "this requires the admin role".into(),
             ),
             E::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".into()),
+            E::NotAnId { param, names } => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("`{param}` is not a UUID, so it names no {names}"),
+            ),
             E::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
             E::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -120,10 +141,10 @@ impl ApiError {
                 "unsupported_media_type",
                 self.to_string(),
             ),
-            E::Unprocessable => (
+            E::Unprocessable(message) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_body",
-                self.to_string(),
+                message.clone(),
             ),
             E::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -149,6 +170,40 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Why a presented token was refused, for the errors that refuse one.
+    fn reason(&self) -> Option<TokenReason> {
+        match self {
+            ApiError::InvalidToken(refusal) => Some(refusal.reason),
+            ApiError::InvalidRefreshToken(reason) => Some(*reason),
+            _ => None,
+        }
+    }
+}
+
+/// What the holder of a refused refresh token is told.
+fn refresh_refusal_message(reason: TokenReason) -> &'static str {
+    match reason {
+        TokenReason::MalformedToken => {
+            "the refresh token is not well formed (it is 43 characters of base64url); log in again"
+        }
+        TokenReason::SessionEnded | TokenReason::SessionExpired => {
+            "the refresh token's session has ended or expired; log in again"
+        }
+        TokenReason::UserInactive => "the refresh token's user is deactivated",
+        _ => "the refresh token is not known to this server; log in again",
+    }
+}
+
+/// `WWW-Authenticate` for a refused token, naming the reason (RFC 6750 §3).
+fn invalid_token_challenge(reason: TokenReason) -> HeaderValue {
+    let challenge = format!(
+        "{CHALLENGE_INVALID}, error_description=\"{}\"",
+        reason.code()
+    );
+    HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static(CHALLENGE_INVALID))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
@@ -156,7 +211,10 @@ impl IntoResponse for ApiError {
             ApiError::DatabaseBusy(cause) => {
                 tracing::warn!(cause = %cause, "request refused: the database is busy");
             }
-            ApiError::InvalidToken(reason) => tracing::debug!(reason = %reason, "token refused"),
+            ApiError::InvalidToken(refusal) => {
+                let reason = refusal.reason.code();
+                tracing::debug!(reason, detail = %refusal.message, "token refused");
+            }
             _ => {}
         }
         let (status, code, message) = self.parts();
@@ -165,6 +223,7 @@ impl IntoResponse for ApiError {
             Json(ErrorBody {
                 error: code,
                 message: &message,
+                reason: self.reason().map(TokenReason::code),
             }),
         )
             .into_response();
@@ -176,11 +235,9 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(CHALLENGE_MISSING),
                 );
             }
-            ApiError::InvalidToken(_) | ApiError::InvalidRefreshToken => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(CHALLENGE_INVALID),
-                );
+            ApiError::InvalidToken(TokenRefusal { reason, .. })
+            | ApiError::InvalidRefreshToken(reason) => {
+                headers.insert(header::WWW_AUTHENTICATE, invalid_token_challenge(*reason));
             }
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
@@ -195,11 +252,118 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Rewrites an error that a layer outside the handlers answered with an empty or plain-text
+/// body (axum's `405`, the timeout's `408`, a rejection of one of axum's own extractors)
+/// into the documented JSON shape, keeping its status and headers. Successes and answers
+/// already in JSON pass untouched. A `405`'s `Allow` also lists `OPTIONS`, which every route
+/// answers (see `super::cors`).
+pub(super) fn json_for_bare_errors(mut response: Response) -> Response {
+    let status = response.status();
+    if !status.is_client_error() && !status.is_server_error() {
+        return response;
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        add_options_to_allow(response.headers_mut());
+    }
+    let headers = response.headers();
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == b"application/json")
+    {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = headers
+                .get(header::ALLOW)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .replace(',', ", ");
+            (
+                "method_not_allowed".to_owned(),
+                format!("method not allowed; this route answers {allow}"),
+            )
+        }
+        StatusCode::REQUEST_TIMEOUT => (
+            "request_timeout".to_owned(),
+            format!(
+                "the request took longer than {} seconds",
+                super::REQUEST_TIMEOUT.as_secs()
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large".to_owned(),
+            ApiError::PayloadTooLarge.to_string(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type".to_owned(),
+            ApiError::UnsupportedMediaType.to_string(),
+        ),
+        StatusCode::BAD_REQUEST => ("invalid_request".to_owned(), "malformed request".to_owned()),
+        StatusCode::NOT_FOUND => ("not_found".to_owned(), "not found".to_owned()),
+        StatusCode::UNPROCESSABLE_ENTITY => (
+            "invalid_body".to_owned(),
+            "request body does not have the expected fields and types".to_owned(),
+        ),
+        StatusCode::INTERNAL_SERVER_ERROR => {
+            ("internal_error".to_owned(), "internal error".to_owned())
+        }
+        other => {
+            let words = other
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_ascii_lowercase();
+            (words.replace([' ', '-'], "_"), words)
+        }
+    };
+    let body = serde_json::to_vec(&ErrorBody {
+        error: &code,
+        message: &message,
+        reason: None,
+    })
+    .unwrap_or_default();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.remove(header::CONTENT_LENGTH);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    *response.body_mut() = Body::from(body);
+    response
+}
+
+/// Appends `OPTIONS` to an `Allow` header that lacks it.
+fn add_options_to_allow(headers: &mut axum::http::HeaderMap) {
+    let Some(allow) = headers.get(header::ALLOW) else {
+        return;
+    };
+    let listed = allow
+        .to_str()
+        .unwrap_or_default()
+        .split(',')
+        .any(|method| method.trim().eq_ignore_ascii_case("OPTIONS"));
+    if listed {
+        return;
+    }
+    let mut value = allow.as_bytes().to_vec();
+    if !value.is_empty() {
+        value.push(b',');
+    }
+    value.extend_from_slice(b"OPTIONS");
+    if let Ok(value) = HeaderValue::from_bytes(&value) {
+        headers.insert(header::ALLOW, value);
+    }
+}
+
 impl From<AccessError> for ApiError {
     fn from(error: AccessError) -> Self {
         match error {
             AccessError::Store(e) => Self::from(e),
-            other => Self::InvalidToken(other.reason().to_owned()),
+            other => match other.refusal() {
+                Some(refusal) => Self::InvalidToken(refusal),
+                None => Self::Internal(other.to_string()),
+            },
         }
     }
 }
@@ -222,7 +386,7 @@ impl From<LoginError> for ApiError {
 impl From<RefreshError> for ApiError {
     fn from(error: RefreshError) -> Self {
         match error {
-            RefreshError::InvalidToken => Self::InvalidRefreshToken,
+            RefreshError::InvalidToken(reason) => Self::InvalidRefreshToken(reason),
             RefreshError::Unavailable(cause) => Self::DatabaseBusy(cause),
             RefreshError::Internal(cause) => Self::Internal(cause),
         }

@@ -1,12 +1,11 @@
-//! Extractors: authentication you cannot forget, JSON with clean rejections, and the
-//! client's address.
+//! Extractors: authentication you cannot forget, JSON and path parameters with clean
+//! rejections (see `super::rejection`), and the client's address.
 //!
 //! Invariant: a handler that takes [`AuthUser`] or [`AdminUser`] only runs after the
 //! token was verified and its user loaded and found active for this very request.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
@@ -16,7 +15,8 @@ use tessera_config::TrustedProxies;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::auth::Access;
+use super::rejection::{json_rejection, path_rejection};
+use crate::auth::{Access, TokenReason, TokenRefusal};
 
 /// A request whose bearer token is valid and whose user exists and is active.
 #[derive(Debug, Clone)]
@@ -61,7 +61,12 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
     let value = Some(value.as_bytes())
         .filter(|bytes| bytes.is_ascii())
         .and_then(|bytes| std::str::from_utf8(bytes).ok())
-        .ok_or_else(|| ApiError::InvalidToken("authorization header is not ASCII".into()))?;
+        .ok_or_else(|| {
+            ApiError::InvalidToken(TokenRefusal {
+                reason: TokenReason::MalformedToken,
+                message: "the Authorization header is not ASCII".into(),
+            })
+        })?;
     let (scheme, token) = value.split_once(' ').ok_or(ApiError::MissingToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(ApiError::MissingToken);
@@ -154,7 +159,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, super::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes.clone()));
+        match axum::Json::<T>::from_request(request, state).await {
+            // serde's derived structs also take an array of their fields in order; every body
+            // of this API is an object, and only an object is documented.
+            Ok(_) if bytes.trim_ascii_start().first() != Some(&b'{') => Err(
+                ApiError::Unprocessable("the request body must be a JSON object".into()),
+            ),
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(json_rejection(&rejection)),
         }
@@ -183,17 +198,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     }
 }
 
-fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        JsonRejection::JsonSyntaxError(_) => {
-            ApiError::BadRequest("request body is not valid JSON".into())
+/// `axum::extract::Path` with rejections turned into [`ApiError`]s that name the parameter.
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(path_rejection(&rejection)),
         }
-        JsonRejection::JsonDataError(_) => ApiError::Unprocessable,
-        JsonRejection::BytesRejection(_) if rejection.status().as_u16() == 413 => {
-            ApiError::PayloadTooLarge
-        }
-        _ => ApiError::BadRequest("request body could not be read".into()),
     }
 }
 
@@ -233,7 +249,12 @@ mod tests {
         parts.headers.insert(AUTHORIZATION, value);
         let error = bearer_token(&parts).unwrap_err();
         assert!(
-            matches!(&error, ApiError::InvalidToken(reason) if reason.contains("not ASCII")),
+            matches!(
+                &error,
+                ApiError::InvalidToken(refusal)
+                    if refusal.reason == TokenReason::MalformedToken
+                        && refusal.message.contains("not ASCII")
+            ),
             "{error:?}"
         );
     }

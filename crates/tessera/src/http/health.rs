@@ -23,7 +23,8 @@ async fn get_healthz() -> Json<Value> {
 }
 
 /// Readiness: the database answers and a write could take its lock now (a short probe), so
-/// a database another process keeps locked makes the instance not ready.
+/// a database another process keeps locked makes the instance not ready. The `503` carries
+/// the error shape of every other error besides its `status`.
 async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.auth.users.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
@@ -31,7 +32,11 @@ async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             tracing::warn!(error = %error, "database not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database unavailable" })),
+                Json(json!({
+                    "status": "database unavailable",
+                    "error": "database_unavailable",
+                    "message": "the database does not answer, or another process holds its write lock",
+                })),
             )
         }
     }

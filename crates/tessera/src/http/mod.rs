@@ -4,6 +4,7 @@
 
 mod auth_routes;
 mod cookie;
+mod cors;
 mod error;
 mod extract;
 #[doc(hidden)]
@@ -11,6 +12,7 @@ pub mod fuzzing;
 mod health;
 mod me;
 mod refusal;
+mod rejection;
 mod session_routes;
 mod user_routes;
 
@@ -39,8 +41,9 @@ use tessera_config::TrustedProxies;
 
 use crate::auth::Authenticator;
 pub use cookie::REFRESH_COOKIE;
+pub use cors::{CorsOrigins, PREFLIGHT_MAX_AGE_SECONDS};
 pub use error::ApiError;
-pub use extract::{AdminUser, ApiJson, AuthUser, ClientIp, CookieSecurity, OptionalJson};
+pub use extract::{AdminUser, ApiJson, ApiPath, AuthUser, ClientIp, CookieSecurity, OptionalJson};
 pub use refusal::Refusal;
 
 /// The largest request body accepted, in bytes.
@@ -59,6 +62,8 @@ pub struct AppState {
     /// Whether the refresh cookie always carries `Secure` (everywhere but loopback HTTP;
     /// there, see [`CookieSecurity`]).
     pub secure_cookies: bool,
+    /// Origins whose pages may call the API with credentials (`TESSERA_CORS_ORIGINS`).
+    pub cors_origins: CorsOrigins,
 }
 
 /// Whether a validated `host:port` listen address accepts loopback connections only.
@@ -71,6 +76,7 @@ pub fn is_loopback_listen(listen: &str) -> bool {
 
 /// The whole API with its middleware.
 pub fn router(state: AppState) -> Router {
+    let cors_origins = state.cors_origins.clone();
     let routes = Router::new()
         .merge(health::router())
         .merge(auth_routes::router())
@@ -78,16 +84,17 @@ pub fn router(state: AppState) -> Router {
         .merge(user_routes::router())
         .fallback(|| async { ApiError::NotFound })
         .with_state(state);
-    with_middleware(routes)
+    with_middleware(routes, cors_origins)
 }
 
-/// Request ids, masked credentials, tracing, the panic catcher, a timeout, the body limit,
-/// and headers that keep per-user answers out of caches and browsers from sniffing types.
+/// Request ids, masked credentials, tracing, headers that keep per-user answers out of
+/// caches and browsers from sniffing types, `OPTIONS` and CORS, JSON for every error, the
+/// panic catcher, a timeout and the body limit.
 ///
 /// The layers wrap the routes once, as one stack, and the result is the fallback of an
 /// otherwise empty router. `Router::layer` would wrap every route separately, boxing each
 /// layer again, and cost an allocation per layer on every request.
-fn with_middleware(routes: Router) -> Router {
+fn with_middleware(routes: Router, cors_origins: CorsOrigins) -> Router {
     let stack = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(SequentialRequestIds::new()))
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -97,12 +104,6 @@ fn with_middleware(routes: Router) -> Router {
         .layer(SetSensitiveResponseHeadersLayer::new([SET_COOKIE]))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -111,6 +112,15 @@ fn with_middleware(routes: Router) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        .layer(cors::CorsLayer(cors_origins))
+        // Outside the panic catcher and the timeout, so their answers are JSON too.
+        .map_response(|response: Response<_>| error::json_for_bare_errors(response.into_response()))
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(routes);
     Router::new().fallback_service(stack)
 }
@@ -248,16 +258,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_handler_gets_a_generic_500_and_the_server_stays_up() {
-        let app = with_middleware(Router::new().route(
-            "/boom",
-            get(|| async {
-                let empty: Vec<u8> = Vec::new();
-                // Index out of bounds: a bug, not a deliberate panic.
-                #[allow(clippy::indexing_slicing)]
-                let byte = empty[usize::from(empty.is_empty())];
-                byte.to_string()
-            }),
-        ));
+        let app = with_middleware(
+            Router::new().route(
+                "/boom",
+                get(|| async {
+                    let empty: Vec<u8> = Vec::new();
+                    // Index out of bounds: a bug, not a deliberate panic.
+                    #[allow(clippy::indexing_slicing)]
+                    let byte = empty[usize::from(empty.is_empty())];
+                    byte.to_string()
+                }),
+            ),
+            CorsOrigins::default(),
+        );
         let request = axum::http::Request::get("/boom")
             .body(Body::empty())
             .unwrap();
@@ -270,5 +283,30 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(body["error"], "internal_error");
         assert_eq!(body["message"], "internal error");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_past_the_timeout_gets_a_json_408() {
+        let app = with_middleware(
+            Router::new().route("/slow", get(std::future::pending::<()>)),
+            CorsOrigins::default(),
+        );
+        let request = axum::http::Request::get("/slow")
+            .body(Body::empty())
+            .unwrap();
+        // The clock is paused: tokio moves it to the timeout as soon as nothing else runs.
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "request_timeout");
+        assert_eq!(body["message"], "the request took longer than 30 seconds");
     }
 }

@@ -1,7 +1,7 @@
 //! A user's own sessions (`/api/auth/sessions`) and an administrator's view of anyone's
 //! (`/api/users/{id}/sessions`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tessera_store::{EndReason, Session, SessionId, UserId};
 
-use super::{AdminUser, ApiError, AppState, AuthUser};
+use super::{AdminUser, ApiError, ApiPath, AppState, AuthUser};
 use crate::clock::Rfc3339;
 
 pub(super) fn router() -> Router<AppState> {
@@ -66,9 +66,13 @@ struct SessionList {
     sessions: Vec<SessionJson>,
 }
 
-/// An id that is not a UUID names nothing.
-fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
+/// An id that is not a UUID names nothing: the path parameter `param` names no `names`.
+fn parse_id<T: std::str::FromStr>(
+    raw: &str,
+    param: &'static str,
+    names: &'static str,
+) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotAnId { param, names })
 }
 
 async fn list(
@@ -113,9 +117,9 @@ async fn get_own_sessions(
 async fn delete_own_session(
     State(state): State<AppState>,
     AuthUser(access): AuthUser,
-    Path(session_id): Path<String>,
+    ApiPath(session_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let session = parse_id(&session_id)?;
+    let session = parse_id(&session_id, "session_id", "session")?;
     let reason = if session == access.session_id {
         EndReason::Logout
     } else {
@@ -127,18 +131,18 @@ async fn delete_own_session(
 async fn get_user_sessions(
     State(state): State<AppState>,
     AdminUser(access): AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SessionList>, ApiError> {
-    let user = state.auth.users.get(parse_id(&id)?).await?;
+    let user = state.auth.users.get(parse_id(&id, "id", "user")?).await?;
     list(&state, user.id, Some(access.session_id)).await
 }
 
 async fn delete_user_sessions(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = state.auth.users.get(parse_id(&id)?).await?;
+    let user = state.auth.users.get(parse_id(&id, "id", "user")?).await?;
     let now = state.auth.clock.now();
     let ended = state
         .auth
@@ -151,13 +155,13 @@ async fn delete_user_sessions(
 async fn delete_user_session(
     State(state): State<AppState>,
     _: AdminUser,
-    Path((id, session_id)): Path<(String, String)>,
+    ApiPath((id, session_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let user: UserId = parse_id(&id)?;
+    let user: UserId = parse_id(&id, "id", "user")?;
     end_one(
         &state,
         user,
-        parse_id(&session_id)?,
+        parse_id(&session_id, "session_id", "session")?,
         EndReason::EndedByAdmin,
     )
     .await

@@ -1,6 +1,6 @@
 //! Administration of users: `/api/users` and `/api/users/{id}` (admin role required).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tessera_store::UserId;
 
-use super::{AdminUser, ApiError, ApiJson, AppState};
+use super::{AdminUser, ApiError, ApiJson, ApiPath, AppState};
 use crate::clock::Rfc3339;
 use crate::model::{NewPassword, Roles, Username};
 use crate::users::{UserChanges, UserView};
@@ -135,7 +135,10 @@ struct UserList<'a> {
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
     // An id that is not a UUID names no user.
-    raw.parse().map_err(|_| ApiError::NotFound)
+    raw.parse().map_err(|_| ApiError::NotAnId {
+        param: "id",
+        names: "user",
+    })
 }
 
 async fn get_users(State(state): State<AppState>, _: AdminUser) -> Result<Response, ApiError> {
@@ -168,7 +171,7 @@ async fn post_user(
 async fn get_user(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let user = state.auth.users.get(user_id(&id)?).await?;
     Ok(Json(UserJson::from(&user)).into_response())
@@ -177,7 +180,7 @@ async fn get_user(
 async fn patch_user(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateUserBody>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&id)?;
@@ -190,7 +193,7 @@ async fn patch_user(
 async fn delete_user(
     State(state): State<AppState>,
     _: AdminUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.auth.users.delete(user_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -331,14 +331,22 @@ pub fn assert_refresh_refused(answer: &Answer) {
     assert!(answer.header("www-authenticate").is_some());
 }
 
-/// Asserts the answer is the fixed 401 for a refused token.
+/// Asserts the answer is the 401 for a refused token, its reason in the body and the
+/// challenge.
 pub fn assert_token_refused(answer: &Answer) {
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
+    assert_eq!(answer.body["error"], "invalid_token");
+    let reason = answer.body["reason"].as_str().unwrap_or_default();
+    assert!(!reason.is_empty(), "no reason in {answer:?}");
     assert_eq!(
         answer.header("www-authenticate"),
-        Some("Bearer realm=\"tessera\", error=\"invalid_token\"")
+        Some(
+            format!(
+                "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{reason}\""
+            )
+            .as_str()
+        )
     );
-    assert_eq!(answer.body["error"], "invalid_token");
 }
 
 /// The real `tessera` binary, run in a working directory of the test's choosing.

@@ -554,8 +554,20 @@ async fn bad_refresh_requests_get_clean_4xx() {
         .post_raw("/api/auth/refresh", "application/json", Vec::new())
         .await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST, "{none:?}");
-    let shape = server
+    // A misspelt member leaves the body without a token: the same 400, naming the member.
+    let misspelt = server
         .post_json("/api/auth/refresh", None, &json!({ "refresh": 1 }))
+        .await;
+    assert_eq!(misspelt.status, StatusCode::BAD_REQUEST);
+    assert_eq!(misspelt.body, none.body);
+    assert!(
+        none.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("refresh_token")
+    );
+    let shape = server
+        .post_json("/api/auth/refresh", None, &json!({ "refresh_token": 1 }))
         .await;
     assert_eq!(shape.status, StatusCode::UNPROCESSABLE_ENTITY);
     let text = server

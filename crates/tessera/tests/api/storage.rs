@@ -60,6 +60,8 @@ async fn a_database_locked_by_another_process_answers_503_and_recovers_when_rele
     );
     let ready = server.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "{ready:?}");
+    assert_eq!(ready.body["error"], "database_unavailable", "{ready:?}");
+    assert!(ready.body["message"].is_string(), "{ready:?}");
     // Each waited about the busy timeout, not the old five seconds.
     assert!(
         started.elapsed() < Duration::from_secs(8),
