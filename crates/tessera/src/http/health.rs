@@ -1,43 +1,126 @@
 //! Liveness, readiness and metrics.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::OneOfBuilder;
+use utoipa::openapi::{Ref, RefOr, Response as OpenApiResponse};
+use utoipa_axum::routes;
 
+use super::error::ErrorBody;
+
+use super::openapi::{ApiRoutes, Timeout, TooManyRequests, Unavailable};
 use super::{ApiError, AppState};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(get_healthz))
-        .route("/readyz", get(get_readyz))
-        .route("/metrics", get(get_metrics))
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.add(routes!(get_healthz))
+        .add(routes!(get_readyz))
+        .add(routes!(get_metrics))
+}
+
+/// What a probe answers.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Status {
+    /// `ok` (liveness), `ready`, or `database unavailable`.
+    status: &'static str,
+}
+
+/// `GET /readyz`'s 503: its own `Status` body, or the error body of a refused connection.
+struct NotReady;
+
+impl<'r> utoipa::ToResponse<'r> for NotReady {
+    fn response() -> (&'r str, RefOr<OpenApiResponse>) {
+        let either = OneOfBuilder::new()
+            .item(Ref::from_schema_name(<Status as utoipa::ToSchema>::name()))
+            .item(Ref::from_schema_name(
+                <ErrorBody as utoipa::ToSchema>::name(),
+            ));
+        let response = ResponseBuilder::new()
+            .description(
+                "Not ready: the database does not answer or another process holds its lock \
+                 (`{\"status\": \"database unavailable\"}`, no `Retry-After`); or too many \
+                 open connections (an error body, with `Retry-After`)",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(either)).build(),
+            )
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .description(Some("Seconds to wait (refused connections only)"))
+                    .build(),
+            )
+            .build();
+        ("NotReady", response.into())
+    }
 }
 
 /// Liveness: answers without I/O.
-async fn get_healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    operation_id = "get_healthz",
+    responses(
+        (status = 200, description = "The process serves requests", body = Status),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn get_healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
 }
 
 /// Readiness: the database answers and a write could take its lock now (a short probe), so
 /// a database another process keeps locked makes the instance not ready.
-async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    operation_id = "get_readyz",
+    responses(
+        (status = 200, description = "The database answers and could be written now", body = Status),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = inline(NotReady)),
+    )
+)]
+async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Status>) {
     match state.auth.users.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(()) => (StatusCode::OK, Json(Status { status: "ready" })),
         Err(error) => {
             tracing::warn!(error = %error, "database not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database unavailable" })),
+                Json(Status {
+                    status: "database unavailable",
+                }),
             )
         }
     }
 }
 
 /// Counters in the OpenMetrics text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "get_metrics",
+    responses(
+        (status = 200, description = "Counters in the OpenMetrics text format", body = String,
+         content_type = "application/openmetrics-text"),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn get_metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let text = state
         .auth

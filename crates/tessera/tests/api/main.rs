@@ -10,6 +10,7 @@ mod binary;
 mod connections;
 mod last_admin;
 mod login;
+mod openapi;
 mod robustness;
 mod seeds;
 mod sessions;
