@@ -359,7 +359,7 @@ async fn opening_an_existing_database_only_creates_nothing_when_there_is_none() 
     assert!(created.created, "{created:?}");
     assert_eq!(
         created.applied.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
-        [1, 2]
+        [1, 2, 3]
     );
     assert_eq!(created.applied[0].1, "users");
     assert_eq!(created.schema_version, 2);
@@ -390,7 +390,7 @@ async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates()
     assert!(!path.parent().unwrap().exists(), "the folder was created");
 
     let first = tessera_store::migrate(&url).await.unwrap();
-    assert!(first.created && first.applied.len() == 2, "{first:?}");
+    assert!(first.created && first.applied.len() == 3, "{first:?}");
     assert_eq!(mode(&path), 0o600);
     let again = tessera_store::migrate(&url).await.unwrap();
     assert!(!again.created && again.applied.is_empty(), "{again:?}");

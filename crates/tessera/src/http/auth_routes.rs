@@ -1,35 +1,39 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `POST /api/auth/logout`,
 //! `POST /api/auth/logout-all`; `GET /api/auth/me` is in `me`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tessera_store::EndReason;
+use utoipa_axum::routes;
 
 use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
+use super::openapi::{
+    ApiRoutes, BadRequest, PayloadTooLarge, Timeout, TooManyRequests, Unauthorized, Unavailable,
+    Unprocessable, UnsupportedMediaType,
+};
 use super::{
     ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, OptionalJson, json_answer,
 };
 use crate::auth::{Grant, LoginAttempt};
 use crate::clock::Rfc3339;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/login", post(post_login))
-        .route("/api/auth/refresh", post(post_refresh))
-        .route("/api/auth/logout", post(post_logout))
-        .route("/api/auth/logout-all", post(post_logout_all))
-        .route("/api/auth/me", get(super::me::get_me))
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.add(routes!(post_login))
+        .add(routes!(post_refresh))
+        .add(routes!(post_logout))
+        .add(routes!(post_logout_all))
+        .add(routes!(super::me::get_me))
 }
 
-#[derive(Deserialize)]
+/// A login.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct LoginBody {
+    /// Compared case-insensitively.
     username: String,
     password: String,
     /// Also deliver the refresh token as an HttpOnly cookie.
@@ -37,33 +41,50 @@ pub(super) struct LoginBody {
     refresh_cookie: bool,
 }
 
-#[derive(Deserialize)]
+/// A refresh: the refresh token in the body, or, with an empty body, in the
+/// `tessera_refresh` cookie.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct RefreshBody {
-    /// Left out (`{}`): the cookie is used, as for an empty body.
+    /// The refresh token of the last login or refresh (each is good for one refresh).
+    /// Left out (`{}`), the `tessera_refresh` cookie is used, as for an empty body.
+    #[schema(required = false, nullable = false)]
     refresh_token: Option<String>,
 }
 
 /// The answer to a login or a refresh.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenResponse {
+    /// A JWT for `Authorization: Bearer`.
     access_token: String,
+    /// Always `Bearer`.
     token_type: &'static str,
+    /// Seconds the access token is valid for.
     expires_in: i64,
     expires_at: Rfc3339,
+    /// Good for one refresh; keep it secret.
     refresh_token: String,
     /// When the session ends unless refreshed before (idle or absolute deadline).
     refresh_expires_at: Rfc3339,
+    #[schema(format = Uuid)]
     session_id: String,
     /// The server's clock, so a client with a skewed clock can still refresh on time.
     server_time: Rfc3339,
     user: LoginUser,
 }
 
-#[derive(Serialize)]
+/// Who logged in.
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginUser {
+    #[schema(format = Uuid)]
     id: String,
     username: String,
     roles: Vec<String>,
+}
+
+/// How many sessions an operation ended.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct SessionsEnded {
+    pub(super) sessions_ended: u64,
 }
 
 /// Where the refresh token travels: in the JSON body only, or in the cookie too.
@@ -73,6 +94,28 @@ enum Delivery {
     Cookie,
 }
 
+/// Checks a username and password and starts a session: an access token and a refresh
+/// token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged in: a new session and its tokens", body = TokenResponse,
+         headers(("Set-Cookie" = String,
+                  description = "The refresh token as an HttpOnly cookie, when asked for"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 408, response = Timeout),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn post_login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -105,6 +148,30 @@ async fn post_login(
 /// The refresh token comes from the JSON body `{"refresh_token"}` or, when the body is
 /// empty or has no `refresh_token`, from the cookie; the new one goes back in the body, and
 /// in the cookie when the old one came that way.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    operation_id = "refresh",
+    request_body(content = Option<RefreshBody>, content_type = "application/json",
+                 description = "Leave the body out to refresh with the `tessera_refresh` cookie"),
+    params(("tessera_refresh" = Option<String>, Cookie, nullable = false,
+            description = "The refresh token, read when the body is empty")),
+    responses(
+        (status = 200, description = "A new access token and the next refresh token (the \
+                                      presented one is spent)", body = TokenResponse,
+         headers(("Set-Cookie" = String,
+                  description = "The next refresh token, when the presented one came as the cookie"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 408, response = Timeout),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn post_refresh(
     State(state): State<AppState>,
     CookieSecurity(secure): CookieSecurity,
@@ -175,6 +242,21 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery, secure: b
 
 /// Ends the session of the presented access token; its refresh token and every access
 /// token issued for it are refused from now on.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is ended",
+         headers(("Set-Cookie" = String, description = "Clears the refresh cookie"))),
+        (status = 401, response = Unauthorized),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn post_logout(
     State(state): State<AppState>,
     CookieSecurity(secure): CookieSecurity,
@@ -194,6 +276,21 @@ async fn post_logout(
 }
 
 /// Ends every session of the user, this one included.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all",
+    tag = "auth",
+    operation_id = "logout_all",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every session of the user is ended", body = SessionsEnded,
+         headers(("Set-Cookie" = String, description = "Clears the refresh cookie"))),
+        (status = 401, response = Unauthorized),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn post_logout_all(
     State(state): State<AppState>,
     CookieSecurity(secure): CookieSecurity,
@@ -205,7 +302,10 @@ async fn post_logout_all(
         .sessions
         .end_all_of(access.user.id, None, EndReason::LogoutAll, now)
         .await?;
-    let mut response = Json(json!({ "sessions_ended": ended })).into_response();
+    let mut response = Json(SessionsEnded {
+        sessions_ended: ended,
+    })
+    .into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, clear_refresh_cookie(secure));

@@ -85,13 +85,22 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ErrorBody<'a> {
+    /// A stable code a client can branch on, such as `invalid_request`, `missing_token`,
+    /// `invalid_token`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`,
+    /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `invalid_body`, `too_many_requests`, `too_many_connections`, `busy`,
+    /// `database_busy` or `internal_error`.
     error: &'a str,
+    /// A short text for people; it never echoes the request.
     message: &'a str,
-    /// Why a token was refused ([`TokenReason::code`]).
+    /// Why a token was refused, when the server says (`invalid_token` only), such as
+    /// `token_expired`, `session_ended` or `user_inactive`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
+    #[schema(nullable = false)]
+    reason: Option<&'a str>,
 }
 
 impl ApiError {

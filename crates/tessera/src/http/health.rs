@@ -1,48 +1,137 @@
 //! Liveness, readiness and metrics.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::{Ref, RefOr, Response as OpenApiResponse};
+use utoipa_axum::routes;
 
+use super::error::ErrorBody;
+
+use super::openapi::{ApiRoutes, Timeout, TooManyRequests, Unavailable};
 use super::{ApiError, AppState};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(get_healthz))
-        .route("/readyz", get(get_readyz))
-        .route("/metrics", get(get_metrics))
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.add(routes!(get_healthz))
+        .add(routes!(get_readyz))
+        .add(routes!(get_metrics))
+}
+
+/// What a probe answers.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Status {
+    /// `ok` (liveness), `ready`, or `database unavailable`.
+    status: &'static str,
+}
+
+/// What `/readyz` answers when the database is not ready: the error shape, and the probe's
+/// `status`.
+#[derive(Serialize)]
+struct NotReadyBody {
+    status: &'static str,
+    error: &'static str,
+    message: &'static str,
+}
+
+/// `GET /readyz`'s 503: the error body (`database_unavailable`, with the probe's `status`
+/// besides), or the error body of a refused connection.
+struct NotReady;
+
+impl<'r> utoipa::ToResponse<'r> for NotReady {
+    fn response() -> (&'r str, RefOr<OpenApiResponse>) {
+        let response = ResponseBuilder::new()
+            .description(
+                "Not ready: the database does not answer or another process holds its lock \
+                 (`database_unavailable`, with `\"status\": \"database unavailable\"` \
+                 besides, no `Retry-After`); or too many open connections (with `Retry-After`)",
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name(
+                        <ErrorBody as utoipa::ToSchema>::name(),
+                    )))
+                    .build(),
+            )
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .description(Some("Seconds to wait (refused connections only)"))
+                    .build(),
+            )
+            .build();
+        ("NotReady", response.into())
+    }
 }
 
 /// Liveness: answers without I/O.
-async fn get_healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    operation_id = "get_healthz",
+    responses(
+        (status = 200, description = "The process serves requests", body = Status),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn get_healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
 }
 
 /// Readiness: the database answers and a write could take its lock now (a short probe), so
-/// a database another process keeps locked makes the instance not ready. The `503` carries
-/// the error shape of every other error besides its `status`.
-async fn get_readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// a database another process keeps locked makes the instance not ready.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    operation_id = "get_readyz",
+    responses(
+        (status = 200, description = "The database answers and could be written now", body = Status),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = inline(NotReady)),
+    )
+)]
+async fn get_readyz(State(state): State<AppState>) -> Response {
     match state.auth.users.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(()) => (StatusCode::OK, Json(Status { status: "ready" })).into_response(),
         Err(error) => {
             tracing::warn!(error = %error, "database not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({
-                    "status": "database unavailable",
-                    "error": "database_unavailable",
-                    "message": "the database does not answer, or another process holds its write lock",
-                })),
+                Json(NotReadyBody {
+                    status: "database unavailable",
+                    error: "database_unavailable",
+                    message: "the database does not answer, or another process holds its write lock",
+                }),
             )
+                .into_response()
         }
     }
 }
 
 /// Counters in the OpenMetrics text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "get_metrics",
+    responses(
+        (status = 200, description = "Counters in the OpenMetrics text format", body = String,
+         content_type = "application/openmetrics-text"),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn get_metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let text = state
         .auth

@@ -10,10 +10,50 @@ use axum::response::Response;
 use serde_json::value::RawValue;
 use tessera_store::SessionId;
 
-use super::user_routes::rendered_user;
+use super::openapi::{Timeout, TooManyRequests, Unauthorized, Unavailable};
+use super::user_routes::{UserJson, rendered_user};
 use super::{ApiError, AuthUser, json_body};
-use crate::clock::push_rfc3339;
+use crate::clock::{Rfc3339, push_rfc3339};
 
+/// The shape of the answer: it documents the answer, and a property test holds
+/// [`me_json`] to what serde writes for it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[cfg_attr(not(test), allow(dead_code))]
+struct MeResponse<'a> {
+    #[schema(value_type = UserJson)]
+    user: &'a RawValue,
+    token: TokenInfo,
+    /// The server's clock.
+    server_time: Rfc3339,
+}
+
+/// The access token presented.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[cfg_attr(not(test), allow(dead_code))]
+struct TokenInfo {
+    issued_at: Rfc3339,
+    expires_at: Rfc3339,
+    /// Seconds left, never negative.
+    expires_in: i64,
+    #[schema(value_type = String, format = Uuid)]
+    session_id: SessionId,
+}
+
+/// Who the token belongs to, and the token's times.
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    operation_id = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token's user and times", body = MeResponse),
+        (status = 401, response = Unauthorized),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(super) async fn get_me(AuthUser(access): AuthUser) -> Result<Response, ApiError> {
     let body = me_json(
         rendered_user(&access.user)?,
@@ -53,23 +93,6 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::clock::Rfc3339;
-
-    /// The shape of the answer, for the test that holds [`me_json`] to serde's output.
-    #[derive(serde::Serialize)]
-    struct MeResponse<'a> {
-        user: &'a RawValue,
-        token: TokenInfo,
-        server_time: Rfc3339,
-    }
-
-    #[derive(serde::Serialize)]
-    struct TokenInfo {
-        issued_at: Rfc3339,
-        expires_at: Rfc3339,
-        expires_in: i64,
-        session_id: SessionId,
-    }
 
     fn by_serde(user: &RawValue, iat: i64, exp: i64, session_id: SessionId, now: i64) -> Vec<u8> {
         serde_json::to_vec(&MeResponse {

@@ -1,6 +1,8 @@
 //! The HTTP API: routes, the shared state and the middleware stack.
 //!
-//! Only this module knows status codes and headers. Each route group exposes `router()`.
+//! Only this module knows status codes and headers. Each route group exposes `routes()`,
+//! which adds its handlers, each documented with `#[utoipa::path]`, to [`ApiRoutes`]: the
+//! router and the OpenAPI document (see `openapi`) come from that one registration.
 
 mod auth_routes;
 mod cookie;
@@ -11,6 +13,7 @@ mod extract;
 pub mod fuzzing;
 mod health;
 mod me;
+mod openapi;
 mod refusal;
 mod rejection;
 mod session_routes;
@@ -44,6 +47,8 @@ pub use cookie::REFRESH_COOKIE;
 pub use cors::{CorsOrigins, PREFLIGHT_MAX_AGE_SECONDS};
 pub use error::ApiError;
 pub use extract::{AdminUser, ApiJson, ApiPath, AuthUser, ClientIp, CookieSecurity, OptionalJson};
+use openapi::ApiRoutes;
+pub use openapi::{DOCUMENT_PATH, UI_PATH, UI_ROUTES};
 pub use refusal::Refusal;
 
 /// The largest request body accepted, in bytes.
@@ -77,14 +82,28 @@ pub fn is_loopback_listen(listen: &str) -> bool {
 /// The whole API with its middleware.
 pub fn router(state: AppState) -> Router {
     let cors_origins = state.cors_origins.clone();
-    let routes = Router::new()
-        .merge(health::router())
-        .merge(auth_routes::router())
-        .merge(session_routes::router())
-        .merge(user_routes::router())
+    with_middleware(routes().with_state(state), cors_origins)
+}
+
+/// The OpenAPI 3.1 document of every route [`router`] serves (Swagger UI's pages aside).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_routes().split().1
+}
+
+/// Every documented route, and Swagger UI; anything else is the JSON 404.
+fn routes() -> Router<AppState> {
+    let (api, _) = documented_routes().split();
+    api.merge(openapi::swagger_ui())
         .fallback(|| async { ApiError::NotFound })
-        .with_state(state);
-    with_middleware(routes, cors_origins)
+}
+
+/// Every route of the API, each with its operation in the document.
+fn documented_routes() -> ApiRoutes {
+    let api = ApiRoutes::new();
+    let api = health::routes(api);
+    let api = auth_routes::routes(api);
+    let api = session_routes::routes(api);
+    user_routes::routes(api)
 }
 
 /// Request ids, masked credentials, tracing, headers that keep per-user answers out of
@@ -207,6 +226,8 @@ fn answer_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
     use super::*;
 
     #[test]
@@ -255,6 +276,61 @@ mod tests {
     use axum::body::Body;
     use axum::routing::get;
     use tower::ServiceExt as _;
+
+    /// The (method, path) pairs a router serves, HEAD aside (axum answers it for every GET),
+    /// read from its `Debug` output: for each route id, the `Allow` header its method router
+    /// would send, and its path; a route that is a whole service serves every method (`*`).
+    fn served_routes(router: &Router<AppState>) -> BTreeSet<(String, String)> {
+        let debug = format!("{router:?}");
+        // The fallback router follows the routes proper.
+        let (routes, _) = debug.split_once(", fallback_router: ").unwrap();
+        let (endpoints, paths) = routes.split_once("node: Node { paths: {").unwrap();
+        let id = |chunk: &str| chunk.split_once(')').unwrap().0.to_owned();
+        let paths: BTreeMap<String, String> = paths
+            .split("RouteId(")
+            .skip(1)
+            .map(|chunk| (id(chunk), chunk.split('"').nth(1).unwrap().to_owned()))
+            .collect();
+        let mut served = BTreeSet::new();
+        for chunk in endpoints.split("RouteId(").skip(1) {
+            let path = &paths[&id(chunk)];
+            let methods = match chunk.split_once("allow_header: Bytes(b\"") {
+                Some((_, allow)) => allow.split('"').next().unwrap().to_owned(),
+                None => "*".to_owned(),
+            };
+            for method in methods.split(',').filter(|method| *method != "HEAD") {
+                served.insert((method.to_owned(), path.clone()));
+            }
+        }
+        served
+    }
+
+    #[test]
+    fn every_route_served_is_documented_and_every_operation_is_served() {
+        let served = served_routes(&routes());
+        let document = serde_json::to_value(openapi_document()).unwrap();
+        let mut documented: BTreeSet<(String, String)> = BTreeSet::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+        for path in UI_ROUTES {
+            documented.insert(("GET".to_owned(), path.to_owned()));
+        }
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        assert!(
+            undocumented.is_empty(),
+            "served but not in the OpenAPI document: {undocumented:?}"
+        );
+        let unserved: Vec<_> = documented.difference(&served).collect();
+        assert!(
+            unserved.is_empty(),
+            "documented but not served: {unserved:?}"
+        );
+        assert!(served.contains(&("PATCH".to_owned(), "/api/users/{id}".to_owned())));
+        assert!(served.len() > 15, "{served:?}");
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_gets_a_generic_500_and_the_server_stays_up() {

@@ -1,37 +1,31 @@
 //! A user's own sessions (`/api/auth/sessions`) and an administrator's view of anyone's
 //! (`/api/users/{id}/sessions`).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::{Value, json};
 use tessera_store::{EndReason, Session, SessionId, UserId};
+use utoipa_axum::routes;
 
+use super::auth_routes::SessionsEnded;
+use super::openapi::{
+    ApiRoutes, Forbidden, NotFound, Timeout, TooManyRequests, Unauthorized, Unavailable,
+};
 use super::{AdminUser, ApiError, ApiPath, AppState, AuthUser};
 use crate::clock::Rfc3339;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/sessions", get(get_own_sessions))
-        .route(
-            "/api/auth/sessions/{session_id}",
-            delete(delete_own_session),
-        )
-        .route(
-            "/api/users/{id}/sessions",
-            get(get_user_sessions).delete(delete_user_sessions),
-        )
-        .route(
-            "/api/users/{id}/sessions/{session_id}",
-            delete(delete_user_session),
-        )
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.add(routes!(get_own_sessions))
+        .add(routes!(delete_own_session))
+        .add(routes!(get_user_sessions, delete_user_sessions))
+        .add(routes!(delete_user_session))
 }
 
 /// A session as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SessionJson {
+    #[schema(format = Uuid)]
     id: String,
     created_at: Rfc3339,
     last_used_at: Rfc3339,
@@ -61,7 +55,8 @@ impl SessionJson {
     }
 }
 
-#[derive(Serialize)]
+/// Live sessions.
+#[derive(Serialize, utoipa::ToSchema)]
 struct SessionList {
     sessions: Vec<SessionJson>,
 }
@@ -107,6 +102,21 @@ async fn end_one(
     }
 }
 
+/// The caller's live sessions.
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions",
+    tag = "auth",
+    operation_id = "list_own_sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's live sessions", body = SessionList),
+        (status = 401, response = Unauthorized),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn get_own_sessions(
     State(state): State<AppState>,
     AuthUser(access): AuthUser,
@@ -114,6 +124,23 @@ async fn get_own_sessions(
     list(&state, access.user.id, Some(access.session_id)).await
 }
 
+/// Ends one of the caller's sessions (ending the current one is a logout).
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{session_id}",
+    tag = "auth",
+    operation_id = "end_own_session",
+    security(("bearer" = [])),
+    params(("session_id" = String, Path, format = Uuid, description = "A session of the caller")),
+    responses(
+        (status = 204, description = "The session is ended"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn delete_own_session(
     State(state): State<AppState>,
     AuthUser(access): AuthUser,
@@ -128,6 +155,24 @@ async fn delete_own_session(
     end_one(&state, access.user.id, session, reason).await
 }
 
+/// A user's live sessions.
+#[utoipa::path(
+    get,
+    path = "/api/users/{id}/sessions",
+    tag = "users",
+    operation_id = "list_user_sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user's live sessions", body = SessionList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn get_user_sessions(
     State(state): State<AppState>,
     AdminUser(access): AdminUser,
@@ -137,11 +182,29 @@ async fn get_user_sessions(
     list(&state, user.id, Some(access.session_id)).await
 }
 
+/// Ends every session of a user.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}/sessions",
+    tag = "users",
+    operation_id = "end_user_sessions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    responses(
+        (status = 200, description = "Every session of the user is ended", body = SessionsEnded),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn delete_user_sessions(
     State(state): State<AppState>,
     _: AdminUser,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionsEnded>, ApiError> {
     let user = state.auth.users.get(parse_id(&id, "id", "user")?).await?;
     let now = state.auth.clock.now();
     let ended = state
@@ -149,9 +212,32 @@ async fn delete_user_sessions(
         .sessions
         .end_all_of(user.id, None, EndReason::EndedByAdmin, now)
         .await?;
-    Ok(Json(json!({ "sessions_ended": ended })))
+    Ok(Json(SessionsEnded {
+        sessions_ended: ended,
+    }))
 }
 
+/// Ends one session of a user.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}/sessions/{session_id}",
+    tag = "users",
+    operation_id = "end_user_session",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, format = Uuid, description = "The user's id"),
+        ("session_id" = String, Path, format = Uuid, description = "A session of that user"),
+    ),
+    responses(
+        (status = 204, description = "The session is ended"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn delete_user_session(
     State(state): State<AppState>,
     _: AdminUser,

@@ -1,35 +1,40 @@
 //! Administration of users: `/api/users` and `/api/users/{id}` (admin role required).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tessera_store::UserId;
+use utoipa_axum::routes;
 
+use super::openapi::{
+    ApiRoutes, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Timeout,
+    TooManyRequests, Unauthorized, Unavailable, Unprocessable, UnsupportedMediaType,
+};
 use super::{AdminUser, ApiError, ApiJson, ApiPath, AppState};
 use crate::clock::Rfc3339;
 use crate::model::{NewPassword, Roles, Username};
 use crate::users::{UserChanges, UserView};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/users", get(get_users).post(post_user))
-        .route(
-            "/api/users/{id}",
-            get(get_user).patch(patch_user).delete(delete_user),
-        )
+pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
+    api.add(routes!(get_users, post_user))
+        .add(routes!(get_user, patch_user, delete_user))
 }
 
 /// A user as the API shows it; borrows from the user, so `/api/auth/me` copies nothing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
 pub(super) struct UserJson<'a> {
+    #[schema(value_type = String, format = Uuid)]
     id: UserId,
+    /// Lower case.
     username: &'a str,
+    /// Sorted, without duplicates.
     roles: &'a [String],
+    /// An inactive user cannot log in, and its tokens are refused.
     active: bool,
     created_at: Rfc3339,
     updated_at: Rfc3339,
@@ -59,14 +64,21 @@ pub(super) fn rendered_user(user: &UserView) -> Result<&RawValue, ApiError> {
     Ok(user.rendered.get_or_init(|| rendered))
 }
 
-#[derive(Deserialize)]
+/// A user to create.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateUserBody {
+    /// 1 to 64 characters from a-z, 0-9, `.`, `_`, `-`, `@`; stored in lower case.
+    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
     username: String,
+    /// 8 to 1024 characters, kept exactly as given.
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
+    /// Each 1 to 64 characters from a-z, 0-9, `.`, `_`, `-`, `:`; at most 32 different.
     #[serde(default)]
     roles: Vec<String>,
     #[serde(default = "active_by_default")]
+    #[schema(default = true)]
     active: bool,
 }
 
@@ -74,12 +86,19 @@ fn active_by_default() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+/// Changes to a user; what is left out stays as it is.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateUserBody {
+    /// A new username, same rules as at creation; the id, sessions and tokens stay valid.
+    #[schema(min_length = 1, max_length = 64)]
     username: Option<String>,
+    /// Deactivating a user ends its sessions.
     active: Option<bool>,
+    /// Replaces the roles; same rules as at creation.
     roles: Option<Vec<String>>,
+    /// A new password, 8 to 1024 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
 }
 
@@ -128,7 +147,8 @@ impl UpdateUserBody {
     }
 }
 
-#[derive(Serialize)]
+/// Every user.
+#[derive(Serialize, utoipa::ToSchema)]
 struct UserList<'a> {
     users: Vec<UserJson<'a>>,
 }
@@ -141,6 +161,22 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
     })
 }
 
+/// Every user.
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "users",
+    operation_id = "list_users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every user", body = UserList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn get_users(State(state): State<AppState>, _: AdminUser) -> Result<Response, ApiError> {
     let users = state.auth.users.list().await?;
     Ok(Json(UserList {
@@ -149,6 +185,29 @@ async fn get_users(State(state): State<AppState>, _: AdminUser) -> Result<Respon
     .into_response())
 }
 
+/// Creates a user.
+#[utoipa::path(
+    post,
+    path = "/api/users",
+    tag = "users",
+    operation_id = "create_user",
+    security(("bearer" = [])),
+    request_body(content = CreateUserBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The user is created", body = UserJson,
+         headers(("Location" = String, description = "The new user's URL"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn post_user(
     State(state): State<AppState>,
     _: AdminUser,
@@ -168,6 +227,24 @@ async fn post_user(
     Ok(response)
 }
 
+/// One user.
+#[utoipa::path(
+    get,
+    path = "/api/users/{id}",
+    tag = "users",
+    operation_id = "get_user",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserJson),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn get_user(
     State(state): State<AppState>,
     _: AdminUser,
@@ -177,6 +254,30 @@ async fn get_user(
     Ok(Json(UserJson::from(&user)).into_response())
 }
 
+/// Changes a user: active, roles, password.
+#[utoipa::path(
+    patch,
+    path = "/api/users/{id}",
+    tag = "users",
+    operation_id = "update_user",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    request_body(content = UpdateUserBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user as changed", body = UserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn patch_user(
     State(state): State<AppState>,
     _: AdminUser,
@@ -190,6 +291,25 @@ async fn patch_user(
     Ok(Json(UserJson::from(&user)).into_response())
 }
 
+/// Deletes a user and its sessions.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}",
+    tag = "users",
+    operation_id = "delete_user",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    responses(
+        (status = 204, description = "The user is deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 408, response = Timeout),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn delete_user(
     State(state): State<AppState>,
     _: AdminUser,

@@ -16,6 +16,7 @@ mod errors;
 mod last_admin;
 mod login;
 mod login_log;
+mod openapi;
 mod readme;
 mod robustness;
 mod seeds;
