@@ -362,7 +362,7 @@ async fn opening_an_existing_database_only_creates_nothing_when_there_is_none() 
         [1, 2, 3]
     );
     assert_eq!(created.applied[0].1, "users");
-    assert_eq!(created.schema_version, 2);
+    assert_eq!(created.schema_version, 3);
     create(&store, "alice", T0).await;
     store.close().await.unwrap();
     let store = SqliteStore::open_with(&path, existing_only())
