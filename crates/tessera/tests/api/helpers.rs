@@ -409,6 +409,39 @@ impl Binary {
         )
     }
 
+    /// As [`Binary::output`] for a run that must end by itself (a server refusing to start):
+    /// kills the process and fails the test when it is still running after `limit`.
+    pub fn output_within(&self, limit: Duration) -> (i32, String, String) {
+        let child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let id = child.id();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(child.wait_with_output());
+        });
+        let Ok(output) = receiver.recv_timeout(limit) else {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(id.to_string())
+                .status();
+            panic!(
+                "still running after {limit:?}: {:?} did not stop",
+                self.args
+            );
+        };
+        let output = output.unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// Runs with `input` on standard input.
     pub fn output_with_stdin(&self, input: &str) -> (i32, String, String) {
         use std::io::Write as _;

@@ -14,3 +14,4 @@ mod robustness;
 mod seeds;
 mod sessions;
 mod storage;
+mod typos;
