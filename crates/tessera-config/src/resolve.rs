@@ -100,6 +100,7 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         errors.extend(account_failures_per_hour(&draft, &report));
         errors.extend(refresh_idle_within_absolute(&draft, &report));
         errors.extend(per_client_below_total(&draft, &report));
+        errors.extend(metrics_apart_from_api(&draft, &report));
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -187,6 +188,26 @@ fn per_client_below_total(draft: &Draft, report: &[SettingReport]) -> Option<Con
             "{name}={per_client} (from {}) is not less than TESSERA_MAX_CONNECTIONS={total} (from {}); one client could then take every connection: lower the per-client limit or raise the total",
             source_text(report, name),
             source_text(report, "TESSERA_MAX_CONNECTIONS"),
+        ),
+    ))
+}
+
+/// The metrics listener needs an address of its own: the API's address cannot be bound twice.
+/// (Port 0 draws a different free port for each.)
+fn metrics_apart_from_api(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
+    let metrics = draft.metrics_listen.as_deref()?;
+    if metrics != draft.listen || metrics.ends_with(":0") {
+        return None;
+    }
+    let name = "TESSERA_METRICS_LISTEN";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name}={metrics} (from {}) is the address of TESSERA_LISTEN (from {}); give the \
+             metrics listener an address of its own, or unset {name} to serve /metrics with the API",
+            source_text(report, name),
+            source_text(report, "TESSERA_LISTEN"),
         ),
     ))
 }

@@ -5,7 +5,8 @@
 //! To add a setting: add a field to [`Settings`] and [`Draft`], a line to [`Draft::finish`], and
 //! an entry here whose `apply` parses the text into the draft. Entries are resolved in table
 //! order, so a setting another one depends on comes first (the secret policy before the secret).
-//! The connection settings' entries sit in [`connections`], listed here like the others.
+//! The connection settings' entries sit in [`connections`] and the metrics listener's in
+//! [`metrics`], listed here like the others.
 
 use secrecy::SecretString;
 
@@ -15,6 +16,7 @@ use crate::proxies::TrustedProxies;
 use crate::secret::{JwtSecret, SecretPolicy};
 
 mod connections;
+mod metrics;
 
 /// What a setting parses into the draft: warnings, or the reason the value is refused.
 type Apply = fn(&str, &mut Draft) -> Result<Vec<String>, String>;
@@ -164,6 +166,7 @@ pub static SETTINGS: &[SettingSpec] = &[
         },
         on_unset: no_op,
     },
+    metrics::METRICS_LISTEN,
     SettingSpec {
         name: "TESSERA_DATABASE_URL",
         aliases: &[],
@@ -569,6 +572,9 @@ pub struct Settings {
     pub single_session: bool,
     /// Validated `host:port`.
     pub listen: String,
+    /// Validated `host:port` of the listener serving only `/metrics`; `None` serves it on
+    /// `listen` with the API.
+    pub metrics_listen: Option<String>,
     pub database_url: String,
     pub admin_password: Option<SecretString>,
     /// A `tracing_subscriber::EnvFilter` directive string, already checked to parse.
@@ -603,7 +609,8 @@ pub(crate) struct Draft {
     pub(crate) refresh_idle_minutes: u32,
     refresh_reuse_grace_seconds: u32,
     single_session: bool,
-    listen: String,
+    pub(crate) listen: String,
+    pub(crate) metrics_listen: Option<String>,
     database_url: String,
     admin_password: Option<SecretString>,
     log: String,
@@ -633,6 +640,7 @@ impl Draft {
             refresh_reuse_grace_seconds: self.refresh_reuse_grace_seconds,
             single_session: self.single_session,
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             database_url: self.database_url,
             admin_password: self.admin_password,
             log: self.log,

@@ -8,6 +8,7 @@ fn defaults() {
     let expected = [
         ("TESSERA_CONFIG", "config.json (no file read)"),
         ("TESSERA_LISTEN", "127.0.0.1:8420"),
+        ("TESSERA_METRICS_LISTEN", "<not set>"),
         ("TESSERA_DATABASE_URL", "sqlite://tessera.db"),
         ("TESSERA_LOG", "info"),
         ("TESSERA_JWT_SECRET_POLICY", "pad"),

@@ -14,7 +14,11 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(get_healthz))
         .route("/readyz", get(get_readyz))
-        .route("/metrics", get(get_metrics))
+}
+
+/// `GET /metrics`: with the API, or alone on the metrics listener (`TESSERA_METRICS_LISTEN`).
+pub(super) fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(get_metrics))
 }
 
 /// Liveness: answers without I/O.

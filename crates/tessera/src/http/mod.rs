@@ -69,13 +69,27 @@ pub fn is_loopback_listen(listen: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The whole API with its middleware.
-pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
+/// The whole API with its middleware; `GET /metrics` is among its routes when `with_metrics`
+/// (otherwise it is `404` here and served by [`metrics_router`] on a listener of its own).
+pub fn router(state: AppState, with_metrics: bool) -> Router {
+    let mut routes = Router::new()
         .merge(health::router())
         .merge(auth_routes::router())
         .merge(session_routes::router())
-        .merge(user_routes::router())
+        .merge(user_routes::router());
+    if with_metrics {
+        routes = routes.merge(health::metrics_router());
+    }
+    let routes = routes
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state);
+    with_middleware(routes)
+}
+
+/// Only `GET /metrics`, with the same middleware (everything else is `404`), for the metrics
+/// listener.
+pub fn metrics_router(state: AppState) -> Router {
+    let routes = health::metrics_router()
         .fallback(|| async { ApiError::NotFound })
         .with_state(state);
     with_middleware(routes)

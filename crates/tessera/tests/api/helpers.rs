@@ -93,10 +93,12 @@ impl TestEnv {
         }
         .unwrap();
         let addr = app.local_addr();
+        let metrics_base = app.metrics_addr().map(|addr| format!("http://{addr}"));
         let state = app.state().clone();
         let task = tokio::spawn(app.run_until(std::future::pending()));
         TestServer {
             base: format!("http://{addr}"),
+            metrics_base,
             client: reqwest::Client::new(),
             state,
             task,
@@ -107,6 +109,8 @@ impl TestEnv {
 /// A running in-process server; stopped when dropped.
 pub struct TestServer {
     pub base: String,
+    /// The metrics listener's base URL, when `TESSERA_METRICS_LISTEN` is set.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,

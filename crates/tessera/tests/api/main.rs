@@ -10,6 +10,7 @@ mod binary;
 mod connections;
 mod last_admin;
 mod login;
+mod metrics_listener;
 mod robustness;
 mod seeds;
 mod sessions;
