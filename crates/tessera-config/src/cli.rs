@@ -1,5 +1,7 @@
 //! Command-line settings: `--TESSERA_*` and `--AYANOVA_*` arguments, taken out of argv before
-//! clap sees the rest.
+//! clap sees the rest. An upper-case `--NAME` without either prefix (`--JWT_EXPIRY=15`) is a
+//! setting missing its prefix, not one of clap's lower-case options: it is an error naming the
+//! nearest setting.
 //!
 //! Invariant: this module never interprets a setting's value; it only splits names from values.
 
@@ -26,8 +28,9 @@ pub type SettingPairs = Vec<(String, String)>;
 /// are left as they are, non-UTF-8 ones included.
 ///
 /// Errors (all reported together): `--NAME` with no value (at the end, or followed by another
-/// `--` argument; write `--NAME=--value` for a value starting with `--`), and a setting argument
-/// or value that is not valid UTF-8.
+/// `--` argument; write `--NAME=--value` for a value starting with `--`), a setting argument
+/// or value that is not valid UTF-8, and an upper-case `--NAME` (letters, digits and `_`) that
+/// lacks the `TESSERA_`/`AYANOVA_` prefix.
 pub fn split_cli_args(args: Vec<OsString>) -> Result<(SettingPairs, Vec<OsString>), ConfigErrors> {
     let mut settings = Vec::new();
     let mut remaining = Vec::with_capacity(args.len());
@@ -45,7 +48,10 @@ pub fn split_cli_args(args: Vec<OsString>) -> Result<(SettingPairs, Vec<OsString
             .iter()
             .any(|prefix| bytes.starts_with(prefix.as_bytes()))
         {
-            remaining.push(arg);
+            match unprefixed_setting(&arg) {
+                Some(name) => errors.push(missing_prefix(name)),
+                None => remaining.push(arg),
+            }
             continue;
         }
         let Some(text) = arg.to_str() else {
@@ -86,6 +92,36 @@ pub fn split_cli_args(args: Vec<OsString>) -> Result<(SettingPairs, Vec<OsString
     } else {
         Err(ConfigErrors(errors))
     }
+}
+
+/// The name of an argument `--NAME` or `--NAME=value` whose name looks like a setting's (an
+/// upper-case letter, then upper-case letters, digits and `_`) but lacks the prefix.
+fn unprefixed_setting(arg: &OsString) -> Option<&str> {
+    let body = arg.to_str()?.strip_prefix("--")?;
+    let name = body.split_once('=').map_or(body, |(name, _)| name);
+    let mut bytes = name.bytes();
+    let starts_upper = bytes.next().is_some_and(|b| b.is_ascii_uppercase());
+    let rest_fits = bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    (starts_upper && rest_fits && name.len() >= 2).then_some(name)
+}
+
+/// The error for a setting name given without its prefix, with the setting it most likely is.
+fn missing_prefix(name: &str) -> ConfigError {
+    let hint = match crate::unknown::closest_setting(name) {
+        Some(meant) => format!("did you mean --{meant}?"),
+        None => format!(
+            "the settings are listed in {}",
+            crate::unknown::SETTINGS_LIST
+        ),
+    };
+    ConfigError::about(
+        name,
+        Some(Source::CommandLine),
+        format!(
+            "--{name} in command line is not a setting: setting names start with TESSERA_ or \
+             AYANOVA_; {hint}"
+        ),
+    )
 }
 
 /// The error for a setting argument that is not UTF-8; only the name part is shown.
@@ -210,6 +246,35 @@ mod tests {
             assert!(message.contains("has no value"), "{message}");
             assert_eq!(errors.0[0].origin(), Some(&Source::CommandLine));
         }
+    }
+
+    #[test]
+    fn an_upper_case_name_without_its_prefix_is_an_error_naming_the_setting() {
+        for argv in [
+            &["tessera", "--JWT_EXPIRY=15", "serve"][..],
+            &["tessera", "serve", "--JWT_EXPIRY", "15"][..],
+        ] {
+            let errors = split_cli_args(os(argv)).unwrap_err();
+            assert_eq!(errors.0.len(), 1, "{argv:?}");
+            assert_eq!(errors.0[0].setting(), Some("JWT_EXPIRY"));
+            assert_eq!(
+                errors.0[0].to_string(),
+                "--JWT_EXPIRY in command line is not a setting: setting names start with \
+                 TESSERA_ or AYANOVA_; did you mean --TESSERA_JWT_EXPIRATION_MINUTES?"
+            );
+        }
+        let message = split_cli_args(os(&["tessera", "--QQQ_ZZZ=1"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.ends_with("the settings are listed in docs/SETTINGS.md"),
+            "{message}"
+        );
+        // Options that are not upper-case stay clap's.
+        let argv = ["tessera", "--port-file", "p", "--Verbose", "-V", "--X"];
+        let (settings, rest) = split_cli_args(os(&argv)).unwrap();
+        assert!(settings.is_empty());
+        assert_eq!(rest, os(&argv));
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! - `secret`: [`JwtSecret`], the only place the seed's pad/truncate rule lives.
 //! - `parse`: the value parsers the table uses.
 //! - `cli`, `sources`, `file`: the three sources, split and read.
-//! - `resolve`: precedence, conflicts, unknown names, the report.
+//! - `resolve`: precedence, conflicts, the report.
+//! - `unknown`: names that are not settings (errors, warnings, AyaNova's own settings) and the
+//!   nearest real name.
 //! - `render`: `config check`, error listings and the reference page.
 //!
 //! Invariants: [`read_sources`] is the only function doing I/O; [`resolve`] is pure except for
@@ -29,6 +31,7 @@ mod resolve;
 pub mod secret;
 mod sources;
 mod table;
+mod unknown;
 
 #[cfg(test)]
 mod resolve_tests;

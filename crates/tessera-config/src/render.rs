@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use crate::error::ConfigErrors;
 use crate::resolve::{Resolved, SettingReport};
 use crate::table::{DefaultValue, SETTINGS, SettingSpec, ValueKind};
+use crate::unknown::AYANOVA_SETTINGS;
 
 /// Widest value column before values simply run on.
 const VALUE_COLUMN_MAX: usize = 40;
@@ -113,12 +114,14 @@ pub fn settings_reference_markdown() -> String {
          over the default. Names are case-sensitive. Within one place, a setting given twice, or \
          under its name and an alias, must have the same value each time. In the config file \
          values are JSON strings; integer settings also accept JSON integers, and boolean \
-         settings JSON `true` and `false`. Other properties of the config file are ignored, \
-         except unknown `TESSERA_*` names, which are warned about like unknown `TESSERA_*` \
-         variables and parameters (with the closest known name).\n\
-         \n\
-         `tessera config check` prints every setting's value, secrets hidden, and where it came \
-         from. Start-up stops with one line per problem when a value is not allowed.\n\
+         settings JSON `true` and `false`. Other properties of the config file are ignored.\n\
+         \n",
+    );
+    write_unknown_names_rule(&mut out);
+    out.push_str(
+        "`tessera config check` prints every setting's value, secrets hidden, and where it came \
+         from. Start-up stops with one line per problem when a value is not allowed or a name \
+         is unknown, listing every problem at once.\n\
          \n\
          ## Summary\n\
          \n\
@@ -140,6 +143,34 @@ pub fn settings_reference_markdown() -> String {
         write_setting(&mut out, spec);
     }
     out
+}
+
+/// The rule for names that are not settings, with AyaNova's settings that tessera ignores.
+fn write_unknown_names_rule(out: &mut String) {
+    out.push_str(
+        "A name that is not a setting is a mistake tessera reports, with the nearest setting \
+         by the name's words (`TESSERA_JWT_EXPIRY`: did you mean \
+         `TESSERA_JWT_EXPIRATION_MINUTES`?):\n\
+         \n\
+         | name | command line | config file | environment |\n\
+         | --- | --- | --- | --- |\n\
+         | unknown `TESSERA_*` | error | error | warning |\n\
+         | upper-case `--NAME` without the prefix (`--JWT_EXPIRY=15`) | error | | |\n\
+         | one of AyaNova's settings listed below | error | ignored | ignored |\n\
+         | any other `AYANOVA_*` | error | error | ignored, or a warning when close to a setting |\n\
+         \n\
+         An error stops the start (exit code 2). tessera reads `AYANOVA_JWT_SECRET`; AyaNova's \
+         other settings are ignored in the config file and the environment so that tessera can \
+         share AyaNova's config.json and environment: ",
+    );
+    let names: Vec<String> = AYANOVA_SETTINGS
+        .iter()
+        .map(|(name, ours)| match ours {
+            Some(ours) => format!("`{name}` (tessera's own: `{ours}`)"),
+            None => format!("`{name}`"),
+        })
+        .collect();
+    let _ = writeln!(out, "{}.\n", names.join(", "));
 }
 
 fn write_setting(out: &mut String, spec: &SettingSpec) {

@@ -2,15 +2,17 @@
 //! and warnings.
 //!
 //! Precedence is command line, then environment, then config file, then the default. Within one
-//! source, a setting's names (its name and aliases, or one name repeated) must agree.
+//! source, a setting's names (its name and aliases, or one name repeated) must agree. Unknown
+//! names are judged in `unknown` (an error on the command line and in the config file, a warning
+//! in the environment); every error is collected, so all problems are reported at once.
 //!
 //! Invariant: resolution does no I/O. Its only side effect is drawing a random JWT secret from
 //! the operating system when none is configured.
 
 use crate::Source;
-use crate::error::{ConfigError, ConfigErrors, show_plain};
+use crate::error::{ConfigError, ConfigErrors};
 use crate::file::FileValue;
-use crate::sources::{RawSources, is_setting_like};
+use crate::sources::RawSources;
 use crate::table::{DefaultValue, Draft, SETTINGS, SettingSpec, Settings, ValueKind};
 
 /// The outcome of resolution.
@@ -42,8 +44,7 @@ pub struct SettingReport {
 
 /// Resolves the settings from the raw sources, reporting every problem at once.
 pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
-    let mut errors = Vec::new();
-    let mut warnings = unknown_key_warnings(sources);
+    let (mut errors, mut warnings) = crate::unknown::unknown_names(sources);
     warnings.extend(exposed_file_warning(sources));
     let mut draft = Draft::default();
     let mut report = Vec::with_capacity(SETTINGS.len());
@@ -99,6 +100,7 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         errors.extend(account_failures_per_hour(&draft, &report));
         errors.extend(refresh_idle_within_absolute(&draft, &report));
         errors.extend(per_client_below_total(&draft, &report));
+        errors.extend(metrics_apart_from_api(&draft, &report));
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -186,6 +188,26 @@ fn per_client_below_total(draft: &Draft, report: &[SettingReport]) -> Option<Con
             "{name}={per_client} (from {}) is not less than TESSERA_MAX_CONNECTIONS={total} (from {}); one client could then take every connection: lower the per-client limit or raise the total",
             source_text(report, name),
             source_text(report, "TESSERA_MAX_CONNECTIONS"),
+        ),
+    ))
+}
+
+/// The metrics listener needs an address of its own: the API's address cannot be bound twice.
+/// (Port 0 draws a different free port for each.)
+fn metrics_apart_from_api(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
+    let metrics = draft.metrics_listen.as_deref()?;
+    if metrics != draft.listen || metrics.ends_with(":0") {
+        return None;
+    }
+    let name = "TESSERA_METRICS_LISTEN";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name}={metrics} (from {}) is the address of TESSERA_LISTEN (from {}); give the \
+             metrics listener an address of its own, or unset {name} to serve /metrics with the API",
+            source_text(report, name),
+            source_text(report, "TESSERA_LISTEN"),
         ),
     ))
 }
@@ -423,50 +445,6 @@ fn apply_default(
     })
 }
 
-/// Warnings for names in tessera's namespace that are not settings.
-///
-/// An unknown `TESSERA_*` name is reported in every source, with the closest known name when one
-/// is close. An unknown `AYANOVA_*` name is reported on the command line only: in the environment
-/// and the config file it is one of AyaNova's other settings, ignored silently.
-fn unknown_key_warnings(sources: &RawSources) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let mut seen: Vec<(String, String)> = Vec::new();
-    let mut check = |key: &str, origin: &Source| {
-        if !is_setting_like(key) || crate::table::find_setting(key).is_some() {
-            return;
-        }
-        if key.starts_with("AYANOVA_") && *origin != Source::CommandLine {
-            return;
-        }
-        let origin_text = origin.to_string();
-        if seen.iter().any(|(k, o)| *k == key && *o == origin_text) {
-            return;
-        }
-        let hint = match closest_setting(key) {
-            Some(name) => format!("did you mean {name}?"),
-            None => "the settings are listed in docs/SETTINGS.md".to_owned(),
-        };
-        warnings.push(format!(
-            "unknown setting {} in {origin}; {hint}",
-            show_plain(key)
-        ));
-        seen.push((key.to_owned(), origin_text));
-    };
-    for (key, _) in &sources.cli {
-        check(key, &Source::CommandLine);
-    }
-    for (key, _) in &sources.env {
-        check(key, &Source::Environment);
-    }
-    if let Some(file) = &sources.file {
-        let origin = Source::ConfigFile(file.path.clone());
-        for (key, _) in &file.entries {
-            check(key, &origin);
-        }
-    }
-    warnings
-}
-
 /// A warning when the config file holds a secret setting and others than its owner may read or
 /// write it: anyone who can read it can mint tokens, anyone who can write it can choose the key.
 fn exposed_file_warning(sources: &RawSources) -> Option<String> {
@@ -494,33 +472,4 @@ fn exposed_file_warning(sources: &RawSources) -> Option<String> {
         "config file {path} holds {secret} and is {access} by users other than its owner \
          (mode {mode:04o}); restrict it with `chmod 600 {path}`"
     ))
-}
-
-/// Similarity from which a known name is suggested for an unknown one.
-const SUGGEST_FROM: f64 = 0.7;
-
-/// The known name closest to `key`, compared without the `TESSERA_`/`AYANOVA_` prefix and
-/// ignoring case, when it is close enough.
-pub(crate) fn closest_setting(key: &str) -> Option<&'static str> {
-    let strip = |name: &str| -> String {
-        let upper = name.to_uppercase();
-        ["TESSERA_", "AYANOVA_"]
-            .iter()
-            .find_map(|prefix| upper.strip_prefix(prefix).map(str::to_owned))
-            .unwrap_or(upper)
-    };
-    let wanted = strip(key);
-    let prefix = key.get(..8).unwrap_or_default().to_uppercase();
-    crate::table::setting_names()
-        .map(|name| {
-            let known = strip(name);
-            let score = strsim::jaro_winkler(&wanted, &known)
-                .max(strsim::normalized_damerau_levenshtein(&wanted, &known));
-            // On a tie (a name and its alias), prefer the name with the key's own prefix.
-            let same_prefix = if name.starts_with(&prefix) { 1e-6 } else { 0.0 };
-            (score + same_prefix, name)
-        })
-        .filter(|(score, _)| *score >= SUGGEST_FROM)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, name)| name)
 }

@@ -5,8 +5,8 @@
 //! To add a setting: add a field to [`Settings`] and [`Draft`], a line to [`Draft::finish`], and
 //! an entry here whose `apply` parses the text into the draft. Entries are resolved in table
 //! order, so a setting another one depends on comes first (the secret policy before the secret).
-//! The connection settings' entries sit in [`connections`] and the CORS origins' in [`cors`],
-//! listed here like the others.
+//! The connection settings' entries sit in [`connections`], the CORS origins' in [`cors`] and
+//! the metrics listener's in [`metrics`], listed here like the others.
 
 use secrecy::SecretString;
 
@@ -17,6 +17,7 @@ use crate::secret::{JwtSecret, SecretPolicy};
 
 mod connections;
 mod cors;
+mod metrics;
 
 /// What a setting parses into the draft: warnings, or the reason the value is refused.
 type Apply = fn(&str, &mut Draft) -> Result<Vec<String>, String>;
@@ -166,6 +167,7 @@ pub static SETTINGS: &[SettingSpec] = &[
         },
         on_unset: no_op,
     },
+    metrics::METRICS_LISTEN,
     SettingSpec {
         name: "TESSERA_DATABASE_URL",
         aliases: &[],
@@ -572,6 +574,9 @@ pub struct Settings {
     pub single_session: bool,
     /// Validated `host:port`.
     pub listen: String,
+    /// Validated `host:port` of the listener serving only `/metrics`; `None` serves it on
+    /// `listen` with the API.
+    pub metrics_listen: Option<String>,
     pub database_url: String,
     pub admin_password: Option<SecretString>,
     /// A `tracing_subscriber::EnvFilter` directive string, already checked to parse.
@@ -609,7 +614,8 @@ pub(crate) struct Draft {
     pub(crate) refresh_idle_minutes: u32,
     refresh_reuse_grace_seconds: u32,
     single_session: bool,
-    listen: String,
+    pub(crate) listen: String,
+    pub(crate) metrics_listen: Option<String>,
     database_url: String,
     admin_password: Option<SecretString>,
     log: String,
@@ -640,6 +646,7 @@ impl Draft {
             refresh_reuse_grace_seconds: self.refresh_reuse_grace_seconds,
             single_session: self.single_session,
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             database_url: self.database_url,
             admin_password: self.admin_password,
             log: self.log,

@@ -4,8 +4,9 @@
 //! free port) and the router; tests build several in one process, each with its own
 //! database, clock and counters: there is no global state.
 //!
-//! The port is bound before anything is written: a start that cannot listen leaves no first
-//! admin behind (nor a database), so a generated password is never lost unseen.
+//! The ports are bound before anything is written (the API's, and the metrics listener's when
+//! `TESSERA_METRICS_LISTEN` is set): a start that cannot listen leaves no first admin behind
+//! (nor a database), so a generated password is never lost unseen.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,6 +40,8 @@ pub const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// The listener serving only `/metrics`, and its address, when the settings ask for one.
+    metrics: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     bootstrap: Bootstrap,
     limits: ConnectionLimits,
@@ -72,11 +75,27 @@ pub async fn authenticator(
     authenticator_on(settings, clock, open_existing_store(settings).await?)
 }
 
-/// Listens on the address the settings name.
-async fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(settings.listen.as_str())
+/// The bound listeners: the API's, and the metrics listener when the settings name one.
+struct Bound {
+    api: TcpListener,
+    metrics: Option<TcpListener>,
+}
+
+/// Listens on the addresses the settings name.
+async fn bind(settings: &Settings) -> anyhow::Result<Bound> {
+    let api = listen(&settings.listen, "TESSERA_LISTEN").await?;
+    let metrics = match &settings.metrics_listen {
+        Some(address) => Some(listen(address, "TESSERA_METRICS_LISTEN").await?),
+        None => None,
+    };
+    Ok(Bound { api, metrics })
+}
+
+/// Listens on `address`, the value of the setting `setting`.
+async fn listen(address: &str, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
         .await
-        .with_context(|| format!("failed to listen on {}", settings.listen))
+        .with_context(|| format!("failed to listen on {address} ({setting})"))
 }
 
 /// Opens the database the settings name, creating it if it is missing.
@@ -135,9 +154,9 @@ impl Application {
     /// Binds, opens the database, and creates the first admin if there are no users (last,
     /// so that nothing after it can fail and lose a generated password).
     pub async fn build(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
-        let listener = bind(settings).await?;
+        let bound = bind(settings).await?;
         let store = open_store(settings).await?;
-        Self::assemble(settings, clock, listener, store).await
+        Self::assemble(settings, clock, bound, store).await
     }
 
     /// As [`Application::build`], on a store the caller opened (tests open theirs with a
@@ -147,20 +166,30 @@ impl Application {
         clock: SharedClock,
         store: Arc<dyn Store>,
     ) -> anyhow::Result<Self> {
-        let listener = bind(settings).await?;
-        Self::assemble(settings, clock, listener, store).await
+        let bound = bind(settings).await?;
+        Self::assemble(settings, clock, bound, store).await
     }
 
     /// Everything after binding and opening the store; the first admin comes last.
     async fn assemble(
         settings: &Settings,
         clock: SharedClock,
-        listener: TcpListener,
+        bound: Bound,
         store: Arc<dyn Store>,
     ) -> anyhow::Result<Self> {
-        let local_addr = listener
+        let Bound { api, metrics } = bound;
+        let local_addr = api
             .local_addr()
             .context("failed to read the bound address")?;
+        let metrics = match metrics {
+            Some(listener) => {
+                let address = listener
+                    .local_addr()
+                    .context("failed to read the metrics listener's bound address")?;
+                Some((listener, address))
+            }
+            None => None,
+        };
         let (limits, warnings) =
             ConnectionLimits::from_settings(settings, serve::open_file_limit());
         for warning in warnings {
@@ -182,8 +211,9 @@ impl Application {
             .await
             .context("failed to create the first admin user")?;
         Ok(Self {
-            listener,
+            listener: api,
             local_addr,
+            metrics,
             state: AppState {
                 auth: Arc::new(auth),
                 trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
@@ -198,6 +228,12 @@ impl Application {
     /// The address actually bound (the real port when the setting asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the listener serving only `/metrics`, when `TESSERA_METRICS_LISTEN` is
+    /// set (the real port when it asked for port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, address)| *address)
     }
 
     /// The shared state (for the CLI and tests).
@@ -225,15 +261,14 @@ impl Application {
         let poller = tokio::spawn(poll_external_changes(self.state.auth.clone()));
         let purger = tokio::spawn(purge_sessions(self.state.auth.clone()));
         let trusted_proxies = Arc::clone(&self.state.trusted_proxies);
-        let router = http::router(self.state);
-        serve::serve(
+        let mut listeners = vec![(
             self.listener,
-            router,
-            self.limits,
-            trusted_proxies,
-            shutdown,
-        )
-        .await;
+            http::router(self.state.clone(), self.metrics.is_none()),
+        )];
+        if let Some((listener, _)) = self.metrics {
+            listeners.push((listener, http::metrics_router(self.state)));
+        }
+        serve::serve(listeners, self.limits, trusted_proxies, shutdown).await;
         poller.abort();
         purger.abort();
         // Only after the last request: every write then reaches the main database file.

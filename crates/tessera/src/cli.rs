@@ -397,7 +397,14 @@ async fn serve(resolved: Resolved, database: &str) -> anyhow::Result<()> {
         idle_timeout_seconds = limits.idle_timeout.as_secs(),
         "listening"
     );
-    // After the log line, so whoever waits for this announcement finds the log written.
+    if let Some(metrics) = app.metrics_addr() {
+        tracing::info!(address = %metrics, "serving /metrics on its own listener");
+    }
+    // After the log lines, so whoever waits for this announcement finds the log written; the
+    // metrics address comes first, so it is known once the main one is.
+    if let Some(metrics) = app.metrics_addr() {
+        println!("tessera metrics on http://{metrics}/metrics");
+    }
     println!("tessera listening on http://{}", app.local_addr());
     app.run().await
 }

@@ -8,6 +8,7 @@ fn defaults() {
     let expected = [
         ("TESSERA_CONFIG", "config.json (no file read)"),
         ("TESSERA_LISTEN", "127.0.0.1:8420"),
+        ("TESSERA_METRICS_LISTEN", "<not set>"),
         ("TESSERA_DATABASE_URL", "sqlite://tessera.db"),
         ("TESSERA_LOG", "info"),
         ("TESSERA_JWT_SECRET_POLICY", "pad"),
@@ -62,7 +63,7 @@ fn defaults() {
 }
 
 #[test]
-fn unknown_names_are_warned_about_with_the_closest_setting() {
+fn unknown_names_are_warnings_in_the_environment_with_the_closest_setting() {
     let cases = [
         Case {
             what: "environment typo",
@@ -74,21 +75,12 @@ fn unknown_names_are_warned_about_with_the_closest_setting() {
             ),
         },
         Case {
-            what: "command line typo",
-            cli: &[("TESSERA_LISTN", "x")],
-            env: &[],
+            what: "the issue's name, in the environment",
+            cli: &[],
+            env: &[("TESSERA_JWT_EXPIRY", "15")],
             file: None,
             expect: Expect::Warning(
-                "unknown setting TESSERA_LISTN in command line; did you mean TESSERA_LISTEN?",
-            ),
-        },
-        Case {
-            what: "config file typo",
-            cli: &[],
-            env: &[],
-            file: Some(r#"{"TESSERA_JWT_ISUER": "x"}"#),
-            expect: Expect::Warning(
-                "unknown setting TESSERA_JWT_ISUER in config file /etc/tessera/config.json; did you mean TESSERA_JWT_ISSUER?",
+                "unknown setting TESSERA_JWT_EXPIRY in environment; did you mean TESSERA_JWT_EXPIRATION_MINUTES?",
             ),
         },
         Case {
@@ -115,11 +107,13 @@ fn unknown_names_are_warned_about_with_the_closest_setting() {
             ),
         },
         Case {
-            what: "unknown AyaNova parameter on the command line",
-            cli: &[("AYANOVA_USE_URLS", "x")],
-            env: &[],
+            what: "an AyaNova name close to the secret",
+            cli: &[],
+            env: &[("AYANOVA_JWT_SECERT", "x")],
             file: None,
-            expect: Expect::Warning("unknown setting AYANOVA_USE_URLS in command line"),
+            expect: Expect::Warning(
+                "unknown setting AYANOVA_JWT_SECERT in environment; did you mean AYANOVA_JWT_SECRET?",
+            ),
         },
         Case {
             what: "TESSERA_CONFIG in the file",
@@ -137,12 +131,130 @@ fn unknown_names_are_warned_about_with_the_closest_setting() {
 }
 
 #[test]
+fn unknown_names_on_the_command_line_or_in_the_file_stop_the_start() {
+    let cases = [
+        Case {
+            what: "the issue's name on the command line",
+            cli: &[("TESSERA_JWT_EXPIRY", "15")],
+            env: &[],
+            file: None,
+            expect: Expect::Error(&[
+                "unknown setting TESSERA_JWT_EXPIRY in command line; did you mean TESSERA_JWT_EXPIRATION_MINUTES?",
+            ]),
+        },
+        Case {
+            what: "the issue's name in the config file",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_JWT_EXPIRY": 15}"#),
+            expect: Expect::Error(&[
+                "unknown setting TESSERA_JWT_EXPIRY in config file /etc/tessera/config.json; did you mean TESSERA_JWT_EXPIRATION_MINUTES?",
+            ]),
+        },
+        Case {
+            what: "command line typo",
+            cli: &[("TESSERA_LISTN", "x")],
+            env: &[],
+            file: None,
+            expect: Expect::Error(&[
+                "unknown setting TESSERA_LISTN in command line; did you mean TESSERA_LISTEN?",
+            ]),
+        },
+        Case {
+            what: "config file typo",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_JWT_ISUER": "x"}"#),
+            expect: Expect::Error(&[
+                "unknown setting TESSERA_JWT_ISUER in config file /etc/tessera/config.json; did you mean TESSERA_JWT_ISSUER?",
+            ]),
+        },
+        Case {
+            what: "words, not letters",
+            cli: &[("TESSERA_SECRET", "x"), ("TESSERA_LISTEN_ADDR", "x")],
+            env: &[],
+            file: Some(r#"{"TESSERA_DB_URL": "sqlite://x.db"}"#),
+            expect: Expect::Error(&[
+                "unknown setting TESSERA_SECRET in command line; did you mean TESSERA_JWT_SECRET?",
+                "unknown setting TESSERA_LISTEN_ADDR in command line; did you mean TESSERA_LISTEN?",
+                "unknown setting TESSERA_DB_URL in config file /etc/tessera/config.json; did you mean TESSERA_DATABASE_URL?",
+            ]),
+        },
+        Case {
+            what: "nothing close",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"TESSERA_ZZZ": "x"}"#),
+            expect: Expect::Error(&[
+                "unknown setting TESSERA_ZZZ in config file /etc/tessera/config.json; the settings are listed in docs/SETTINGS.md",
+            ]),
+        },
+        Case {
+            what: "an AyaNova setting on the command line",
+            cli: &[("AYANOVA_USE_URLS", "x")],
+            env: &[],
+            file: None,
+            expect: Expect::Error(&[
+                "AYANOVA_USE_URLS in command line is an AyaNova setting tessera does not use; tessera's own is TESSERA_LISTEN",
+            ]),
+        },
+        Case {
+            what: "an AyaNova typo in the file",
+            cli: &[],
+            env: &[],
+            file: Some(r#"{"AYANOVA_DB_CONECTION": "x", "AYANOVA_QUUX": 1}"#),
+            expect: Expect::Error(&[
+                "unknown setting AYANOVA_DB_CONECTION in config file /etc/tessera/config.json; did you mean AYANOVA_DB_CONNECTION (an AyaNova setting tessera ignores)?",
+                "unknown setting AYANOVA_QUUX in config file /etc/tessera/config.json; it is neither a tessera setting nor one of the AyaNova settings tessera ignores",
+            ]),
+        },
+        Case {
+            what: "reported with the other problems",
+            cli: &[("TESSERA_JWT_EXPIRY", "15")],
+            env: &[("TESSERA_JWT_EXPIRATION_MINUTES", "4")],
+            file: None,
+            expect: Expect::Error(&[
+                "2 problems",
+                "TESSERA_JWT_EXPIRY",
+                "TESSERA_JWT_EXPIRATION_MINUTES=4",
+            ]),
+        },
+    ];
+    for case in &cases {
+        check(case);
+    }
+}
+
+#[test]
+fn an_unknown_name_repeated_in_one_source_is_reported_once() {
+    let case = Case {
+        what: "twice",
+        cli: &[("TESSERA_JWT_EXPIRY", "15"), ("TESSERA_JWT_EXPIRY", "16")],
+        env: &[],
+        file: Some(r#"{"TESSERA_JWT_EXPIRY": 15}"#),
+        expect: Expect::Error(&[]),
+    };
+    let errors = resolve(&sources(&case)).unwrap_err();
+    let names: Vec<_> = errors.iter().map(|e| e.setting()).collect();
+    assert_eq!(
+        names,
+        [Some("TESSERA_JWT_EXPIRY"), Some("TESSERA_JWT_EXPIRY")],
+        "{errors}"
+    );
+    assert_eq!(errors.0[0].origin(), Some(&crate::Source::CommandLine));
+}
+
+#[test]
 fn other_names_are_ignored_silently() {
     let case = Case {
         what: "AyaNova's other settings and an app's other properties",
         cli: &[],
-        env: &[("AYANOVA_DB_CONNECTION", "x")],
-        file: Some(r#"{"AYANOVA_USE_URLS": "x", "Logging": {"x": 1}, "name": 5}"#),
+        env: &[("AYANOVA_DB_CONNECTION", "x"), ("AYANOVA_QUUX", "x")],
+        file: Some(
+            r#"{"AYANOVA_USE_URLS": "x", "AYANOVA_DB_CONNECTION": "Server=localhost;",
+                "AYANOVA_DEFAULT_TRANSLATION": "en", "AYANOVA_SET_SUPERUSER_PW": "x",
+                "Logging": {"x": 1}, "name": 5}"#,
+        ),
         expect: Expect::Key(FILE, Origin::File),
     };
     let mut raw = sources(&case);

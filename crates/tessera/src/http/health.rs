@@ -13,13 +13,16 @@ use utoipa_axum::routes;
 
 use super::error::ErrorBody;
 
-use super::openapi::{ApiRoutes, Timeout, TooManyRequests, Unavailable};
+use super::openapi::{ApiRoutes, NotFound, Timeout, TooManyRequests, Unavailable};
 use super::{ApiError, AppState};
 
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
-    api.add(routes!(get_healthz))
-        .add(routes!(get_readyz))
-        .add(routes!(get_metrics))
+    api.add(routes!(get_healthz)).add(routes!(get_readyz))
+}
+
+/// `GET /metrics`: with the API, or alone on the metrics listener (`TESSERA_METRICS_LISTEN`).
+pub(super) fn metrics_routes(api: ApiRoutes) -> ApiRoutes {
+    api.add(routes!(get_metrics))
 }
 
 /// What a probe answers.
@@ -118,15 +121,19 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Counters in the OpenMetrics text format.
+/// Counters in the OpenMetrics text format; on `TESSERA_METRICS_LISTEN` instead when that is
+/// set.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "operations",
     operation_id = "get_metrics",
+    description = "Served on the API's address, or only on `TESSERA_METRICS_LISTEN` when that \
+                   is set (the API's address then answers 404).",
     responses(
         (status = 200, description = "Counters in the OpenMetrics text format", body = String,
          content_type = "application/openmetrics-text"),
+        (status = 404, response = NotFound),
         (status = 408, response = Timeout),
         (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),

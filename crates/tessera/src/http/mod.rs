@@ -79,28 +79,46 @@ pub fn is_loopback_listen(listen: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The whole API with its middleware.
-pub fn router(state: AppState) -> Router {
+/// The whole API with its middleware; `GET /metrics` is among its routes when `with_metrics`
+/// (otherwise it is `404` here and served by [`metrics_router`] on a listener of its own).
+pub fn router(state: AppState, with_metrics: bool) -> Router {
     let cors_origins = state.cors_origins.clone();
-    with_middleware(routes().with_state(state), cors_origins)
+    with_middleware(routes(with_metrics).with_state(state), cors_origins)
 }
 
-/// The OpenAPI 3.1 document of every route [`router`] serves (Swagger UI's pages aside).
+/// Only `GET /metrics`, with the same middleware (everything else is `404`), for the metrics
+/// listener.
+pub fn metrics_router(state: AppState) -> Router {
+    let cors_origins = state.cors_origins.clone();
+    let (routes, _) = health::metrics_routes(ApiRoutes::new()).split();
+    let routes = routes
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state);
+    with_middleware(routes, cors_origins)
+}
+
+/// The OpenAPI 3.1 document of every route [`router`] serves (Swagger UI's pages aside),
+/// `/metrics` included wherever it is served.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    documented_routes().split().1
+    documented_routes(true).split().1
 }
 
 /// Every documented route, and Swagger UI; anything else is the JSON 404.
-fn routes() -> Router<AppState> {
-    let (api, _) = documented_routes().split();
+fn routes(with_metrics: bool) -> Router<AppState> {
+    let (api, _) = documented_routes(with_metrics).split();
     api.merge(openapi::swagger_ui())
         .fallback(|| async { ApiError::NotFound })
 }
 
 /// Every route of the API, each with its operation in the document.
-fn documented_routes() -> ApiRoutes {
+fn documented_routes(with_metrics: bool) -> ApiRoutes {
     let api = ApiRoutes::new();
     let api = health::routes(api);
+    let api = if with_metrics {
+        health::metrics_routes(api)
+    } else {
+        api
+    };
     let api = auth_routes::routes(api);
     let api = session_routes::routes(api);
     user_routes::routes(api)
@@ -307,7 +325,7 @@ mod tests {
 
     #[test]
     fn every_route_served_is_documented_and_every_operation_is_served() {
-        let served = served_routes(&routes());
+        let served = served_routes(&routes(true));
         let document = serde_json::to_value(openapi_document()).unwrap();
         let mut documented: BTreeSet<(String, String)> = BTreeSet::new();
         for (path, item) in document["paths"].as_object().unwrap() {

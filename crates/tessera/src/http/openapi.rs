@@ -266,7 +266,7 @@ impl<'r> ToResponse<'r> for Timeout {
 
 /// The document as served: built once, from the same registration as the router.
 static DOCUMENT: LazyLock<Result<Bytes, String>> = LazyLock::new(|| {
-    let (_, document) = super::documented_routes().split();
+    let (_, document) = super::documented_routes(true).split();
     serde_json::to_vec(&document)
         .map(Bytes::from)
         .map_err(|error| format!("serializing the OpenAPI document: {error}"))

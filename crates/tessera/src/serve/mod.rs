@@ -3,7 +3,9 @@
 //! and a shutdown that finishes requests in flight within a deadline.
 //!
 //! Owns the accept loop, the connection caps ([`admission`]) and each connection's deadlines
-//! ([`connection`]). Must never block the accept loop on a client, keep a connection it
+//! ([`connection`]). One loop serves every listener (the API's and, when
+//! `TESSERA_METRICS_LISTEN` is set, the metrics listener), each with its own router, under one
+//! set of caps and one shutdown. Must never block the accept loop on a client, keep a connection it
 //! refused for longer than it takes to answer `503`/`429` (and one second to let the answer
 //! reach the client), know a route, or outlive the shutdown deadline.
 
@@ -132,12 +134,12 @@ pub fn raise_open_file_limit() -> Option<u64> {
     }
 }
 
-/// Serves `router` on `listener` under `limits` until `shutdown` completes, then stops
-/// accepting, closes idle connections and ones still sending a head, lets requests in flight
-/// finish, and cuts whatever is left at the shutdown deadline.
+/// Serves each listener's router on it under `limits` (shared by all listeners) until
+/// `shutdown` completes, then stops accepting on every listener, closes idle connections and
+/// ones still sending a head, lets requests in flight finish, and cuts whatever is left at the
+/// shutdown deadline.
 pub async fn serve(
-    listener: TcpListener,
-    router: Router,
+    listeners: Vec<(TcpListener, Router)>,
     limits: ConnectionLimits,
     trusted_proxies: Arc<TrustedProxies>,
     shutdown: impl Future<Output = ()> + Send,
@@ -156,13 +158,14 @@ pub async fn serve(
     };
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    let mut turn = 0;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             biased;
             () = &mut shutdown => break,
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => log_task_panic(joined),
-            accepted = listener.accept() => match accepted {
+            (accepted, router) = accept_any(&listeners, &mut turn) => match accepted {
                 Ok((stream, peer)) => match admission.admit(peer.ip()) {
                     Ok(permit) => {
                         let task = run_connection(
@@ -188,7 +191,7 @@ pub async fn serve(
             },
         }
     }
-    drop(listener);
+    drop(listeners);
     let _ = stop.send(true);
     let open = admission.open();
     tracing::info!(
@@ -211,6 +214,29 @@ pub async fn serve(
             "cut the connections still open at the shutdown deadline"
         );
     }
+}
+
+/// The next connection on any of `listeners`, with its listener's router. The listeners take
+/// turns being asked first, so a flood on one cannot keep another from being served.
+async fn accept_any<'a>(
+    listeners: &'a [(TcpListener, Router)],
+    turn: &mut usize,
+) -> (io::Result<(TcpStream, SocketAddr)>, &'a Router) {
+    std::future::poll_fn(|cx| {
+        let count = listeners.len();
+        for offset in 0..count {
+            let index = (*turn + offset) % count;
+            let Some((listener, router)) = listeners.get(index) else {
+                continue;
+            };
+            if let std::task::Poll::Ready(accepted) = listener.poll_accept(cx) {
+                *turn = index + 1;
+                return std::task::Poll::Ready((accepted, router));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Logs a connection task that panicked (a handler's panic is answered 500 by the router;

@@ -96,10 +96,12 @@ impl TestEnv {
         }
         .unwrap();
         let addr = app.local_addr();
+        let metrics_base = app.metrics_addr().map(|addr| format!("http://{addr}"));
         let state = app.state().clone();
         let task = tokio::spawn(app.run_until(std::future::pending()));
         TestServer {
             base: format!("http://{addr}"),
+            metrics_base,
             client: reqwest::Client::new(),
             state,
             task,
@@ -110,6 +112,8 @@ impl TestEnv {
 /// A running in-process server; stopped when dropped.
 pub struct TestServer {
     pub base: String,
+    /// The metrics listener's base URL, when `TESSERA_METRICS_LISTEN` is set.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub state: AppState,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -413,6 +417,39 @@ impl Binary {
     /// Runs to completion: (exit code, stdout, stderr).
     pub fn output(&self) -> (i32, String, String) {
         let output = self.command().stdin(Stdio::null()).output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// As [`Binary::output`] for a run that must end by itself (a server refusing to start):
+    /// kills the process and fails the test when it is still running after `limit`.
+    pub fn output_within(&self, limit: Duration) -> (i32, String, String) {
+        let child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let id = child.id();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(child.wait_with_output());
+        });
+        let Ok(output) = receiver.recv_timeout(limit) else {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(id.to_string())
+                .status();
+            panic!(
+                "still running after {limit:?}: {:?} did not stop",
+                self.args
+            );
+        };
+        let output = output.unwrap();
         (
             output.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&output.stdout).into_owned(),
