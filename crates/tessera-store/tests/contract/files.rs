@@ -373,7 +373,7 @@ async fn opening_an_existing_database_only_creates_nothing_when_there_is_none() 
         &Opened {
             created: false,
             applied: Vec::new(),
-            schema_version: 2,
+            schema_version: 3,
         }
     );
     assert_eq!(store.count_users().await.unwrap(), 1);
