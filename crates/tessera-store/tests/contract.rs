@@ -746,14 +746,14 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connect_explains_unsupported_urls() {
         for url in [
-            "postgres://tessera:pw-123@db/tessera",
-            "postgresql://tessera:pw-123@db/tessera",
+            "postgres://tessera:pw-123@db",
+            "postgresql://tessera:pw-123@db/",
         ] {
             let message = connect_err(url).await.to_string();
             assert_eq!(
                 message,
-                "unsupported database url: PostgreSQL support is not built yet; \
-                 allowed: sqlite://PATH"
+                "unsupported database url: the PostgreSQL url names no database; \
+                 allowed: sqlite://PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
             );
         }
         for url in [
@@ -770,7 +770,12 @@ mod sqlite {
                 message.starts_with("unsupported database url: "),
                 "{message}"
             );
-            assert!(message.ends_with("allowed: sqlite://PATH"), "{message}");
+            assert!(
+                message.ends_with(
+                    "allowed: sqlite://PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+                ),
+                "{message}"
+            );
             assert!(!message.contains("pw-123"), "{message}");
         }
     }
@@ -797,3 +802,7 @@ mod sqlite {
         assert!(matches!(error, StoreError::NotTessera { .. }), "{error:?}");
     }
 }
+
+// Declared after `contract_tests!`, which it uses.
+#[path = "contract/postgres.rs"]
+mod postgres;
