@@ -93,7 +93,7 @@ fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
     }
     match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => {}
-        "postgres" | "postgresql" => return parse_postgres(url).map_err(|why| unsupported(why)),
+        "postgres" | "postgresql" => return parse_postgres(url).map_err(&unsupported),
         other => return Err(unsupported(&format!("scheme `{other}` is not supported"))),
     }
     let path = rest.strip_prefix("//").unwrap_or(rest);

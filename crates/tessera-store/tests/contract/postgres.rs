@@ -13,7 +13,8 @@ use futures_util::future::join_all;
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
 use tessera_store::{
-    Opened, PostgresStore, Store, StoreError, UserId, connect, connect_existing, migrate,
+    Opened, PostgresOptions, PostgresStore, Store, StoreError, UserId, connect, connect_existing,
+    migrate,
 };
 
 use super::*;
@@ -410,4 +411,52 @@ async fn a_server_that_refuses_the_connection_is_a_connect_error_without_the_pas
         "failed to connect to the PostgreSQL database postgres://postgres:<hidden>@127.0.0.1:1/tessera"
     );
     assert_hidden(&format!("{error:?}"));
+}
+
+/// A lock another client holds past the lock timeout makes writes and the readiness probe
+/// [`StoreError::Busy`] ("retry shortly"), never an internal error, and both work again as
+/// soon as it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_elsewhere_is_busy_after_the_timeout_and_clears_when_released() {
+    let fixture = Fixture::new().await;
+    let options = PostgresOptions {
+        lock_timeout: std::time::Duration::from_millis(150),
+        ..PostgresOptions::default()
+    };
+    let store = PostgresStore::open_with(&fixture.url, options)
+        .await
+        .unwrap();
+    let alice = create(&store, "alice", T0).await;
+
+    let mut other = PgConnection::connect(&fixture.url).await.unwrap();
+    let mut holding = other.begin().await.unwrap();
+    sqlx::query("LOCK TABLE users IN SHARE MODE")
+        .execute(&mut *holding)
+        .await
+        .unwrap();
+    let error = store.create_user(new_user("bob"), T0).await.unwrap_err();
+    assert!(error.is_busy(), "{error:?}");
+    let patch = UserPatch {
+        active: Some(false),
+        ..UserPatch::default()
+    };
+    let error = store
+        .update_user(alice.id, patch.clone(), T0)
+        .await
+        .unwrap_err();
+    assert!(error.is_busy(), "{error:?}");
+    let error = store.ping().await.unwrap_err();
+    assert!(error.is_busy(), "{error:?}");
+    // Readers are not held up by a lock that only stops writers.
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    holding.rollback().await.unwrap();
+
+    store.ping().await.unwrap();
+    create(&store, "bob", T0).await;
+    let updated = store
+        .update_user(alice.id, patch, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!updated.active);
 }
