@@ -2,7 +2,8 @@
 //!
 //! `contract_*` functions take only `&dyn Store` (or two stores on the same database) so a
 //! new backend reuses them by adding a fixture and one `contract_tests!` line. Tests that
-//! need raw SQL or a file path are backend-specific and live in the `sqlite` module.
+//! need raw SQL, a file path or a server are backend-specific and live in the `sqlite` and
+//! `postgres` modules.
 
 // Helpers outside `#[test]` functions are not covered by clippy.toml's allow-*-in-tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -26,8 +26,11 @@ const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(CASE WHEN $1 = 'account' TH
 
 const INSERT: &str = "INSERT INTO login_failures (kind, key, at) VALUES ($1, $2, $3)";
 
-/// Every key's failures that left the window.
-const FORGET_EXPIRED: &str = "DELETE FROM login_failures WHERE at <= $1";
+/// Every key's failures that left the window. Rows another transaction has locked (it is
+/// deleting them too) are skipped rather than waited for: racing recorders of different keys
+/// never queue, or deadlock, on each other's pruning.
+const FORGET_EXPIRED: &str = "DELETE FROM login_failures WHERE id IN ( \
+     SELECT id FROM login_failures WHERE at <= $1 FOR UPDATE SKIP LOCKED)";
 
 /// One key's failures beyond its `$3` most recent.
 const KEEP_RECENT: &str = "DELETE FROM login_failures \

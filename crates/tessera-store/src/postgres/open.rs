@@ -57,7 +57,7 @@ impl Default for PostgresOptions {
     fn default() -> Self {
         Self {
             lock_timeout: crate::DEFAULT_BUSY_TIMEOUT,
-            max_connections: 4,
+            max_connections: 8,
             create_if_missing: true,
         }
     }

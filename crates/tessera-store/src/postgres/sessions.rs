@@ -85,10 +85,12 @@ const REVOKE_RETURNING: &str = concat!(
     session_columns!()
 );
 
+/// Sessions another transaction has locked (a purge of another instance, a refresh being
+/// refused) are left for the next batch rather than waited for.
 const PURGE: &str = "DELETE FROM sessions WHERE id IN ( \
      SELECT id FROM sessions \
      WHERE revoked_at IS NOT NULL OR idle_expires_at <= $1 OR absolute_expires_at <= $1 \
-     LIMIT $2)";
+     LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
 /// A `sessions` row as PostgreSQL returns it, before validation.
 #[derive(sqlx::FromRow)]
