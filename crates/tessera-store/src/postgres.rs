@@ -231,6 +231,10 @@ impl Store for PostgresStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        if username.contains('\0') {
+            // PostgreSQL text cannot hold a NUL character, so no stored username has one.
+            return Ok(None);
+        }
         let row = sqlx::query_as::<_, UserRow>(SELECT_BY_USERNAME)
             .bind(username)
             .fetch_optional(&self.pool)

@@ -119,6 +119,22 @@ async fn contract_duplicate_id_is_not_a_taken_username(store: &dyn Store) {
     assert_eq!(store.user_by_username("bob").await.unwrap(), None);
 }
 
+/// Usernames are ordered byte for byte (as Rust orders strings), whatever the database's
+/// language settings: upper case before lower case, accented letters after `z`.
+async fn contract_list_is_ordered_by_bytes(store: &dyn Store) {
+    for name in ["zoe", "émile", "Bob", "alice", "_x", "eve"] {
+        create(store, name, T0).await;
+    }
+    let names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|user| user.username)
+        .collect();
+    assert_eq!(names, ["Bob", "_x", "alice", "eve", "zoe", "émile"]);
+}
+
 async fn contract_list_is_ordered_by_username(store: &dyn Store) {
     assert!(store.list_users().await.unwrap().is_empty());
     for name in ["carol", "alice", "bob", "alice2", "a"] {
@@ -464,6 +480,8 @@ mod sqlite {
         contract_duplicate_username_is_taken,
         contract_duplicate_id_is_not_a_taken_username,
         contract_list_is_ordered_by_username,
+        contract_list_is_ordered_by_bytes,
+        contract_any_typed_name_is_looked_up_and_counted,
         contract_update_each_field_alone_and_together,
         contract_update_missing_user_is_none,
         contract_delete_then_delete_again,

@@ -4,9 +4,12 @@
 //! commits in one transaction, so each failed login costs one commit. Recording first takes a
 //! transaction-scoped advisory lock on each of its two keys (the account's, then the
 //! client's, always in that order), so racing failures of one key prune one after the other
-//! and never leave more than the limit behind.
+//! and never leave more than the limit behind. PostgreSQL text cannot hold a NUL character,
+//! which a typed username may: keys store it as U+FFFD instead (see [`storable`]).
 
 use sqlx::postgres::PgPool;
+
+use std::borrow::Cow;
 
 use super::{database_error, write_transaction};
 use crate::{FailureCount, FailureKey, LoginFailure, LoginFailures, StoreError};
@@ -48,8 +51,8 @@ pub(super) async fn count(
     since: i64,
 ) -> Result<LoginFailures, StoreError> {
     let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(COUNT_BOTH)
-        .bind(account)
-        .bind(client)
+        .bind(storable(account))
+        .bind(storable(client))
         .bind(since)
         .fetch_all(pool)
         .await
@@ -81,7 +84,7 @@ pub(super) async fn record(pool: &PgPool, failure: LoginFailure<'_>) -> Result<(
     for (key, _) in keys {
         sqlx::query(LOCK_KEY)
             .bind(key.kind())
-            .bind(key.key())
+            .bind(storable(key.key()))
             .execute(&mut *transaction)
             .await
             .map_err(database_error)?;
@@ -89,7 +92,7 @@ pub(super) async fn record(pool: &PgPool, failure: LoginFailure<'_>) -> Result<(
     for (key, _) in keys {
         sqlx::query(INSERT)
             .bind(key.kind())
-            .bind(key.key())
+            .bind(storable(key.key()))
             .bind(failure.at)
             .execute(&mut *transaction)
             .await
@@ -103,7 +106,7 @@ pub(super) async fn record(pool: &PgPool, failure: LoginFailure<'_>) -> Result<(
     for (key, keep) in keys {
         sqlx::query(KEEP_RECENT)
             .bind(key.kind())
-            .bind(key.key())
+            .bind(storable(key.key()))
             .bind(i64::from(keep.max(1)))
             .execute(&mut *transaction)
             .await
@@ -119,9 +122,20 @@ pub(super) async fn clear(
 ) -> Result<u64, StoreError> {
     let times: Vec<i64> = sqlx::query_scalar(CLEAR)
         .bind(key.kind())
-        .bind(key.key())
+        .bind(storable(key.key()))
         .fetch_all(pool)
         .await
         .map_err(database_error)?;
     Ok(times.iter().filter(|&&at| at > since).count() as u64)
+}
+
+/// A key as PostgreSQL text can hold it: every NUL character (which PostgreSQL refuses in
+/// text) becomes U+FFFD, the same way in every statement, so such a key is still counted,
+/// cleared and pruned like any other.
+fn storable(key: &str) -> Cow<'_, str> {
+    if key.contains('\0') {
+        Cow::Owned(key.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(key)
+    }
 }
