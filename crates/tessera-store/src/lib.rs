@@ -1,9 +1,11 @@
-//! tessera's persistence: the [`Store`] trait, its value types, and the SQLite backend.
+//! tessera's persistence: the [`Store`] trait, its value types, and its two backends, SQLite
+//! and PostgreSQL.
 //!
 //! This is the only crate that holds SQL. It keeps users, login sessions, the hashes of
-//! their refresh tokens and the recent failed logins the login throttle counts. Each database backend is one implementation of
-//! [`Store`] in its own module (today only [`SqliteStore`]; PostgreSQL will be a second one
-//! reusing the same contract tests), with its migrations under `migrations/<backend>/`.
+//! their refresh tokens and the recent failed logins the login throttle counts. Each database
+//! backend is one implementation of [`Store`] in its own module ([`SqliteStore`],
+//! [`PostgresStore`]), both held to the same contract tests, with its migrations under
+//! `migrations/<backend>/`.
 //!
 //! Invariants:
 //! - The store never reads the clock: every write takes `now` (unix seconds) from the caller.
@@ -14,7 +16,9 @@
 //! - A guarded user write (see [`Store::update_user`]) checks and writes in one atomic step, so
 //!   racing writers can never together take away the last active holder of the guarded role.
 //! - A write that returned `Ok` is on disk (it survives an OS crash or a power cut), and a
-//!   store that was closed leaves every write in the main database file.
+//!   store that was closed leaves every write in the main database file (SQLite) or committed
+//!   on the server with `synchronous_commit` as the server has it (PostgreSQL; its default,
+//!   `on`, is what this needs; the store never turns it off).
 //! - A file that is not the backend's own database is never initialised or migrated.
 //! - [`connect_existing`] creates nothing: a database that does not exist yet is
 //!   [`StoreError::Missing`]; only [`connect`] and [`migrate`] create one.
@@ -24,6 +28,7 @@
 //!   them: every recorded failure prunes, so the table stays bounded under a flood.
 
 mod login_failures;
+mod postgres;
 mod session;
 mod sqlite;
 mod url;
@@ -33,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use login_failures::{FailureCount, FailureKey, LoginFailure, LoginFailures};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use session::{
     EndReason, NewSession, Revocation, RotateOutcome, Rotation, Session, SessionId, TokenHash,
 };
@@ -110,9 +116,11 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
-    /// There is no tessera database at `path` yet (`found` says what is there: no file, or an
-    /// SQLite file without tables), and the store was asked not to create one; nothing was
-    /// created.
+    /// There is no tessera database at `path` yet (`found` says what is there: no file, an
+    /// SQLite file without tables, no such PostgreSQL database, or one without tables), and the
+    /// store was asked not to create one; nothing was created. For PostgreSQL, `path` is the
+    /// database URL with its password hidden (as in [`StoreError::NotTessera`] and
+    /// [`StoreError::NewerSchema`]).
     #[error("there is no tessera database at {}: {found}", path.display())]
     Missing { path: PathBuf, found: &'static str },
     /// The file at the database path is not a tessera database: `found` says what it is.
@@ -136,6 +144,14 @@ pub enum StoreError {
         unknown: Vec<i64>,
         known: i64,
     },
+    /// The PostgreSQL server could not be reached, refused the login, or could not create the
+    /// database; `database` is the URL with its password hidden.
+    #[error("failed to connect to the PostgreSQL database {database}")]
+    PostgresConnect {
+        database: String,
+        #[source]
+        source: sqlx::Error,
+    },
     /// The schema migrations could not be applied.
     #[error("failed to migrate the database schema")]
     Migrate(#[source] sqlx::migrate::MigrateError),
@@ -156,6 +172,13 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// This backend writes no backup file: a PostgreSQL database is backed up with the
+    /// server's own tools.
+    #[error(
+        "a PostgreSQL database is not backed up by tessera; use pg_dump (for example \
+         pg_dump --format=custom --file=FILE DATABASE_URL) or the server's own backups"
+    )]
+    BackupUnsupported,
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
@@ -240,15 +263,20 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// Readiness check: succeeds when a write could start now, that is when the database
     /// answers and its write lock can be had within a short probe (about 200 ms);
-    /// [`StoreError::Busy`] when it cannot.
+    /// [`StoreError::Busy`] when it cannot. On PostgreSQL the probe is a short transaction
+    /// that takes the lock every write of `users` takes and rolls back.
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Writes a consistent copy of the live database to `destination`, a new file readable
     /// only by its owner; fails with [`StoreError::BackupExists`] when the path exists.
+    ///
+    /// PostgreSQL has no `VACUUM INTO`: its store always fails with
+    /// [`StoreError::BackupUnsupported`], which says to use `pg_dump`, and touches nothing.
     async fn backup(&self, destination: &Path) -> Result<(), StoreError>;
 
     /// Moves every write into the main database file and closes the connections; call it
-    /// once, when the process is done with the store (later calls fail).
+    /// once, when the process is done with the store (later calls fail). On PostgreSQL every
+    /// answered write is already committed: it only closes the connections.
     async fn close(&self) -> Result<(), StoreError>;
 
     /// Creates a session with `created_at = last_used_at = now` and its first refresh token.
@@ -323,16 +351,20 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 /// Opens the database named by `url`, creating it if missing, and applies migrations.
 ///
 /// Accepted forms: `sqlite://PATH` and `sqlite:PATH` (relative or absolute path; missing
-/// parent directories are created). `postgres://` and `postgresql://` are recognised but not
-/// built yet. The URL itself never appears in errors, since it may hold a password.
+/// parent directories are created), and `postgres://` or `postgresql://` URLs that name a
+/// database (created with `CREATE DATABASE` on the server when it does not exist; see
+/// [`PostgresStore::open_with`]). The URL itself never appears in errors, since it may hold a
+/// password; a PostgreSQL URL is shown with its password hidden.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(&path).await?)),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(PostgresStore::open(&url).await?)),
     }
 }
 
 /// Opens the existing database named by `url` and applies pending migrations; creates
-/// nothing. A database that does not exist yet is [`StoreError::Missing`].
+/// nothing. A database that does not exist yet (no file, no PostgreSQL database of that name,
+/// or one without tables) is [`StoreError::Missing`].
 pub async fn connect_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(path) => {
@@ -342,15 +374,29 @@ pub async fn connect_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
             };
             Ok(Arc::new(SqliteStore::open_with(&path, options).await?))
         }
+        DatabaseUrl::Postgres(url) => {
+            let options = PostgresOptions {
+                create_if_missing: false,
+                ..PostgresOptions::default()
+            };
+            Ok(Arc::new(PostgresStore::open_with(&url, options).await?))
+        }
     }
 }
 
-/// Creates the database named by `url` if it is missing, applies pending migrations and closes
-/// it again; answers what it did.
+/// Creates the database named by `url` if it is missing (for PostgreSQL with
+/// `CREATE DATABASE`, which needs the right to create databases), applies pending migrations
+/// and closes it again; answers what it did.
 pub async fn migrate(url: &str) -> Result<Opened, StoreError> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(path) => {
             let store = SqliteStore::open(&path).await?;
+            let opened = store.opened().clone();
+            store.close().await?;
+            Ok(opened)
+        }
+        DatabaseUrl::Postgres(url) => {
+            let store = PostgresStore::open(&url).await?;
             let opened = store.opened().clone();
             store.close().await?;
             Ok(opened)

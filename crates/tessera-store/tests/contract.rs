@@ -2,7 +2,8 @@
 //!
 //! `contract_*` functions take only `&dyn Store` (or two stores on the same database) so a
 //! new backend reuses them by adding a fixture and one `contract_tests!` line. Tests that
-//! need raw SQL or a file path are backend-specific and live in the `sqlite` module.
+//! need raw SQL, a file path or a server are backend-specific and live in the `sqlite` and
+//! `postgres` modules.
 
 // Helpers outside `#[test]` functions are not covered by clippy.toml's allow-*-in-tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -116,6 +117,22 @@ async fn contract_duplicate_id_is_not_a_taken_username(store: &dyn Store) {
     let error = store.create_user(clash, T0).await.unwrap_err();
     assert!(matches!(error, StoreError::Database(_)), "{error:?}");
     assert_eq!(store.user_by_username("bob").await.unwrap(), None);
+}
+
+/// Usernames are ordered byte for byte (as Rust orders strings), whatever the database's
+/// language settings: upper case before lower case, accented letters after `z`.
+async fn contract_list_is_ordered_by_bytes(store: &dyn Store) {
+    for name in ["zoe", "émile", "Bob", "alice", "_x", "eve"] {
+        create(store, name, T0).await;
+    }
+    let names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|user| user.username)
+        .collect();
+    assert_eq!(names, ["Bob", "_x", "alice", "eve", "zoe", "émile"]);
 }
 
 async fn contract_list_is_ordered_by_username(store: &dyn Store) {
@@ -463,6 +480,8 @@ mod sqlite {
         contract_duplicate_username_is_taken,
         contract_duplicate_id_is_not_a_taken_username,
         contract_list_is_ordered_by_username,
+        contract_list_is_ordered_by_bytes,
+        contract_any_typed_name_is_looked_up_and_counted,
         contract_update_each_field_alone_and_together,
         contract_update_missing_user_is_none,
         contract_delete_then_delete_again,
@@ -746,14 +765,14 @@ mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn connect_explains_unsupported_urls() {
         for url in [
-            "postgres://tessera:pw-123@db/tessera",
-            "postgresql://tessera:pw-123@db/tessera",
+            "postgres://tessera:pw-123@db",
+            "postgresql://tessera:pw-123@db/",
         ] {
             let message = connect_err(url).await.to_string();
             assert_eq!(
                 message,
-                "unsupported database url: PostgreSQL support is not built yet; \
-                 allowed: sqlite://PATH"
+                "unsupported database url: the PostgreSQL url names no database; \
+                 allowed: sqlite://PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
             );
         }
         for url in [
@@ -770,7 +789,12 @@ mod sqlite {
                 message.starts_with("unsupported database url: "),
                 "{message}"
             );
-            assert!(message.ends_with("allowed: sqlite://PATH"), "{message}");
+            assert!(
+                message.ends_with(
+                    "allowed: sqlite://PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+                ),
+                "{message}"
+            );
             assert!(!message.contains("pw-123"), "{message}");
         }
     }
@@ -797,3 +821,7 @@ mod sqlite {
         assert!(matches!(error, StoreError::NotTessera { .. }), "{error:?}");
     }
 }
+
+// Declared after `contract_tests!`, which it uses.
+#[path = "contract/postgres.rs"]
+mod postgres;

@@ -77,7 +77,8 @@ impl Default for SqliteOptions {
 /// What opening a database did to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Opened {
-    /// The file did not exist and was created.
+    /// The database did not exist and was created (the SQLite file, or the PostgreSQL
+    /// database).
     pub created: bool,
     /// The migrations applied while opening, oldest first: `(version, description)`.
     pub applied: Vec<(i64, String)>,

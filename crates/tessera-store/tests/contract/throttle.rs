@@ -400,3 +400,35 @@ pub async fn contract_racing_renames_to_one_name_have_one_winner(
         );
     }
 }
+
+/// A typed username may hold any character, NUL included (PostgreSQL text cannot): looking it
+/// up finds nobody, and its failures are recorded, counted and cleared like any other key's.
+pub async fn contract_any_typed_name_is_looked_up_and_counted(store: &dyn Store) {
+    create(store, "alice", T0).await;
+    for name in ["alice\0", "\0alice", "ali\0ce", "\0"] {
+        assert_eq!(
+            store.user_by_username(name).await.unwrap(),
+            None,
+            "{name:?}"
+        );
+        store
+            .record_login_failure(failure(name, "192.0.2.9", T0, 5))
+            .await
+            .unwrap();
+        let counted = store
+            .login_failures(name, "192.0.2.9", T0 - 1)
+            .await
+            .unwrap();
+        assert_eq!(counted.account, count(1, T0), "{name:?}");
+        let cleared = store
+            .clear_login_failures(FailureKey::Account(name), T0 - 1)
+            .await
+            .unwrap();
+        assert_eq!(cleared, 1, "{name:?}");
+        store
+            .clear_login_failures(FailureKey::Client("192.0.2.9"), T0 - 1)
+            .await
+            .unwrap();
+    }
+    assert_eq!(stored(store, "alice", "192.0.2.9").await, (0, 0));
+}

@@ -1,0 +1,469 @@
+//! The contract on PostgreSQL, and what only PostgreSQL has: databases created and migrated
+//! by racing instances, raw SQL from other clients, URLs with passwords.
+//!
+//! Each test gets a database of its own (`tessera_test_<random>`) on the server
+//! `TESSERA_TEST_POSTGRES_URL` names (default `postgres://postgres@127.0.0.1:5432/postgres`),
+//! dropped again when the test ends, also when it fails. A server that cannot be reached
+//! fails the test with a message saying so: these tests are never skipped.
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
+use tessera_store::{
+    Opened, PostgresOptions, PostgresStore, Store, StoreError, UserId, connect, connect_existing,
+    migrate,
+};
+
+use super::*;
+
+/// The server the tests use unless `TESSERA_TEST_POSTGRES_URL` names another one.
+const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The administrative URL: a database on the test server to create and drop others from.
+fn server_url() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_SERVER.to_owned())
+}
+
+/// The server's URL with its database replaced by `name`.
+fn database_url(name: &str) -> String {
+    let server = server_url();
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base.to_owned(), format!("?{query}")),
+        None => (server.clone(), String::new()),
+    };
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("TESSERA_TEST_POSTGRES_URL must be postgres://USER@HOST:PORT/DATABASE");
+    format!("{prefix}/{name}{query}")
+}
+
+/// A connection to the administrative database; fails the test when the server is down.
+async fn admin() -> PgConnection {
+    let url = server_url();
+    let options = PgConnectOptions::from_str(&url).expect("TESSERA_TEST_POSTGRES_URL is a url");
+    match PgConnection::connect_with(&options).await {
+        Ok(connection) => connection,
+        Err(error) => panic!(
+            "PostgreSQL is not reachable at {} ({error}): the PostgreSQL tests need a running \
+             server; start it (.ci/run does) or point TESSERA_TEST_POSTGRES_URL at one",
+            options.get_host()
+        ),
+    }
+}
+
+/// A fresh database name.
+fn fresh_name() -> String {
+    format!("tessera_test_{}", UserId::new_v4().simple())
+}
+
+/// Drops its database when dropped, on a connection of its own (the test's runtime may be
+/// gone or busy): `WITH (FORCE)` ends the store's connections first.
+pub struct Dropper(String);
+
+impl Drop for Dropper {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut connection = admin().await;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            });
+        })
+        .join();
+        if dropped.is_err() && !std::thread::panicking() {
+            panic!("could not drop the test database {}", self.0);
+        }
+    }
+}
+
+/// A fresh, migrated database of its own and a store on it.
+pub struct Fixture {
+    store: PostgresStore,
+    url: String,
+    _dropper: Dropper,
+}
+
+impl Fixture {
+    pub async fn new() -> Self {
+        let (url, dropper) = empty_database().await;
+        let store = PostgresStore::open(&url).await.unwrap();
+        Self {
+            store,
+            url,
+            _dropper: dropper,
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    /// Another store on the same database, as a second instance would open it.
+    async fn second_handle(&self) -> PostgresStore {
+        PostgresStore::open(&self.url).await.unwrap()
+    }
+
+    /// A plain pool on the same database, for SQL the store would never run.
+    async fn raw(&self) -> PgPool {
+        PgPool::connect(&self.url).await.unwrap()
+    }
+}
+
+/// A new database with nothing in it, and the guard that drops it. It sorts text by language
+/// (ICU's English), as many servers do, so a store that leaves ordering to the database's
+/// collation fails the byte-order contract here.
+async fn empty_database() -> (String, Dropper) {
+    let name = fresh_name();
+    let mut connection = admin().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE \"{name}\" TEMPLATE template0 \
+         LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+    )))
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    (database_url(&name), Dropper(name))
+}
+
+contract_tests!(Fixture:
+    contract_create_and_get,
+    contract_empty_roles_round_trip,
+    contract_duplicate_username_is_taken,
+    contract_duplicate_id_is_not_a_taken_username,
+    contract_list_is_ordered_by_username,
+    contract_list_is_ordered_by_bytes,
+    contract_any_typed_name_is_looked_up_and_counted,
+    contract_update_each_field_alone_and_together,
+    contract_update_missing_user_is_none,
+    contract_delete_then_delete_again,
+    contract_count,
+    contract_first_user_only_once,
+    contract_first_user_not_created_when_others_exist,
+    contract_counter_moves_on_every_write,
+    contract_counter_ignores_reads_and_failed_writes,
+    contract_debug_never_shows_the_hash,
+    contract_ping,
+    contract_session_create_and_read,
+    contract_session_for_a_missing_user_is_refused,
+    contract_rotation_chain,
+    contract_reuse_after_grace_ends_the_session,
+    contract_zero_grace_treats_any_reuse_as_theft,
+    contract_expired_sessions_do_not_rotate,
+    contract_ending_sessions,
+    contract_purge_in_batches,
+    contract_session_counter_ignores_refreshes,
+    contract_last_active_admin_is_kept,
+    contract_guard_refuses_only_the_last_active_admin,
+    contract_guard_lets_a_database_without_admins_recover,
+    contract_failures_are_counted_inside_a_sliding_window,
+    contract_failures_are_counted_per_key,
+    contract_clearing_removes_one_key_and_says_how_many_counted,
+    contract_recording_forgets_failures_that_left_the_window,
+    contract_recording_keeps_at_most_the_limit_per_key,
+    contract_failures_do_not_move_the_user_counter,
+    contract_rename_keeps_the_id_and_frees_the_old_name,
+    contract_rename_to_a_taken_name_changes_nothing,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_failures_are_shared_by_every_handle() {
+    let fixture = Fixture::new().await;
+    let other = fixture.second_handle().await;
+    crate::contract_failures_are_shared_by_every_handle(fixture.store(), &other).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_racing_renames_to_one_name_have_one_winner() {
+    let fixture = Fixture::new().await;
+    let second = fixture.second_handle().await;
+    crate::contract_racing_renames_to_one_name_have_one_winner(fixture.store(), &second).await;
+}
+
+/// Two instances (two pools) refresh one token at once, sixteen callers a round, on a fresh
+/// database each round: one successor, every other caller gets it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_rotation_is_atomic() {
+    for _ in 0..6 {
+        let fixture = Fixture::new().await;
+        let second = fixture.second_handle().await;
+        crate::contract_rotation_is_atomic(fixture.store(), &second).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_admins_racing_to_remove_each_other_keep_one() {
+    let fixture = Fixture::new().await;
+    let second = fixture.second_handle().await;
+    crate::contract_admins_racing_to_remove_each_other_keep_one(fixture.store(), &second).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_first_user_race() {
+    for _ in 0..4 {
+        let fixture = Fixture::new().await;
+        let second = fixture.second_handle().await;
+        crate::contract_first_user_race(fixture.store(), &second).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_counter_sees_other_writers() {
+    let fixture = Fixture::new().await;
+    let cli = fixture.second_handle().await;
+    crate::contract_counter_sees_other_writers(fixture.store(), &cli).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL-specific.
+
+/// Several instances start at once on a database that does not exist yet: it is created
+/// once, migrated once, and every one of them opens it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_at_once_create_and_migrate_once() {
+    for _ in 0..3 {
+        let name = fresh_name();
+        let dropper = Dropper(name.clone());
+        let url = database_url(&name);
+        let opened: Vec<PostgresStore> = join_all((0..4).map(|_| PostgresStore::open(&url)))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let reports: Vec<&Opened> = opened.iter().map(PostgresStore::opened).collect();
+        assert_eq!(
+            reports.iter().filter(|report| report.created).count(),
+            1,
+            "{reports:?}"
+        );
+        let applied: Vec<i64> = reports
+            .iter()
+            .flat_map(|report| report.applied.iter().map(|(version, _)| *version))
+            .collect();
+        assert_eq!(applied, [1, 2, 3], "{reports:?}");
+        assert!(reports.iter().all(|report| report.schema_version == 3));
+        let raw = PgPool::connect(&url).await.unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+        assert_eq!(rows, 3);
+        create(&opened[0], "alice", T0).await;
+        assert_eq!(opened[3].count_users().await.unwrap(), 1);
+        raw.close().await;
+        drop(opened);
+        drop(dropper);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_see_raw_sql_writes() {
+    let fixture = Fixture::new().await;
+    let store = fixture.store();
+    let alice = create(store, "alice", T0).await;
+    let raw = fixture.raw().await;
+    let mut last = store.user_change_counter().await.unwrap();
+    for sql in [
+        "UPDATE users SET active = false WHERE username = 'alice'",
+        "INSERT INTO users (id, username, password_hash, roles, active, created_at, updated_at) \
+         VALUES ('6f1c1a52-0d44-4d1e-9b0e-3f1d7f1c2a10', 'raw', 'h', '[]', true, 0, 0)",
+        "DELETE FROM users WHERE username = 'raw'",
+    ] {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+        let now = store.user_change_counter().await.unwrap();
+        assert!(now > last, "counter did not move after {sql}");
+        last = now;
+    }
+    assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().active);
+    let sessions = store.session_change_counter().await.unwrap();
+    sqlx::query("DELETE FROM users")
+        .execute(&raw)
+        .await
+        .unwrap();
+    // No sessions existed: deleting users alone does not move the session counter.
+    assert_eq!(store.session_change_counter().await.unwrap(), sessions);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_says_to_use_pg_dump_and_writes_nothing() {
+    let fixture = Fixture::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup.db");
+    let error = fixture.store().backup(&target).await.unwrap_err();
+    assert!(matches!(error, StoreError::BackupUnsupported), "{error:?}");
+    assert!(error.to_string().contains("pg_dump"), "{error}");
+    assert!(!target.exists());
+}
+
+/// The URL of a database that does not exist, with a password (the test server trusts local
+/// logins, so it is never checked) that must never be shown.
+fn secret_url(name: &str) -> String {
+    database_url(name).replacen("://postgres@", "://postgres:pw-secret-123@", 1)
+}
+
+fn assert_hidden(shown: &str) {
+    assert!(!shown.contains("pw-secret-123"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates() {
+    let name = fresh_name();
+    let _dropper = Dropper(name.clone());
+    let url = secret_url(&name);
+
+    let error = connect_existing(&url).await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, StoreError::Missing { .. }), "{error:?}");
+    assert!(message.contains("no such PostgreSQL database"), "{message}");
+    assert!(message.contains(&name), "{message}");
+    assert_hidden(&message);
+    assert_hidden(&format!("{error:?}"));
+    let mut admin = admin().await;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    assert!(!exists, "connect_existing created the database");
+
+    let opened = migrate(&url).await.unwrap();
+    assert!(opened.created);
+    assert_eq!(opened.applied.len(), 3);
+    let again = migrate(&url).await.unwrap();
+    assert!(!again.created && again.applied.is_empty(), "{again:?}");
+
+    let store: Arc<dyn Store> = connect_existing(&url).await.unwrap();
+    create(&*store, "alice", T0).await;
+    assert_hidden(&format!("{store:?}"));
+    let by_connect = connect(&url).await.unwrap();
+    assert_eq!(by_connect.count_users().await.unwrap(), 1);
+    by_connect.close().await.unwrap();
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_database_is_missing_for_connect_existing() {
+    let (url, _dropper) = empty_database().await;
+    let error = connect_existing(&url).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("a PostgreSQL database with no tables"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_of_another_application_is_refused_not_migrated() {
+    let (url, _dropper) = empty_database().await;
+    let raw = PgPool::connect(&url).await.unwrap();
+    sqlx::query("CREATE TABLE invoices (id bigint)")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let error = PostgresStore::open(&url).await.unwrap_err();
+    assert!(matches!(error, StoreError::NotTessera { .. }), "{error:?}");
+    assert!(error.to_string().contains("tables: invoices"), "{error}");
+    let tables: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()")
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+    assert_eq!(tables, 1, "the foreign database was changed");
+    raw.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_of_a_newer_tessera_says_so() {
+    let fixture = Fixture::new().await;
+    let raw = fixture.raw().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99, 'from the future', true, '\\x00', 0)",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+    let error = PostgresStore::open(&fixture.url).await.unwrap_err();
+    assert!(matches!(error, StoreError::NewerSchema { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("schema version(s) 99"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_the_connection_is_a_connect_error_without_the_password() {
+    let url = "postgres://postgres:pw-secret-123@127.0.0.1:1/tessera";
+    let error = connect(url).await.unwrap_err();
+    assert!(
+        matches!(error, StoreError::PostgresConnect { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "failed to connect to the PostgreSQL database postgres://postgres:<hidden>@127.0.0.1:1/tessera"
+    );
+    assert_hidden(&format!("{error:?}"));
+}
+
+/// A lock another client holds past the lock timeout makes writes and the readiness probe
+/// [`StoreError::Busy`] ("retry shortly"), never an internal error, and both work again as
+/// soon as it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_elsewhere_is_busy_after_the_timeout_and_clears_when_released() {
+    let fixture = Fixture::new().await;
+    let options = PostgresOptions {
+        lock_timeout: std::time::Duration::from_millis(150),
+        ..PostgresOptions::default()
+    };
+    let store = PostgresStore::open_with(&fixture.url, options)
+        .await
+        .unwrap();
+    let alice = create(&store, "alice", T0).await;
+
+    let mut other = PgConnection::connect(&fixture.url).await.unwrap();
+    let mut holding = other.begin().await.unwrap();
+    sqlx::query("LOCK TABLE users IN SHARE MODE")
+        .execute(&mut *holding)
+        .await
+        .unwrap();
+    let error = store.create_user(new_user("bob"), T0).await.unwrap_err();
+    assert!(error.is_busy(), "{error:?}");
+    let patch = UserPatch {
+        active: Some(false),
+        ..UserPatch::default()
+    };
+    let error = store
+        .update_user(alice.id, patch.clone(), T0)
+        .await
+        .unwrap_err();
+    assert!(error.is_busy(), "{error:?}");
+    let error = store.ping().await.unwrap_err();
+    assert!(error.is_busy(), "{error:?}");
+    // Readers are not held up by a lock that only stops writers.
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    holding.rollback().await.unwrap();
+
+    store.ping().await.unwrap();
+    create(&store, "bob", T0).await;
+    let updated = store
+        .update_user(alice.id, patch, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!updated.active);
+}
