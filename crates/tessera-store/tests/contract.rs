@@ -436,6 +436,106 @@ macro_rules! contract_tests {
     };
 }
 
+/// Every contract case, as tests of one backend: the single-store cases, then the cases that
+/// race two handles (two processes or instances) on one database. `$fixture` must have
+/// `new()`, `store()` and `second_handle()`.
+macro_rules! every_contract {
+    ($fixture:path) => {
+        contract_tests!($fixture:
+            contract_create_and_get,
+            contract_empty_roles_round_trip,
+            contract_duplicate_username_is_taken,
+            contract_duplicate_id_is_not_a_taken_username,
+            contract_list_is_ordered_by_username,
+            contract_list_is_ordered_by_bytes,
+            contract_any_typed_name_is_looked_up_and_counted,
+            contract_update_each_field_alone_and_together,
+            contract_update_missing_user_is_none,
+            contract_delete_then_delete_again,
+            contract_count,
+            contract_first_user_only_once,
+            contract_first_user_not_created_when_others_exist,
+            contract_counter_moves_on_every_write,
+            contract_counter_ignores_reads_and_failed_writes,
+            contract_debug_never_shows_the_hash,
+            contract_ping,
+            contract_session_create_and_read,
+            contract_session_for_a_missing_user_is_refused,
+            contract_rotation_chain,
+            contract_reuse_after_grace_ends_the_session,
+            contract_zero_grace_treats_any_reuse_as_theft,
+            contract_expired_sessions_do_not_rotate,
+            contract_ending_sessions,
+            contract_purge_in_batches,
+            contract_session_counter_ignores_refreshes,
+            contract_last_active_admin_is_kept,
+            contract_guard_refuses_only_the_last_active_admin,
+            contract_guard_lets_a_database_without_admins_recover,
+            contract_failures_are_counted_inside_a_sliding_window,
+            contract_failures_are_counted_per_key,
+            contract_clearing_removes_one_key_and_says_how_many_counted,
+            contract_recording_forgets_failures_that_left_the_window,
+            contract_recording_keeps_at_most_the_limit_per_key,
+            contract_failures_do_not_move_the_user_counter,
+            contract_rename_keeps_the_id_and_frees_the_old_name,
+            contract_rename_to_a_taken_name_changes_nothing,
+        );
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_failures_are_shared_by_every_handle() {
+            let fixture = <$fixture>::new().await;
+            let other = fixture.second_handle().await;
+            crate::contract_failures_are_shared_by_every_handle(fixture.store(), &other).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_racing_renames_to_one_name_have_one_winner() {
+            let fixture = <$fixture>::new().await;
+            let second = fixture.second_handle().await;
+            crate::contract_racing_renames_to_one_name_have_one_winner(fixture.store(), &second)
+                .await;
+        }
+
+        /// Two handles refresh one token at once, on a fresh database each round: one
+        /// successor, every other caller gets it back.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_rotation_is_atomic() {
+            for _ in 0..RACE_ROUNDS {
+                let fixture = <$fixture>::new().await;
+                let second = fixture.second_handle().await;
+                crate::contract_rotation_is_atomic(fixture.store(), &second).await;
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_admins_racing_to_remove_each_other_keep_one() {
+            let fixture = <$fixture>::new().await;
+            let second = fixture.second_handle().await;
+            crate::contract_admins_racing_to_remove_each_other_keep_one(fixture.store(), &second)
+                .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_first_user_race() {
+            for _ in 0..RACE_ROUNDS {
+                let fixture = <$fixture>::new().await;
+                let second = fixture.second_handle().await;
+                crate::contract_first_user_race(fixture.store(), &second).await;
+            }
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_counter_sees_other_writers() {
+            let fixture = <$fixture>::new().await;
+            let cli = fixture.second_handle().await;
+            crate::contract_counter_sees_other_writers(fixture.store(), &cli).await;
+        }
+    };
+}
+
+/// Rounds of each race, each on a fresh database.
+const RACE_ROUNDS: usize = 5;
+
 mod sqlite {
     use super::*;
 
@@ -474,91 +574,7 @@ mod sqlite {
         }
     }
 
-    contract_tests!(Fixture:
-        contract_create_and_get,
-        contract_empty_roles_round_trip,
-        contract_duplicate_username_is_taken,
-        contract_duplicate_id_is_not_a_taken_username,
-        contract_list_is_ordered_by_username,
-        contract_list_is_ordered_by_bytes,
-        contract_any_typed_name_is_looked_up_and_counted,
-        contract_update_each_field_alone_and_together,
-        contract_update_missing_user_is_none,
-        contract_delete_then_delete_again,
-        contract_count,
-        contract_first_user_only_once,
-        contract_first_user_not_created_when_others_exist,
-        contract_counter_moves_on_every_write,
-        contract_counter_ignores_reads_and_failed_writes,
-        contract_debug_never_shows_the_hash,
-        contract_ping,
-        contract_session_create_and_read,
-        contract_session_for_a_missing_user_is_refused,
-        contract_rotation_chain,
-        contract_reuse_after_grace_ends_the_session,
-        contract_zero_grace_treats_any_reuse_as_theft,
-        contract_expired_sessions_do_not_rotate,
-        contract_ending_sessions,
-        contract_purge_in_batches,
-        contract_session_counter_ignores_refreshes,
-        contract_last_active_admin_is_kept,
-        contract_guard_refuses_only_the_last_active_admin,
-        contract_guard_lets_a_database_without_admins_recover,
-        contract_failures_are_counted_inside_a_sliding_window,
-        contract_failures_are_counted_per_key,
-        contract_clearing_removes_one_key_and_says_how_many_counted,
-        contract_recording_forgets_failures_that_left_the_window,
-        contract_recording_keeps_at_most_the_limit_per_key,
-        contract_failures_do_not_move_the_user_counter,
-        contract_rename_keeps_the_id_and_frees_the_old_name,
-        contract_rename_to_a_taken_name_changes_nothing,
-    );
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn contract_failures_are_shared_by_every_handle() {
-        let fixture = Fixture::new().await;
-        let other = fixture.second_handle().await;
-        crate::contract_failures_are_shared_by_every_handle(fixture.store(), &other).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn contract_racing_renames_to_one_name_have_one_winner() {
-        let fixture = Fixture::new().await;
-        let second = fixture.second_handle().await;
-        crate::contract_racing_renames_to_one_name_have_one_winner(fixture.store(), &second).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn contract_rotation_is_atomic() {
-        for _ in 0..5 {
-            let fixture = Fixture::new().await;
-            let second = fixture.second_handle().await;
-            crate::contract_rotation_is_atomic(fixture.store(), &second).await;
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn contract_admins_racing_to_remove_each_other_keep_one() {
-        let fixture = Fixture::new().await;
-        let second = fixture.second_handle().await;
-        crate::contract_admins_racing_to_remove_each_other_keep_one(fixture.store(), &second).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn contract_first_user_race() {
-        for _ in 0..5 {
-            let fixture = Fixture::new().await;
-            let second = fixture.second_handle().await;
-            crate::contract_first_user_race(fixture.store(), &second).await;
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn contract_counter_sees_other_writers() {
-        let fixture = Fixture::new().await;
-        let cli = fixture.second_handle().await;
-        crate::contract_counter_sees_other_writers(fixture.store(), &cli).await;
-    }
+    every_contract!(Fixture);
 
     // -----------------------------------------------------------------------------------------
     // SQLite-specific: raw SQL, files, URLs.
