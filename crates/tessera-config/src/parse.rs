@@ -122,18 +122,18 @@ fn is_host_name(host: &str) -> bool {
         })
 }
 
-/// A database URL. Only SQLite is built. Returns the URL and warnings.
+/// A database URL: a SQLite file or a PostgreSQL database. Returns the URL and warnings.
 pub(crate) fn database_url(raw: &str) -> Result<(String, Vec<String>), String> {
     let lower = raw.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        return Err("PostgreSQL support is not built yet; use sqlite://<file>".to_owned());
+        return postgres_url(raw);
     }
     let rest = raw
         .strip_prefix("sqlite://")
         .or_else(|| raw.strip_prefix("sqlite:"))
         .ok_or_else(|| {
-            "must start with sqlite:// or sqlite: (for example sqlite://tessera.db); no other \
-             database is built yet"
+            "must start with sqlite:// or sqlite: (for example sqlite://tessera.db), or \
+             postgres:// (for example postgres://tessera@db.example/tessera)"
                 .to_owned()
         })?;
     if rest.is_empty() {
@@ -153,6 +153,24 @@ pub(crate) fn database_url(raw: &str) -> Result<(String, Vec<String>), String> {
         return Err(
             "must name a database file without ?options (tessera sets the SQLite options \
              itself; for example sqlite://tessera.db)"
+                .to_owned(),
+        );
+    }
+    Ok((raw.to_owned(), Vec::new()))
+}
+
+/// A `postgres://` or `postgresql://` URL must name a host and a database; the server checks
+/// the rest when it connects. The message never repeats the URL (it may hold a password).
+fn postgres_url(raw: &str) -> Result<(String, Vec<String>), String> {
+    let (_, rest) = raw.split_once("://").unwrap_or((raw, ""));
+    // The user information ends at the last `@` (see `redact_url_password`).
+    let host_and_path = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+    let (host, path) = host_and_path.split_once('/').unwrap_or((host_and_path, ""));
+    let database = path.split(['?', '#']).next().unwrap_or("");
+    if host.is_empty() || database.is_empty() {
+        return Err(
+            "must name a host and a database: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE \
+             (for example postgres://tessera@db.example/tessera)"
                 .to_owned(),
         );
     }
@@ -350,11 +368,21 @@ mod tests {
             "postgres://u:p@h/db",
             "postgresql://h/db",
             "POSTGRES://h/db",
+            "postgres://u:p@h:5432/db?sslmode=require",
+        ] {
+            assert!(database_url(postgres).is_ok(), "{postgres}");
+        }
+        for incomplete in [
+            "postgres://",
+            "postgres://h",
+            "postgres://u:p@h/",
+            "postgres:///db",
         ] {
             assert!(
-                database_url(postgres)
+                database_url(incomplete)
                     .unwrap_err()
-                    .contains("PostgreSQL support is not built yet")
+                    .starts_with("must name a host and a database"),
+                "{incomplete}"
             );
         }
         for other in ["mysql://h/db", "tessera.db", "", "sqlite://", "sqlite:"] {

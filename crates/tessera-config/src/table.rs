@@ -173,12 +173,14 @@ pub static SETTINGS: &[SettingSpec] = &[
         aliases: &[],
         default: DefaultValue::Value("sqlite://tessera.db"),
         default_note: "in the working directory",
-        allowed: "a URL starting with sqlite:// or sqlite:",
-        help: "Where tessera keeps users and sessions. Only SQLite is built: `sqlite://<file>` \
-               or `sqlite:<file>`, where a relative file is relative to the working directory \
-               and missing folders are created; in-memory databases and `?options` are refused. \
-               `postgres://` and `postgresql://` URLs are refused until PostgreSQL support is \
-               built. A password in the URL is never shown.",
+        allowed: "a URL starting with sqlite://, sqlite:, postgres:// or postgresql://",
+        help: "Where tessera keeps users and sessions. SQLite, for one machine: \
+               `sqlite://<file>` or `sqlite:<file>`, where a relative file is relative to the \
+               working directory and missing folders are created; in-memory databases and \
+               `?options` are refused. PostgreSQL, for several instances sharing one database: \
+               `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (or `postgresql://`), with \
+               libpq's `?options` such as `sslmode`; the database is created when missing and \
+               the user may create it. A password in the URL is never shown.",
         sensitivity: Sensitivity::UrlWithCredentials,
         kind: ValueKind::Text,
         in_config_file: true,

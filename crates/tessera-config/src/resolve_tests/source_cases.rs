@@ -300,7 +300,7 @@ fn every_problem_is_reported_at_once() {
             ("TESSERA_JWT_SECRET", ""),
             ("TESSERA_JWT_LEEWAY_SECONDS", "61"),
         ],
-        file: Some(r#"{"TESSERA_JWT_ISSUER": [], "TESSERA_DATABASE_URL": "postgres://h/db"}"#),
+        file: Some(r#"{"TESSERA_JWT_ISSUER": [], "TESSERA_DATABASE_URL": "postgres://h"}"#),
         expect: Expect::Error(&[]),
     };
     let errors = resolve(&sources(&case)).unwrap_err();

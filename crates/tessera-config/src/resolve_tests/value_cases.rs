@@ -564,26 +564,20 @@ fn text_settings() {
         Case {
             what: "database postgres, password hidden",
             cli: &[],
-            env: &[(
-                "TESSERA_DATABASE_URL",
-                "postgres://tessera:s3cr3tpw@db/tessera",
-            )],
+            env: &[("TESSERA_DATABASE_URL", "postgres://tessera:s3cr3tpw@db")],
             file: None,
             expect: Expect::Error(&[
-                "TESSERA_DATABASE_URL=postgres://tessera:<hidden>@db/tessera from environment is invalid: PostgreSQL support is not built yet",
+                "TESSERA_DATABASE_URL=postgres://tessera:<hidden>@db from environment is invalid: must name a host and a database",
             ]),
         },
         Case {
             // Found by the config fuzz targets' secret check: the password was shown whole.
             what: "database postgres, password holding / ? # hidden",
             cli: &[],
-            env: &[(
-                "TESSERA_DATABASE_URL",
-                "postgres://tessera:pa/ss?w#rd@db/tessera",
-            )],
+            env: &[("TESSERA_DATABASE_URL", "postgres://tessera:pa/ss?w#rd@db")],
             file: None,
             expect: Expect::Error(&[
-                "TESSERA_DATABASE_URL=postgres://tessera:<hidden>@db/tessera from environment is invalid: PostgreSQL support is not built yet",
+                "TESSERA_DATABASE_URL=postgres://tessera:<hidden>@db from environment is invalid: must name a host and a database",
             ]),
         },
         Case {
