@@ -27,6 +27,7 @@
 //! - Failed logins are kept per key only as long as a caller's window and limit can need
 //!   them: every recorded failure prunes, so the table stays bounded under a flood.
 
+mod feed;
 mod login_failures;
 mod postgres;
 mod session;
@@ -37,6 +38,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use feed::{Change, ChangeBatch, ChangeKind, ChangeListener, Instance};
 pub use login_failures::{FailureCount, FailureKey, LoginFailure, LoginFailures};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use session::{
@@ -346,6 +348,41 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         key: FailureKey<'_>,
         since: i64,
     ) -> Result<u64, StoreError>;
+
+
+    /// The feed's current end: the highest `seq` written (or pruned) so far; 0 for a new
+    /// database. A new reader starts here (its caches are empty, so nothing before it
+    /// matters).
+    async fn latest_change(&self) -> Result<i64, StoreError>;
+
+    /// Changes after the cursor `after` (see [`ChangeBatch`]); at most `limit`.
+    async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch, StoreError>;
+
+    /// Records that instance `id` is alive and has applied the feed up to `applied`: inserts
+    /// its row on first call (with `label`, `started_at` = now by the database clock) and
+    /// updates `applied` and the heartbeat time (the database's own clock, in milliseconds)
+    /// afterwards. `applied` never moves backwards (the greater one is kept).
+    async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError>;
+
+    /// Every registered instance, ordered by label then id, with its heartbeat age measured
+    /// by the database's clock in the same statement.
+    async fn instances(&self) -> Result<Vec<Instance>, StoreError>;
+
+    /// Deletes instance `id` (a clean shutdown); `true` when it was there.
+    async fn remove_instance(&self, id: uuid::Uuid) -> Result<bool, StoreError>;
+
+    /// Housekeeping: deletes feed entries written before `before` (unix seconds, the caller's
+    /// clock) — at most `limit` per call, lowest first — and records the highest deleted
+    /// `seq` so readers behind it learn they missed changes; also deletes instances whose
+    /// last heartbeat is older than `stale_instance_ms` (by the database clock). Returns the
+    /// number of feed entries deleted.
+    async fn prune_changes(&self, before: i64, limit: u32, stale_instance_ms: i64)
+        -> Result<u64, StoreError>;
+
+    /// Wakes on new feed entries, where the backend can push them (PostgreSQL
+    /// LISTEN/NOTIFY on its own connection); `Ok(None)` where it cannot (SQLite), and the
+    /// caller polls.
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>, StoreError>;
 }
 
 /// Opens the database named by `url`, creating it if missing, and applies migrations.

@@ -426,6 +426,35 @@ impl Store for PostgresStore {
     ) -> Result<u64, StoreError> {
         login_failures::clear(&self.pool, key, since).await
     }
+
+    async fn latest_change(&self) -> Result<i64, StoreError> {
+        Ok(0)
+    }
+
+    async fn changes_since(&self, after: i64, _limit: u32) -> Result<crate::ChangeBatch, StoreError> {
+        Ok(crate::ChangeBatch { changes: Vec::new(), missed: false, next: after })
+    }
+
+    async fn heartbeat(&self, _id: uuid::Uuid, _label: &str, _applied: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn instances(&self) -> Result<Vec<crate::Instance>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn remove_instance(&self, _id: uuid::Uuid) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    async fn prune_changes(&self, _before: i64, _limit: u32, _stale: i64) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn change_listener(&self) -> Result<Option<Box<dyn crate::ChangeListener>>, StoreError> {
+        Ok(None)
+    }
+
 }
 
 /// The active-holder guard of one write, armed when its user was an active holder of `role`
