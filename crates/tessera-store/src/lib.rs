@@ -349,7 +349,6 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         since: i64,
     ) -> Result<u64, StoreError>;
 
-
     /// The feed's current end: the highest `seq` written (or pruned) so far; 0 for a new
     /// database. A new reader starts here (its caches are empty, so nothing before it
     /// matters).
@@ -376,8 +375,12 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// `seq` so readers behind it learn they missed changes; also deletes instances whose
     /// last heartbeat is older than `stale_instance_ms` (by the database clock). Returns the
     /// number of feed entries deleted.
-    async fn prune_changes(&self, before: i64, limit: u32, stale_instance_ms: i64)
-        -> Result<u64, StoreError>;
+    async fn prune_changes(
+        &self,
+        before: i64,
+        limit: u32,
+        stale_instance_ms: i64,
+    ) -> Result<u64, StoreError>;
 
     /// Wakes on new feed entries, where the backend can push them (PostgreSQL
     /// LISTEN/NOTIFY on its own connection); `Ok(None)` where it cannot (SQLite), and the

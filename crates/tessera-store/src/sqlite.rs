@@ -397,11 +397,24 @@ impl Store for SqliteStore {
         Ok(0)
     }
 
-    async fn changes_since(&self, after: i64, _limit: u32) -> Result<crate::ChangeBatch, StoreError> {
-        Ok(crate::ChangeBatch { changes: Vec::new(), missed: false, next: after })
+    async fn changes_since(
+        &self,
+        after: i64,
+        _limit: u32,
+    ) -> Result<crate::ChangeBatch, StoreError> {
+        Ok(crate::ChangeBatch {
+            changes: Vec::new(),
+            missed: false,
+            next: after,
+        })
     }
 
-    async fn heartbeat(&self, _id: uuid::Uuid, _label: &str, _applied: i64) -> Result<(), StoreError> {
+    async fn heartbeat(
+        &self,
+        _id: uuid::Uuid,
+        _label: &str,
+        _applied: i64,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
 
@@ -413,14 +426,18 @@ impl Store for SqliteStore {
         Ok(false)
     }
 
-    async fn prune_changes(&self, _before: i64, _limit: u32, _stale: i64) -> Result<u64, StoreError> {
+    async fn prune_changes(
+        &self,
+        _before: i64,
+        _limit: u32,
+        _stale: i64,
+    ) -> Result<u64, StoreError> {
         Ok(0)
     }
 
     async fn change_listener(&self) -> Result<Option<Box<dyn crate::ChangeListener>>, StoreError> {
         Ok(None)
     }
-
 }
 
 /// A transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so what it

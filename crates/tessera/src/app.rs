@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
+use crate::cluster::{self, Cluster, ClusterSettings};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::password::Passwords;
@@ -30,9 +31,10 @@ use crate::sessions::{SessionLifetimes, Sessions};
 use crate::throttle::{Limits, LoginThrottle};
 use crate::users::{Bootstrap, Users};
 
-/// How often the server looks for user and session changes made outside this process.
-pub const EXTERNAL_CHANGE_POLL: Duration = Duration::from_secs(1);
-/// How often ended and expired sessions are deleted.
+/// How long an instance serves without confirming it applied every change (see
+/// [`crate::cluster`]); `TESSERA_INSTANCE_LEASE_SECONDS`.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5);
+/// How often ended and expired sessions (and old feed entries) are deleted.
 pub const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A built, bound, not yet running server.
@@ -121,6 +123,14 @@ pub fn authenticator_on(
 ) -> anyhow::Result<Authenticator> {
     let passwords = Passwords::for_this_machine().context("failed to set up password hashing")?;
     let metrics = Arc::new(Metrics::new());
+    let cluster = Cluster::new(
+        Arc::clone(&store),
+        clock.clone(),
+        ClusterSettings {
+            lease: DEFAULT_LEASE,
+            notifications: true,
+        },
+    );
     let sessions = Sessions::new(
         Arc::clone(&store),
         SessionLifetimes {
@@ -129,6 +139,7 @@ pub fn authenticator_on(
             reuse_grace_seconds: i64::from(settings.refresh_reuse_grace_seconds),
         },
         Arc::clone(&metrics),
+        cluster.clone(),
     );
     let throttle = LoginThrottle::new(
         Arc::clone(&store),
@@ -140,14 +151,22 @@ pub fn authenticator_on(
     );
     Ok(Authenticator {
         codec: token_codec(settings)?,
-        users: Users::new(store, passwords, sessions.clone()),
+        users: Users::new(store, passwords, sessions.clone(), cluster.clone()),
         sessions,
         single_session: settings.single_session,
         throttle: Arc::new(throttle),
         token_lifetime_seconds: i64::from(settings.jwt_expiration_minutes) * 60,
         metrics,
         clock,
+        cluster,
     })
+}
+
+/// This machine's name, for instance labels.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".to_owned())
 }
 
 impl Application {
@@ -196,14 +215,11 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let auth = authenticator_on(settings, clock.clone(), store)?;
-        auth.users
-            .sync_external_changes()
+        let fixed_port = !settings.listen.ends_with(":0");
+        auth.cluster
+            .join(&host_name(), &local_addr.to_string(), fixed_port)
             .await
-            .context("failed to read the user change counter")?;
-        auth.sessions
-            .sync_external_changes()
-            .await
-            .context("failed to read the session change counter")?;
+            .context("failed to join the instances on this database (change feed, heartbeat)")?;
         let admin_password: Option<&SecretString> = settings.admin_password.as_ref();
         let bootstrap = auth
             .users
@@ -258,7 +274,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let auth = Arc::clone(&self.state.auth);
-        let poller = tokio::spawn(poll_external_changes(self.state.auth.clone()));
+        let follower = {
+            let (users, sessions) = (auth.users.clone(), auth.sessions.clone());
+            tokio::spawn(auth.cluster.clone().follow(move |evict| {
+                cluster::evict_from(&users, &sessions, evict);
+            }))
+        };
         let purger = tokio::spawn(purge_sessions(self.state.auth.clone()));
         let trusted_proxies = Arc::clone(&self.state.trusted_proxies);
         let mut listeners = vec![(
@@ -269,8 +290,9 @@ impl Application {
             listeners.push((listener, http::metrics_router(self.state)));
         }
         serve::serve(listeners, self.limits, trusted_proxies, shutdown).await;
-        poller.abort();
+        follower.abort();
         purger.abort();
+        auth.cluster.leave().await;
         // Only after the last request: every write then reaches the main database file.
         auth.close().await;
         Ok(())
@@ -279,21 +301,6 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
-    }
-}
-
-/// Drops cached users and sessions that another process changed; every second.
-async fn poll_external_changes(auth: Arc<Authenticator>) {
-    let mut interval = tokio::time::interval(EXTERNAL_CHANGE_POLL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        if let Err(error) = auth.users.sync_external_changes().await {
-            tracing::warn!(error = %error, "could not poll for user changes");
-        }
-        if let Err(error) = auth.sessions.sync_external_changes().await {
-            tracing::warn!(error = %error, "could not poll for session changes");
-        }
     }
 }
 
@@ -307,6 +314,16 @@ async fn purge_sessions(auth: Arc<Authenticator>) {
             Ok(0) => {}
             Ok(purged) => tracing::debug!(purged, "deleted ended and expired sessions"),
             Err(error) => tracing::warn!(error = %error, "could not purge sessions"),
+        }
+        let before = auth.clock.now() - cluster::FEED_RETENTION_SECONDS;
+        match auth
+            .users
+            .prune_feed(before, cluster::STALE_INSTANCE_MS)
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "deleted old change feed entries"),
+            Err(error) => tracing::warn!(error = %error, "could not prune the change feed"),
         }
     }
 }

@@ -22,6 +22,7 @@ use tessera_store::{EndReason, Session, SessionId, StoreError, UserId};
 use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, TokenCodec, VerifyError};
 
 use crate::clock::SharedClock;
+use crate::cluster::{Cluster, OutOfDate};
 use crate::metrics::Metrics;
 use crate::model::MAX_USERNAME_CHARS;
 use crate::password::{MAX_PASSWORD_CHARS, PasswordError};
@@ -133,6 +134,10 @@ pub enum RefreshError {
     /// The database was locked by another writer for too long; retrying may succeed.
     #[error("refresh failed, the database is busy: {0}")]
     Unavailable(String),
+    /// This instance could not confirm it applied every recent change (see
+    /// [`crate::cluster`]); another instance, or this one shortly, can answer.
+    #[error("refresh refused: {0}")]
+    OutOfDate(OutOfDate),
     /// Something on our side failed.
     #[error("refresh failed internally: {0}")]
     Internal(String),
@@ -185,6 +190,10 @@ pub enum AccessError {
     /// The store could not be read.
     #[error("user lookup failed: {0}")]
     Store(#[from] StoreError),
+    /// This instance could not confirm it applied every recent change, so its caches may be
+    /// stale (see [`crate::cluster`]).
+    #[error(transparent)]
+    OutOfDate(OutOfDate),
 }
 
 impl AccessError {
@@ -198,6 +207,7 @@ impl AccessError {
             Self::BadSession => "bad_session",
             Self::Session(refusal) => refusal.reason(),
             Self::Store(_) => "store_error",
+            Self::OutOfDate(_) => "instance_out_of_date",
         }
     }
 
@@ -272,7 +282,7 @@ impl AccessError {
                 R::SessionUnknown,
                 "the access token's session no longer exists; log in again".to_owned(),
             ),
-            Self::Store(_) => return None,
+            Self::Store(_) | Self::OutOfDate(_) => return None,
         };
         Some(TokenRefusal { reason, message })
     }
@@ -310,6 +320,8 @@ pub struct Authenticator {
     pub token_lifetime_seconds: i64,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// This instance among those on the same database: the lease token checks depend on.
+    pub cluster: Cluster,
 }
 
 impl Authenticator {
@@ -450,6 +462,9 @@ impl Authenticator {
         &self,
         presented: &RefreshToken,
     ) -> (Result<Grant, RefreshError>, &'static str) {
+        if let Err(out_of_date) = self.cluster.check_fresh() {
+            return (Err(RefreshError::OutOfDate(out_of_date)), "out_of_date");
+        }
         let now = self.clock.now();
         let refreshed = match self.sessions.refresh(presented, now).await {
             Ok(refreshed) => refreshed,
@@ -527,6 +542,17 @@ impl Authenticator {
         }
     }
 
+    /// Applies the change feed up to its end now (what the follower does on its own every
+    /// poll interval or notification), and renews this instance's lease.
+    pub async fn catch_up(&self) -> Result<(), StoreError> {
+        let (users, sessions) = (&self.users, &self.sessions);
+        self.cluster
+            .round(true, |evict| {
+                crate::cluster::evict_from(users, sessions, evict)
+            })
+            .await
+    }
+
     /// Store calls caused by requests (the per-request checks should cause none while the
     /// caches are warm).
     pub fn store_calls(&self) -> u64 {
@@ -544,6 +570,7 @@ impl Authenticator {
     }
 
     async fn try_check(&self, token: &str) -> Result<Access, AccessError> {
+        self.cluster.check_fresh().map_err(AccessError::OutOfDate)?;
         let now = self.clock.now();
         let claims = self.codec.verify_cached(token, now)?;
         let id: UserId = claims.sub.parse().map_err(|_| AccessError::BadSubject)?;

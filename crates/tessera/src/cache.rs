@@ -9,12 +9,12 @@
 //!   session is gone costs no store call either;
 //! - memory is bounded: past `capacity` entries (values and absences) the cache is cleared
 //!   wholesale;
-//! - writers outside this process are caught by polling a store counter
-//!   ([`EpochCache::sync`]): when it moved, everything is dropped.
+//! - writers outside this process reach it through the change feed (see `cluster`), which
+//!   drops exactly the entries a change names, or everything after missed changes.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Seeded per process; a few nanoseconds per lookup where SipHash takes tens, on every
@@ -27,7 +27,6 @@ type Hasher = foldhash::fast::RandomState;
 pub struct EpochCache<K, V> {
     map: RwLock<HashMap<K, Option<Arc<V>>, Hasher>>,
     epoch: AtomicU64,
-    seen_counter: AtomicI64,
     capacity: usize,
 }
 
@@ -41,7 +40,6 @@ impl<K: Eq + Hash + Copy, V> EpochCache<K, V> {
         Self {
             map: RwLock::new(HashMap::default()),
             epoch: AtomicU64::new(0),
-            seen_counter: AtomicI64::new(i64::MIN),
             capacity,
         }
     }
@@ -91,17 +89,6 @@ impl<K: Eq + Hash + Copy, V> EpochCache<K, V> {
         map.clear();
     }
 
-    /// Drops everything when the store's change `counter` moved since the last call.
-    /// Returns true when it did.
-    pub fn sync(&self, counter: i64) -> bool {
-        let previous = self.seen_counter.swap(counter, Ordering::SeqCst);
-        if previous == counter {
-            return false;
-        }
-        self.clear();
-        true
-    }
-
     fn read(&self) -> RwLockReadGuard<'_, HashMap<K, Option<Arc<V>>, Hasher>> {
         self.map.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -148,18 +135,21 @@ mod tests {
     }
 
     #[test]
-    fn capacity_bounds_memory_and_sync_clears_on_a_moved_counter() {
+    fn capacity_bounds_memory_and_clear_drops_everything() {
         let cache = EpochCache::<u32, u32>::new(3);
         for key in 0..4 {
             cache.fill(key, Some(Arc::new(key)), cache.epoch());
         }
         assert!(cache.get(&0).is_none(), "cleared when full");
         assert_eq!(value(&cache, 3), Some(3));
-        assert!(cache.sync(7));
+        let seen = cache.epoch();
+        cache.clear();
         assert!(cache.get(&3).is_none());
-        cache.fill(3, Some(Arc::new(3)), cache.epoch());
-        assert!(!cache.sync(7), "unchanged counter keeps the cache");
-        assert_eq!(value(&cache, 3), Some(3));
+        cache.fill(3, Some(Arc::new(3)), seen);
+        assert!(
+            cache.get(&3).is_none(),
+            "a fill that raced a clear is dropped"
+        );
     }
 
     #[test]
@@ -181,8 +171,8 @@ mod tests {
         assert!(cache.get(&1).is_none(), "a raced absence is dropped too");
 
         cache.fill(1, None, cache.epoch());
-        assert!(cache.sync(8));
-        assert!(cache.get(&1).is_none(), "an external change drops absences");
+        cache.clear();
+        assert!(cache.get(&1).is_none(), "missed changes drop absences");
 
         for key in 10..14 {
             cache.fill(key, None, cache.epoch());

@@ -11,6 +11,20 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// The current time in Unix seconds.
     fn now(&self) -> i64;
+
+    /// Milliseconds on a clock that never jumps (unlike the wall clock), from an arbitrary
+    /// start: what leases are measured with.
+    fn monotonic_ms(&self) -> i64 {
+        real_monotonic_ms()
+    }
+}
+
+/// Milliseconds since the first call in this process, from the operating system's monotonic
+/// clock.
+fn real_monotonic_ms() -> i64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A clock shared by every part of one application instance.
@@ -30,6 +44,8 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     now: Arc<AtomicI64>,
+    /// Added to the real monotonic clock (leases run in real time unless a test moves them).
+    monotonic_offset_ms: Arc<AtomicI64>,
 }
 
 impl ManualClock {
@@ -37,7 +53,14 @@ impl ManualClock {
     pub fn new(now: i64) -> Self {
         Self {
             now: Arc::new(AtomicI64::new(now)),
+            monotonic_offset_ms: Arc::new(AtomicI64::new(0)),
         }
+    }
+
+    /// Moves the monotonic clock (leases) forward; the wall clock stays where it is.
+    pub fn advance_monotonic(&self, by: std::time::Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.monotonic_offset_ms.fetch_add(ms, Ordering::SeqCst);
     }
 
     /// Moves the clock forward (or backward, with a negative value).
@@ -54,6 +77,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> i64 {
         self.now.load(Ordering::SeqCst)
+    }
+
+    fn monotonic_ms(&self) -> i64 {
+        real_monotonic_ms().saturating_add(self.monotonic_offset_ms.load(Ordering::SeqCst))
     }
 }
 

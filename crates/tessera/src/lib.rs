@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod http;
 pub mod metrics;
 pub mod model;

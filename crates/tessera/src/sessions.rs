@@ -8,8 +8,9 @@
 //! - every refresh rotates, atomically in the store; a rotated token presented again within
 //!   the grace window yields the same successor, after it ends the whole session;
 //! - every session ended through this service leaves the cache before the call returns, so
-//!   the very next request carrying one of its access tokens is refused; ends made elsewhere
-//!   move the store's session counter, polled every second;
+//!   the very next request carrying one of its access tokens is refused, on every live
+//!   instance: the call returns only once the others applied it ([`Cluster::await_everyone`]);
+//!   ends made elsewhere reach the cache through the change feed ([`crate::cluster`]);
 //! - the per-request check ([`Sessions::check`]) costs no store call while the cache is warm.
 
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ use tessera_store::{
 use tessera_token::{RefreshError, RefreshToken};
 
 use crate::cache::EpochCache;
+use crate::cluster::Cluster;
 use crate::metrics::Metrics;
 
 /// Sessions kept in memory before the cache is cleared wholesale.
@@ -112,18 +114,26 @@ struct Inner {
     lifetimes: SessionLifetimes,
     cache: EpochCache<SessionId, Session>,
     metrics: Arc<Metrics>,
+    cluster: Cluster,
     store_calls: AtomicU64,
 }
 
 impl Sessions {
-    /// The service over `store`.
-    pub fn new(store: Arc<dyn Store>, lifetimes: SessionLifetimes, metrics: Arc<Metrics>) -> Self {
+    /// The service over `store`; after ending sessions it waits for the other instances of
+    /// `cluster`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        lifetimes: SessionLifetimes,
+        metrics: Arc<Metrics>,
+        cluster: Cluster,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 lifetimes,
                 cache: EpochCache::new(CACHE_CAPACITY),
                 metrics,
+                cluster,
                 store_calls: AtomicU64::new(0),
             }),
         }
@@ -210,6 +220,7 @@ impl Sessions {
                 self.inner
                     .metrics
                     .sessions_ended(EndReason::RefreshReuse.as_str());
+                self.inner.cluster.await_everyone().await;
                 Refreshed::ReuseDetected(session)
             }
             RotateOutcome::Ended(_) => Refreshed::Ended,
@@ -274,6 +285,7 @@ impl Sessions {
         let ended = ended?;
         if ended {
             self.inner.metrics.sessions_ended(reason.as_str());
+            self.inner.cluster.await_everyone().await;
         }
         Ok(ended)
     }
@@ -294,6 +306,7 @@ impl Sessions {
         let ended = ended?;
         if ended > 0 {
             self.inner.metrics.sessions_ended(reason.as_str());
+            self.inner.cluster.await_everyone().await;
         }
         Ok(ended)
     }
@@ -325,11 +338,14 @@ impl Sessions {
         }
     }
 
-    /// Drops the cache when a writer outside this process ended or deleted sessions.
-    /// Polled every second; not counted in [`Sessions::store_calls`].
-    pub async fn sync_external_changes(&self) -> Result<bool, StoreError> {
-        let counter = self.inner.store.session_change_counter().await?;
-        Ok(self.inner.cache.sync(counter))
+    /// Drops one session (an end another process made, read from the feed).
+    pub fn evict(&self, id: SessionId) {
+        self.inner.cache.invalidate(&id);
+    }
+
+    /// Drops every cached session (changes were missed).
+    pub fn evict_all(&self) {
+        self.inner.cache.clear();
     }
 }
 

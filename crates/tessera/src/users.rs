@@ -4,9 +4,10 @@
 //! and is it active?" check off the database. Invariants:
 //! - every write made through this service invalidates the cache entry *before* it
 //!   returns, so the very next request sees the change;
-//! - writes made elsewhere (the CLI, another instance, raw SQL) bump the store's change
-//!   counter; [`Users::sync_external_changes`] (polled by the server every second) drops
-//!   the whole cache when it moves;
+//! - writes made elsewhere (the CLI, another instance, raw SQL) reach the cache through the
+//!   change feed ([`crate::cluster`]), which evicts exactly the users they changed;
+//! - a change, deactivation or deletion is answered only once every other live instance
+//!   has applied it ([`Cluster::await_everyone`]), so none of them serves the old user after;
 //! - a cache fill that raced with an invalidation is discarded (see [`EpochCache`]);
 //! - a password change, a role change and deactivation end all of the user's sessions in
 //!   the same store write, and drop them from the session cache before returning;
@@ -21,12 +22,15 @@ use serde_json::value::RawValue;
 use tessera_store::{EndReason, NewUser, Store, StoreError, User, UserId, UserPatch};
 
 use crate::cache::EpochCache;
+use crate::cluster::Cluster;
 use crate::model::{ADMIN_ROLE, InvalidValue, NewPassword, Roles, Username, random_alphanumeric};
 use crate::password::{PasswordError, Passwords};
 use crate::sessions::Sessions;
 
 /// Entries kept before the cache is cleared wholesale (bounds memory under churn).
 const CACHE_CAPACITY: usize = 100_000;
+/// Feed entries deleted per statement.
+const PRUNE_BATCH: u32 = 5_000;
 /// The bootstrap administrator's username.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
 
@@ -140,19 +144,26 @@ struct Inner {
     store: Arc<dyn Store>,
     passwords: Passwords,
     sessions: Sessions,
+    cluster: Cluster,
     cache: EpochCache<UserId, UserView>,
     store_calls: AtomicU64,
 }
 
 impl Users {
-    /// The service over `store`, hashing with `passwords` and ending `sessions` when a
-    /// change calls for it.
-    pub fn new(store: Arc<dyn Store>, passwords: Passwords, sessions: Sessions) -> Self {
+    /// The service over `store`, hashing with `passwords`, ending `sessions` when a change
+    /// calls for it, and waiting for the other instances of `cluster` after a change.
+    pub fn new(
+        store: Arc<dyn Store>,
+        passwords: Passwords,
+        sessions: Sessions,
+        cluster: Cluster,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 passwords,
                 sessions,
+                cluster,
                 cache: EpochCache::new(CACHE_CAPACITY),
                 store_calls: AtomicU64::new(0),
             }),
@@ -192,14 +203,32 @@ impl Users {
         Ok(view)
     }
 
-    /// Drops the cache when a writer outside this process changed users.
-    /// Returns true when it did.
-    ///
-    /// The server calls this once a second whatever the traffic, so it is not counted in
-    /// [`Users::store_calls`], which measures the work requests cause.
-    pub async fn sync_external_changes(&self) -> Result<bool, StoreError> {
-        let counter = self.inner.store.user_change_counter().await?;
-        Ok(self.inner.cache.sync(counter))
+    /// Drops one user (a change another process made, read from the feed).
+    pub fn evict(&self, id: UserId) {
+        self.inner.cache.invalidate(&id);
+    }
+
+    /// Drops every cached user (changes were missed).
+    pub fn evict_all(&self) {
+        self.inner.cache.clear();
+    }
+
+    /// Deletes feed entries written before `before` and instances silent for
+    /// `stale_instance_ms` (see [`Store::prune_changes`]); returns how many entries.
+    pub async fn prune_feed(&self, before: i64, stale_instance_ms: i64) -> Result<u64, StoreError> {
+        let mut pruned = 0;
+        loop {
+            let batch = self
+                .inner
+                .store
+                .prune_changes(before, PRUNE_BATCH, stale_instance_ms)
+                .await?;
+            pruned += batch;
+            if batch < u64::from(PRUNE_BATCH) {
+                return Ok(pruned);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     /// Readiness: the store answers.
@@ -321,6 +350,7 @@ impl Users {
             }
         }
         let user = updated?.ok_or(UsersError::NotFound)?;
+        self.inner.cluster.await_everyone().await;
         Ok(UserView::from(&user))
     }
 
@@ -330,6 +360,7 @@ impl Users {
         self.invalidate(id);
         self.inner.sessions.forget_user(id);
         if deleted? {
+            self.inner.cluster.await_everyone().await;
             Ok(())
         } else {
             Err(UsersError::NotFound)

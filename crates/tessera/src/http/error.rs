@@ -80,6 +80,10 @@ pub enum ApiError {
     /// 503 with `Retry-After`: the database is locked by another writer (cause logged).
     #[error("database busy: {0}")]
     DatabaseBusy(String),
+    /// 503 with `Retry-After`: this instance could not confirm it applied every recent change
+    /// (cause logged); another instance, or this one shortly, can answer.
+    #[error("{0}")]
+    OutOfDate(String),
     /// 500: logged, answered generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,7 +96,7 @@ pub(super) struct ErrorBody<'a> {
     /// `invalid_token`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`,
     /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
     /// `invalid_body`, `too_many_requests`, `too_many_connections`, `busy`,
-    /// `database_busy` or `internal_error`.
+    /// `database_busy`, `instance_out_of_date` or `internal_error`.
     error: &'a str,
     /// A short text for people; it never echoes the request.
     message: &'a str,
@@ -170,6 +174,13 @@ impl ApiError {
                 "database_busy",
                 "the database is busy; retry in 1 second".into(),
             ),
+            E::OutOfDate(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "instance_out_of_date",
+                "this instance cannot confirm it knows of every recent change (it cannot reach \
+                 the database); retry in 1 second"
+                    .into(),
+            ),
             E::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -220,6 +231,9 @@ impl IntoResponse for ApiError {
             ApiError::DatabaseBusy(cause) => {
                 tracing::warn!(cause = %cause, "request refused: the database is busy");
             }
+            ApiError::OutOfDate(cause) => {
+                tracing::warn!(cause = %cause, "request refused: this instance is out of date");
+            }
             ApiError::InvalidToken(refusal) => {
                 let reason = refusal.reason.code();
                 tracing::debug!(reason, detail = %refusal.message, "token refused");
@@ -251,7 +265,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
-            ApiError::Busy | ApiError::DatabaseBusy(_) => {
+            ApiError::Busy | ApiError::DatabaseBusy(_) | ApiError::OutOfDate(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -369,6 +383,7 @@ impl From<AccessError> for ApiError {
     fn from(error: AccessError) -> Self {
         match error {
             AccessError::Store(e) => Self::from(e),
+            AccessError::OutOfDate(e) => Self::OutOfDate(e.to_string()),
             other => match other.refusal() {
                 Some(refusal) => Self::InvalidToken(refusal),
                 None => Self::Internal(other.to_string()),
@@ -397,6 +412,7 @@ impl From<RefreshError> for ApiError {
         match error {
             RefreshError::InvalidToken(reason) => Self::InvalidRefreshToken(reason),
             RefreshError::Unavailable(cause) => Self::DatabaseBusy(cause),
+            RefreshError::OutOfDate(e) => Self::OutOfDate(e.to_string()),
             RefreshError::Internal(cause) => Self::Internal(cause),
         }
     }

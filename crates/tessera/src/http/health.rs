@@ -28,17 +28,17 @@ pub(super) fn metrics_routes(api: ApiRoutes) -> ApiRoutes {
 /// What a probe answers.
 #[derive(Serialize, utoipa::ToSchema)]
 struct Status {
-    /// `ok` (liveness), `ready`, or `database unavailable`.
+    /// `ok` (liveness), `ready`, `database unavailable` or `out of date`.
     status: &'static str,
 }
 
 /// What `/readyz` answers when the database is not ready: the error shape, and the probe's
 /// `status`.
 #[derive(Serialize)]
-struct NotReadyBody {
+struct NotReadyBody<'a> {
     status: &'static str,
     error: &'static str,
-    message: &'static str,
+    message: &'a str,
 }
 
 /// `GET /readyz`'s 503: the error body (`database_unavailable`, with the probe's `status`
@@ -51,7 +51,10 @@ impl<'r> utoipa::ToResponse<'r> for NotReady {
             .description(
                 "Not ready: the database does not answer or another process holds its lock \
                  (`database_unavailable`, with `\"status\": \"database unavailable\"` \
-                 besides, no `Retry-After`); or too many open connections (with `Retry-After`)",
+                 besides, no `Retry-After`); or this instance has not confirmed within its \
+                 lease that it applied every change made on the database \
+                 (`instance_out_of_date`, with `\"status\": \"out of date\"` besides); or too many open \
+                 connections (with `Retry-After`)",
             )
             .content(
                 "application/json",
@@ -89,8 +92,9 @@ async fn get_healthz() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
-/// Readiness: the database answers and a write could take its lock now (a short probe), so
-/// a database another process keeps locked makes the instance not ready.
+/// Readiness: this instance has applied every change within its lease, the database answers
+/// and a write could take its lock now (a short probe), so a database another process keeps
+/// locked makes the instance not ready.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -104,6 +108,24 @@ async fn get_healthz() -> Json<Status> {
     )
 )]
 async fn get_readyz(State(state): State<AppState>) -> Response {
+    if let Err(out_of_date) = state.auth.cluster.check_fresh() {
+        tracing::warn!(cause = %out_of_date, "not ready: out of date");
+        let message = format!(
+            "this instance has not confirmed for {} ms that it applied every change made on \
+             the database (it cannot reach it); it refuses tokens until it can; the cause is \
+             in its log",
+            out_of_date.stale_ms
+        );
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(NotReadyBody {
+                status: "out of date",
+                error: "instance_out_of_date",
+                message: &message,
+            }),
+        )
+            .into_response();
+    }
     match state.auth.users.ping().await {
         Ok(()) => (StatusCode::OK, Json(Status { status: "ready" })).into_response(),
         Err(error) => {

@@ -244,8 +244,10 @@ shared_response!(
 shared_response!(
     Unavailable,
     "The server is at capacity: too many logins hashing passwords at once (`busy`), \
-     the database is locked by another writer (`database_busy`) or too many open \
-     connections (`too_many_connections`)",
+     the database is locked by another writer (`database_busy`), this instance has not \
+     confirmed within its lease that it applied every change made on the database \
+     (`instance_out_of_date`; another instance can answer), or too many open connections \
+     (`too_many_connections`)",
     RETRY_AFTER
 );
 

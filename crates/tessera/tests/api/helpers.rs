@@ -283,15 +283,9 @@ impl TestServer {
         Answer::from(request.send().await.unwrap()).await
     }
 
-    /// Runs the server's once-a-second poll for changes made outside it, now.
+    /// Runs the server's round of the change feed (changes made outside it), now.
     pub async fn poll_external_changes(&self) {
-        self.state.auth.users.sync_external_changes().await.unwrap();
-        self.state
-            .auth
-            .sessions
-            .sync_external_changes()
-            .await
-            .unwrap();
+        self.state.auth.catch_up().await.unwrap();
     }
 
     /// Creates a user through the admin API and returns its id.

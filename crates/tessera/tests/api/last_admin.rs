@@ -186,11 +186,10 @@ async fn two_admins_removing_each_other_at_once_leave_one_admin() {
         let newcomer = new_admin(&server, &survivor.token, &format!("admin{round}")).await;
         let (one, other) = PAIRS[round % PAIRS.len()];
         // Each admin's connection is served and its user and session cached, as in steady
-        // use; taking in the change counters first keeps the once-a-second poll from emptying
-        // the caches before the race (nothing writes in between).
+        // use; taking in the change feed first keeps the follower from evicting them before the
+        // race (nothing writes in between).
         let auth = &server.state.auth;
-        auth.users.sync_external_changes().await.unwrap();
-        auth.sessions.sync_external_changes().await.unwrap();
+        auth.catch_up().await.unwrap();
         let mut by_survivor = Connection::open(&server);
         let mut by_newcomer = Connection::open(&server);
         for (connection, token) in [

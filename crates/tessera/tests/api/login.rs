@@ -184,13 +184,7 @@ async fn a_change_made_outside_the_server_is_seen_after_the_next_poll() {
 
     // The server polls once a second; the test calls the same poll instead of waiting.
     // (The background poll may have run first, so the return value is not asserted.)
-    server
-        .state
-        .auth
-        .users
-        .sync_external_changes()
-        .await
-        .unwrap();
+    server.state.auth.catch_up().await.unwrap();
     assert_token_refused(&server.me(&dave).await);
 }
 

@@ -617,13 +617,7 @@ async fn sessions_ended_by_another_process_are_seen_after_the_next_poll() {
         .await
         .unwrap();
     assert!(ended);
-    server
-        .state
-        .auth
-        .sessions
-        .sync_external_changes()
-        .await
-        .unwrap();
+    server.state.auth.catch_up().await.unwrap();
     assert_token_refused(&server.me(&grant.access).await);
 }
 
@@ -677,13 +671,7 @@ async fn two_instances_on_one_database_share_rotation_and_reuse_detection() {
     assert_refresh_refused(&second.refresh(&rotated.refresh).await);
     assert_token_refused(&first.me(&rotated.access).await);
     // The other instance sees it at its next poll (called here instead of waiting).
-    second
-        .state
-        .auth
-        .sessions
-        .sync_external_changes()
-        .await
-        .unwrap();
+    second.state.auth.catch_up().await.unwrap();
     assert_token_refused(&second.me(&rotated.access).await);
 }
 

@@ -1,0 +1,450 @@
+//! This instance among the instances that share one database.
+//!
+//! Every write that takes access away (a user changed, deactivated or deleted; a session
+//! ended) appends to the store's change feed in its own transaction (the store's triggers do
+//! it, so the command line and raw SQL feed it too). Each server instance follows the feed:
+//! it evicts exactly the users and sessions the changes name from its caches (all of them
+//! when it missed changes that were pruned), then records with a heartbeat how far it has
+//! applied the feed. A write that revokes access is answered only after every other live
+//! instance has applied it ([`Cluster::await_everyone`]).
+//!
+//! Invariants:
+//! - **the lease**: an instance serves tokens from its caches only until `lease` after the
+//!   start of its last round that read the feed and wrote its heartbeat; past that, token
+//!   checks fail with [`OutOfDate`] (`503` with `Retry-After`), never with a stale answer;
+//! - a round's start is taken before it reads the feed, and its heartbeat is stamped by the
+//!   database's clock after that read, so "the heartbeat is older than `lease` + margin" (what
+//!   writers see) implies "the instance has stopped serving from its caches" (what it does);
+//! - a writer waits until every instance whose heartbeat is younger than the lease (plus a
+//!   margin) has applied the feed up to the writer's change, or until the lease plus margin
+//!   has passed since the write (by then every instance that did not apply it has stopped
+//!   serving); so once a revoking write is answered, no instance answers a stale `200`;
+//! - changes are applied before the heartbeat that reports them; evictions bump the caches'
+//!   epochs, so a store read that raced a change is never cached after it (see `cache`);
+//! - a new instance starts at the feed's end with empty caches: nothing before it matters.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tessera_store::{Change, ChangeBatch, ChangeKind, Store, StoreError};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::clock::SharedClock;
+
+/// How often an instance reads the feed while it has no notification connection (SQLite,
+/// `TESSERA_DATABASE_NOTIFICATIONS=false`, or a lost connection): a writer then waits about
+/// this long for it.
+pub const FAST_POLL: Duration = Duration::from_millis(100);
+/// Changes read from the feed per store call.
+const BATCH: u32 = 1_000;
+/// Added to the lease before a writer stops waiting for an instance whose heartbeat stopped:
+/// covers clock-rate differences and the time between a round's start and its heartbeat's
+/// stamp (which only make the instance stop serving earlier than writers assume).
+pub const LEASE_MARGIN: Duration = Duration::from_millis(500);
+/// The longest pause between two looks at the heartbeats while a writer waits.
+const WAIT_POLL_MAX: Duration = Duration::from_millis(10);
+/// Feed entries are kept this long (an instance further behind empties its caches once).
+pub const FEED_RETENTION_SECONDS: i64 = 3_600;
+/// An instance whose heartbeat is this old is removed from the registry (it crashed).
+pub const STALE_INSTANCE_MS: i64 = 3_600_000;
+
+/// How this instance takes part.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// How long the instance serves without confirming it applied every change.
+    pub lease: Duration,
+    /// Wake on the database's notifications (PostgreSQL LISTEN/NOTIFY) as well as polling.
+    pub notifications: bool,
+}
+
+/// An instance's label: `HOST ADDRESS pid PID`.
+pub fn instance_label(host: &str, address: &str, pid: u32) -> String {
+    format!("{host} {address} pid {pid}")
+}
+
+/// The `HOST ADDRESS` part of a label made by [`instance_label`].
+fn instance_address(label: &str) -> Option<&str> {
+    label.rsplit_once(" pid ").map(|(address, _)| address)
+}
+
+/// The token checks of an instance that could not confirm it is up to date.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("this instance has not confirmed it applied every change for {stale_ms} ms{}", cause.as_deref().map(|c| format!(" (last failure: {c})")).unwrap_or_default())]
+pub struct OutOfDate {
+    /// Milliseconds since its lease ended.
+    pub stale_ms: i64,
+    /// Why the last round failed, when one did.
+    pub cause: Option<String>,
+}
+
+/// What a round of the feed asks the caches to drop.
+#[derive(Debug)]
+pub enum Evict<'a> {
+    /// The users and sessions these changes name.
+    Changes(&'a [Change]),
+    /// Everything: changes were missed.
+    All,
+}
+
+/// This process's place among the instances on one database: the lease, the follower's
+/// rounds, and the writers' wait. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    id: Uuid,
+    settings: ClusterSettings,
+    /// Names the instance in the registry (set by [`Cluster::join`]).
+    label: std::sync::OnceLock<String>,
+    /// The feed position applied to the caches.
+    applied: AtomicI64,
+    /// Monotonic milliseconds until which the caches may be trusted; `i64::MAX` for a process
+    /// that is not an instance (the command line serves nothing).
+    serve_until_ms: AtomicI64,
+    /// Why the last round failed; `None` after a round that succeeded.
+    failure: Mutex<Option<String>>,
+    /// Wakes the follower (a notification came).
+    wake: Notify,
+    /// A notification connection is open (the follower then reads the feed less often).
+    listening: AtomicBool,
+}
+
+impl Cluster {
+    /// This process on `store`: not yet an instance (see [`Cluster::join`]).
+    pub fn new(store: Arc<dyn Store>, clock: SharedClock, settings: ClusterSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                id: Uuid::new_v4(),
+                settings,
+                label: std::sync::OnceLock::new(),
+                applied: AtomicI64::new(0),
+                serve_until_ms: AtomicI64::new(i64::MAX),
+                failure: Mutex::new(None),
+                wake: Notify::new(),
+                listening: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// This instance's id in the registry.
+    pub fn id(&self) -> Uuid {
+        self.inner.id
+    }
+
+    /// The feed position applied to the caches.
+    pub fn applied(&self) -> i64 {
+        self.inner.applied.load(Ordering::SeqCst)
+    }
+
+    /// The lease.
+    pub fn lease(&self) -> Duration {
+        self.inner.settings.lease
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.inner.settings.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Hot path: `Ok` while the lease runs (an atomic load and a clock read).
+    pub fn check_fresh(&self) -> Result<(), OutOfDate> {
+        let until = self.inner.serve_until_ms.load(Ordering::SeqCst);
+        let now = self.inner.clock.monotonic_ms();
+        if now < until {
+            return Ok(());
+        }
+        Err(OutOfDate {
+            stale_ms: now.saturating_sub(until),
+            cause: self
+                .inner
+                .failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        })
+    }
+
+    /// Becomes an instance named `host` and `address` (the bound one): starts at the feed's
+    /// end, writes the first heartbeat and takes the first lease. Call once, before serving,
+    /// with empty caches. With `fixed_port` (the address was configured, not port 0), the
+    /// entries of earlier processes on the same host and address are removed: this one could
+    /// bind it, so they are gone (crashed without leaving), and writers need not wait out
+    /// their leases.
+    pub async fn join(
+        &self,
+        host: &str,
+        address: &str,
+        fixed_port: bool,
+    ) -> Result<(), StoreError> {
+        let label = self
+            .inner
+            .label
+            .get_or_init(|| instance_label(host, address, std::process::id()));
+        let started = self.inner.clock.monotonic_ms();
+        let end = self.inner.store.latest_change().await?;
+        self.inner.applied.store(end, Ordering::SeqCst);
+        self.inner
+            .store
+            .heartbeat(self.inner.id, label, end)
+            .await?;
+        self.renew(started);
+        if fixed_port {
+            self.forget_predecessors(&format!("{host} {address}"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the entries of other processes labelled with `address` (`HOST ADDRESS`).
+    async fn forget_predecessors(&self, address: &str) -> Result<(), StoreError> {
+        for instance in self.inner.store.instances().await? {
+            if instance.id != self.inner.id && instance_address(&instance.label) == Some(address) {
+                tracing::info!(
+                    label = %instance.label,
+                    "removing the registry entry of an earlier process on this address"
+                );
+                self.inner.store.remove_instance(instance.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One round: reads the feed from the applied position and hands what to drop to
+    /// `evict`; then, when it applied changes or `beat` asks, writes the heartbeat and renews
+    /// the lease from the round's start. On failure the lease is left to run out, and the
+    /// cause is kept for [`OutOfDate`].
+    pub async fn round(&self, beat: bool, evict: impl Fn(Evict<'_>)) -> Result<(), StoreError> {
+        let started = self.inner.clock.monotonic_ms();
+        let result = self.try_round(beat, &evict).await;
+        match &result {
+            Ok(true) => {
+                self.renew(started);
+                *self.failure() = None;
+            }
+            Ok(false) => {}
+            Err(error) => *self.failure() = Some(crate::auth::describe(error)),
+        }
+        result.map(|_| ())
+    }
+
+    /// Returns whether it wrote a heartbeat.
+    async fn try_round(&self, beat: bool, evict: &impl Fn(Evict<'_>)) -> Result<bool, StoreError> {
+        let start = self.applied();
+        let mut cursor = start;
+        loop {
+            let ChangeBatch {
+                changes,
+                missed,
+                next,
+            } = self.inner.store.changes_since(cursor, BATCH).await?;
+            if missed {
+                tracing::warn!(
+                    applied = cursor,
+                    "changes this instance had not applied were pruned; emptying its caches"
+                );
+                evict(Evict::All);
+            }
+            if !changes.is_empty() {
+                evict(Evict::Changes(&changes));
+            }
+            cursor = next;
+            self.inner.applied.store(cursor, Ordering::SeqCst);
+            if changes.len() < BATCH as usize {
+                break;
+            }
+        }
+        if !beat && cursor == start {
+            return Ok(false);
+        }
+        let label = self.inner.label.get().map_or("", String::as_str);
+        self.inner
+            .store
+            .heartbeat(self.inner.id, label, cursor)
+            .await?;
+        Ok(true)
+    }
+
+    fn renew(&self, started: i64) {
+        let until = started.saturating_add(self.lease_ms());
+        self.inner.serve_until_ms.store(until, Ordering::SeqCst);
+    }
+
+    fn failure(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.inner
+            .failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Leaves the registry (a clean stop), so writers stop waiting for this instance at once.
+    pub async fn leave(&self) {
+        if let Err(error) = self.inner.store.remove_instance(self.inner.id).await {
+            tracing::warn!(
+                error = %crate::auth::describe(&error),
+                "could not remove this instance from the registry; writers will wait for its \
+                 lease to run out"
+            );
+        }
+    }
+
+    /// After a write that revoked access: returns once every other live instance has applied
+    /// the feed up to its end, or once the lease plus margin has passed (every instance that
+    /// has not applied it has stopped serving from its caches by then). Never fails: when the
+    /// registry cannot be read it waits the whole bound.
+    pub async fn await_everyone(&self) {
+        let bound = self.inner.settings.lease + LEASE_MARGIN;
+        let deadline = tokio::time::Instant::now() + bound;
+        let target = match self.inner.store.latest_change().await {
+            Ok(target) => Some(target),
+            Err(error) => {
+                tracing::warn!(
+                    error = %crate::auth::describe(&error),
+                    "could not read the change feed's end after a revoking write; waiting the \
+                     whole lease"
+                );
+                None
+            }
+        };
+        let live_ms = self.lease_ms() + i64::try_from(LEASE_MARGIN.as_millis()).unwrap_or(0);
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(target) = target {
+                match self.inner.store.instances().await {
+                    Ok(instances) => {
+                        let behind = instances.iter().any(|instance| {
+                            instance.id != self.inner.id
+                                && instance.age_ms <= live_ms
+                                && instance.applied < target
+                        });
+                        if !behind {
+                            return;
+                        }
+                    }
+                    Err(error) => tracing::debug!(
+                        error = %crate::auth::describe(&error),
+                        "could not read the instance registry"
+                    ),
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                tracing::warn!(
+                    target,
+                    "an instance did not confirm a revoking change within its lease; it has \
+                     stopped serving from its caches"
+                );
+                return;
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(WAIT_POLL_MAX);
+        }
+    }
+
+    /// Follows the feed until the task is dropped: reads it at once when a notification
+    /// comes, every [`FAST_POLL`] while no notification connection is open (or every beat
+    /// while one is), and writes a heartbeat at least every [`beat_interval`].
+    pub async fn follow(self, evict: impl Fn(Evict<'_>) + Send + Sync + 'static) {
+        if self.inner.settings.notifications {
+            tokio::spawn(listen(self.clone()));
+        }
+        let beat_every = beat_interval(self.inner.settings.lease);
+        let beat_every_ms = i64::try_from(beat_every.as_millis()).unwrap_or(i64::MAX);
+        let mut last_beat = self.inner.clock.monotonic_ms();
+        loop {
+            let pause = if self.inner.listening.load(Ordering::SeqCst) {
+                beat_every
+            } else {
+                FAST_POLL.min(beat_every)
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.inner.wake.notified() => {}
+            }
+            let now = self.inner.clock.monotonic_ms();
+            let beat = now.saturating_sub(last_beat) >= beat_every_ms;
+            if beat {
+                last_beat = now;
+            }
+            if let Err(error) = self.round(beat, &evict).await {
+                tracing::warn!(
+                    error = %crate::auth::describe(&error),
+                    "could not follow the change feed; this instance answers 503 to token \
+                     checks once its lease runs out"
+                );
+            }
+        }
+    }
+}
+
+/// How often an instance writes its heartbeat: five per lease, at most one a second, so
+/// four missed in a row still leave it serving.
+pub fn beat_interval(lease: Duration) -> Duration {
+    (lease / 5).min(Duration::from_secs(1))
+}
+
+/// Keeps a notification listener open and wakes the follower on each notification; reopens
+/// it after a loss (polling goes on meanwhile).
+async fn listen(cluster: Cluster) {
+    let retry = beat_interval(cluster.inner.settings.lease);
+    loop {
+        match cluster.inner.store.change_listener().await {
+            Ok(None) => return,
+            Ok(Some(mut listener)) => {
+                cluster.inner.listening.store(true, Ordering::SeqCst);
+                // Changes may have been committed before the listener was open.
+                cluster.inner.wake.notify_one();
+                loop {
+                    match listener.wait().await {
+                        Ok(()) => cluster.inner.wake.notify_one(),
+                        Err(error) => {
+                            cluster.inner.listening.store(false, Ordering::SeqCst);
+                            tracing::warn!(
+                                error = %crate::auth::describe(&error),
+                                "lost the change notifications; polling until they are back"
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(
+                error = %crate::auth::describe(&error),
+                "could not listen for change notifications; polling until it can"
+            ),
+        }
+        tokio::time::sleep(retry).await;
+    }
+}
+
+/// What the follower does with a round's changes: evict exactly what they name.
+pub fn evict_from(
+    users: &crate::users::Users,
+    sessions: &crate::sessions::Sessions,
+    evict: Evict<'_>,
+) {
+    match evict {
+        Evict::All => {
+            users.evict_all();
+            sessions.evict_all();
+        }
+        Evict::Changes(changes) => {
+            for change in changes {
+                match change.kind {
+                    ChangeKind::User => {
+                        users.evict(change.id);
+                        sessions.forget_user(change.id);
+                    }
+                    ChangeKind::Session => sessions.evict(change.id),
+                }
+            }
+        }
+    }
+}
