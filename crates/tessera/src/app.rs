@@ -162,13 +162,6 @@ pub fn authenticator_on(
     })
 }
 
-/// This machine's name, for instance labels.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .unwrap_or_else(|_| "unknown-host".to_owned())
-}
-
 impl Application {
     /// Binds, opens the database, and creates the first admin if there are no users (last,
     /// so that nothing after it can fail and lose a generated password).
@@ -217,7 +210,7 @@ impl Application {
         let auth = authenticator_on(settings, clock.clone(), store)?;
         let fixed_port = !settings.listen.ends_with(":0");
         auth.cluster
-            .join(&host_name(), &local_addr.to_string(), fixed_port)
+            .join(&local_addr.to_string(), fixed_port)
             .await
             .context("failed to join the instances on this database (change feed, heartbeat)")?;
         let admin_password: Option<&SecretString> = settings.admin_password.as_ref();

@@ -69,6 +69,29 @@ fn instance_address(label: &str) -> Option<&str> {
     label.rsplit_once(" pid ").map(|(address, _)| address)
 }
 
+/// True when `label` names a process on `host` that no longer runs: such an instance crashed
+/// without leaving the registry, and nobody needs to wait out its lease. (A reused process id
+/// only makes a writer wait, the safe way.)
+fn gone_from_this_host(label: &str, host: &str) -> bool {
+    let Some((address, pid)) = label.rsplit_once(" pid ") else {
+        return false;
+    };
+    let on_this_host = address.split_once(' ').is_some_and(|(h, _)| h == host);
+    on_this_host
+        && pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id()
+                && !std::path::Path::new("/proc").join(pid.to_string()).exists()
+                && std::path::Path::new("/proc/self").exists()
+        })
+}
+
+/// This machine's name, for instance labels.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".to_owned())
+}
+
 /// The token checks of an instance that could not confirm it is up to date.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("this instance has not confirmed it applied every change for {stale_ms} ms{}", cause.as_deref().map(|c| format!(" (last failure: {c})")).unwrap_or_default())]
@@ -101,6 +124,8 @@ struct Inner {
     clock: SharedClock,
     id: Uuid,
     settings: ClusterSettings,
+    /// This machine's name.
+    host: String,
     /// Names the instance in the registry (set by [`Cluster::join`]).
     label: std::sync::OnceLock<String>,
     /// The feed position applied to the caches.
@@ -125,6 +150,7 @@ impl Cluster {
                 clock,
                 id: Uuid::new_v4(),
                 settings,
+                host: host_name(),
                 label: std::sync::OnceLock::new(),
                 applied: AtomicI64::new(0),
                 serve_until_ms: AtomicI64::new(i64::MAX),
@@ -172,18 +198,14 @@ impl Cluster {
         })
     }
 
-    /// Becomes an instance named `host` and `address` (the bound one): starts at the feed's
+    /// Becomes an instance named by this host and `address` (the bound one): starts at the feed's
     /// end, writes the first heartbeat and takes the first lease. Call once, before serving,
     /// with empty caches. With `fixed_port` (the address was configured, not port 0), the
     /// entries of earlier processes on the same host and address are removed: this one could
     /// bind it, so they are gone (crashed without leaving), and writers need not wait out
     /// their leases.
-    pub async fn join(
-        &self,
-        host: &str,
-        address: &str,
-        fixed_port: bool,
-    ) -> Result<(), StoreError> {
+    pub async fn join(&self, address: &str, fixed_port: bool) -> Result<(), StoreError> {
+        let host = &self.inner.host;
         let label = self
             .inner
             .label
@@ -196,20 +218,21 @@ impl Cluster {
             .heartbeat(self.inner.id, label, end)
             .await?;
         self.renew(started);
-        if fixed_port {
-            self.forget_predecessors(&format!("{host} {address}"))
-                .await?;
-        }
+        let address = fixed_port.then(|| format!("{host} {address}"));
+        self.forget_predecessors(address.as_deref()).await?;
         Ok(())
     }
 
-    /// Removes the entries of other processes labelled with `address` (`HOST ADDRESS`).
-    async fn forget_predecessors(&self, address: &str) -> Result<(), StoreError> {
+    /// Removes the entries of other processes labelled with `address` (`HOST ADDRESS`), and
+    /// those of processes of this host that no longer run.
+    async fn forget_predecessors(&self, address: Option<&str>) -> Result<(), StoreError> {
         for instance in self.inner.store.instances().await? {
-            if instance.id != self.inner.id && instance_address(&instance.label) == Some(address) {
+            let gone = (address.is_some() && instance_address(&instance.label) == address)
+                || gone_from_this_host(&instance.label, &self.inner.host);
+            if instance.id != self.inner.id && gone {
                 tracing::info!(
                     label = %instance.label,
-                    "removing the registry entry of an earlier process on this address"
+                    "removing the registry entry of a process that no longer runs"
                 );
                 self.inner.store.remove_instance(instance.id).await?;
             }
@@ -323,6 +346,7 @@ impl Cluster {
                             instance.id != self.inner.id
                                 && instance.age_ms <= live_ms
                                 && instance.applied < target
+                                && !gone_from_this_host(&instance.label, &self.inner.host)
                         });
                         if !behind {
                             return;

@@ -122,6 +122,12 @@ pub struct TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+        // As a clean stop would: leave the registry, so the next server's writers do not
+        // wait out this one's lease.
+        let cluster = self.state.auth.cluster.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { cluster.leave().await });
+        }
     }
 }
 
