@@ -424,6 +424,31 @@ pub async fn connect_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// As [`connect_existing`], and says what opening did (the schema version, the migrations
+/// applied), for `tessera db check`.
+pub async fn inspect_existing(url: &str) -> Result<(Arc<dyn Store>, Opened), StoreError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) => {
+            let options = SqliteOptions {
+                create_if_missing: false,
+                ..SqliteOptions::default()
+            };
+            let store = SqliteStore::open_with(&path, options).await?;
+            let opened = store.opened().clone();
+            Ok((Arc::new(store), opened))
+        }
+        DatabaseUrl::Postgres(url) => {
+            let options = PostgresOptions {
+                create_if_missing: false,
+                ..PostgresOptions::default()
+            };
+            let store = PostgresStore::open_with(&url, options).await?;
+            let opened = store.opened().clone();
+            Ok((Arc::new(store), opened))
+        }
+    }
+}
+
 /// Creates the database named by `url` if it is missing (for PostgreSQL with
 /// `CREATE DATABASE`, which needs the right to create databases), applies pending migrations
 /// and closes it again; answers what it did.

@@ -49,6 +49,11 @@ pub struct Application {
     limits: ConnectionLimits,
 }
 
+/// The lease the settings give an instance (see [`crate::cluster`]).
+pub fn instance_lease(_settings: &Settings) -> Duration {
+    DEFAULT_LEASE
+}
+
 /// The token codec the settings describe (shared by the server and the CLI).
 pub fn token_codec(settings: &Settings) -> anyhow::Result<TokenCodec> {
     let key = SigningKey::from_bytes(settings.jwt_secret.key_bytes())
@@ -127,7 +132,7 @@ pub fn authenticator_on(
         Arc::clone(&store),
         clock.clone(),
         ClusterSettings {
-            lease: DEFAULT_LEASE,
+            lease: instance_lease(settings),
             notifications: true,
         },
     );

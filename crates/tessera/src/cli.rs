@@ -109,6 +109,10 @@ impl Command {
 
 #[derive(Debug, Subcommand)]
 enum DbCommand {
+    /// Check the database: that it answers, its schema version, the change feed's end, and
+    /// every server instance registered on it (its heartbeat's age and how far it has applied
+    /// the change feed). Applies pending migrations, as a server start would.
+    Check,
     /// Write a consistent copy of the database (safe while a server runs) to a new file,
     /// readable only by its owner.
     Backup {
@@ -421,8 +425,11 @@ fn init_tracing(filter: &str) {
 
 /// Runs `tessera db …`.
 async fn db_command(settings: &Settings, command: DbCommand) -> anyhow::Result<ExitCode> {
+    let path = match command {
+        DbCommand::Check => return database::check(settings).await,
+        DbCommand::Backup { path } => path,
+    };
     let auth = app::authenticator(settings, Arc::new(SystemClock)).await?;
-    let DbCommand::Backup { path } = command;
     let outcome = auth.users.backup(&path).await;
     auth.close().await;
     outcome?;

@@ -1,5 +1,6 @@
 //! Which database a command works on, named on standard error before it is opened, and
-//! `tessera migrate`, the one command besides `serve` that creates a database.
+//! `tessera migrate`, the one command besides `serve` that creates a database, and
+//! `tessera db check`.
 //!
 //! Invariant: the database URL itself is never printed (it may hold a password): a SQLite
 //! database is shown as its absolute file path, anything else as the URL with its password
@@ -7,8 +8,11 @@
 
 use std::process::ExitCode;
 
-use tessera_config::Resolved;
+use anyhow::Context as _;
+use tessera_config::{Resolved, Settings};
 use tessera_store::{DatabaseUrl, StoreError};
+
+use crate::app;
 
 /// The setting that names the database.
 const SETTING: &str = "TESSERA_DATABASE_URL";
@@ -95,4 +99,76 @@ impl Database {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Runs `tessera db check`: connects (applying pending migrations, as a server start would),
+/// then prints the schema version, the change feed's end and the registered instances.
+/// Fails (exit code 1) only when the database cannot be opened; an instance past its lease
+/// is reported, not an error (a crashed one stays listed until it is an hour old).
+pub(super) async fn check(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let (store, opened) = tessera_store::inspect_existing(&settings.database_url)
+        .await
+        .context("failed to open the database")?;
+    let outcome = report(store.as_ref(), &opened, app::instance_lease(settings)).await;
+    if let Err(error) = store.close().await {
+        tracing::warn!(error = %crate::auth::describe(&error), "could not close the database cleanly");
+    }
+    outcome?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn report(
+    store: &dyn tessera_store::Store,
+    opened: &tessera_store::Opened,
+    lease: std::time::Duration,
+) -> anyhow::Result<()> {
+    if opened.applied.is_empty() {
+        println!(
+            "connected; schema version {} (up to date)",
+            opened.schema_version
+        );
+    } else {
+        println!(
+            "connected; applied {} pending migration(s); schema version {}",
+            opened.applied.len(),
+            opened.schema_version
+        );
+    }
+    let end = store
+        .latest_change()
+        .await
+        .context("failed to read the change feed")?;
+    println!("change feed: at {end}");
+    let instances = store
+        .instances()
+        .await
+        .context("failed to read the instance registry")?;
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let live = instances.iter().filter(|i| i.age_ms <= lease_ms).count();
+    println!(
+        "instances: {} registered, {live} within their lease ({} s)",
+        instances.len(),
+        lease.as_secs()
+    );
+    for instance in &instances {
+        let behind = end.saturating_sub(instance.applied);
+        let applied = if behind == 0 {
+            format!("applied {} (up to date)", instance.applied)
+        } else {
+            format!("applied {} ({behind} behind)", instance.applied)
+        };
+        let state = if instance.age_ms <= lease_ms {
+            "serving"
+        } else {
+            "past its lease: not serving (stopped or cut off)"
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let age = instance.age_ms as f64 / 1000.0;
+        println!(
+            "  {}  {applied}  heartbeat {age:.1} s ago  started {}  {state}",
+            instance.label,
+            crate::clock::rfc3339(instance.started_at)
+        );
+    }
+    Ok(())
 }
