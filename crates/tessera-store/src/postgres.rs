@@ -2,7 +2,8 @@
 //!
 //! Owns every PostgreSQL statement and the embedded migrations in `migrations/postgres/`; the
 //! statements for sessions and refresh tokens live in the `sessions` submodule, those for the
-//! failed-login counters in `login_failures`, connecting, creating and migrating the database
+//! failed-login counters in `login_failures`, the change feed, its notifications and the
+//! heartbeats in `feed`, connecting, creating and migrating the database
 //! in `open`.
 //!
 //! Invariants: all SQL is static text with `$n` placeholders; values are always bound (the
@@ -14,6 +15,7 @@
 //! SQL moves them too. A lock held elsewhere past the lock timeout, a deadlock the server broke,
 //! or a pool with no free connection in time is [`StoreError::Busy`].
 
+mod feed;
 mod login_failures;
 mod open;
 mod sessions;
@@ -27,7 +29,7 @@ use sqlx::{PgConnection, Transaction};
 pub use open::PostgresOptions;
 
 use crate::{
-    EndReason, FailureKey, LoginFailure, LoginFailures, NewSession, NewUser, Opened, RotateOutcome,
+    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures, NewSession, NewUser, Opened, RotateOutcome,
     Rotation, Session, SessionId, Store, StoreError, User, UserId, UserPatch,
 };
 
@@ -425,6 +427,41 @@ impl Store for PostgresStore {
         since: i64,
     ) -> Result<u64, StoreError> {
         login_failures::clear(&self.pool, key, since).await
+    }
+
+    async fn latest_change(&self) -> Result<i64, StoreError> {
+        feed::latest(&self.pool).await
+    }
+
+    async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch, StoreError> {
+        feed::since(&self.pool, after, limit).await
+    }
+
+    async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError> {
+        feed::heartbeat(&self.pool, id, label, applied).await
+    }
+
+    async fn instances(&self) -> Result<Vec<Instance>, StoreError> {
+        feed::instances(&self.pool).await
+    }
+
+    async fn remove_instance(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
+        feed::remove_instance(&self.pool, id).await
+    }
+
+    async fn prune_changes(
+        &self,
+        before: i64,
+        limit: u32,
+        stale_instance_ms: i64,
+    ) -> Result<u64, StoreError> {
+        feed::prune(&self.pool, before, limit, stale_instance_ms).await
+    }
+
+    /// LISTEN on a connection of this store's pool, held until the listener is dropped
+    /// (drop it before [`Store::close`], which waits for every connection).
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>, StoreError> {
+        feed::listener(&self.pool).await.map(Some)
     }
 }
 
