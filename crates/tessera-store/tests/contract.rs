@@ -589,6 +589,13 @@ mod sqlite {
     // -----------------------------------------------------------------------------------------
     // SQLite-specific: raw SQL, files, URLs.
 
+    /// SQLite cannot push notifications: callers poll the feed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn there_is_no_change_listener() {
+        let fixture = Fixture::new().await;
+        assert!(fixture.store().change_listener().await.unwrap().is_none());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn counter_sees_raw_sql_writes() {
         let fixture = Fixture::new().await;
