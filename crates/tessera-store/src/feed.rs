@@ -105,5 +105,10 @@ pub trait ChangeListener: Send + std::fmt::Debug {
     /// [`Store::changes_since`](crate::Store::changes_since). An error means the connection
     /// was lost: notifications may have been missed (the caller reads the feed anyway, and
     /// makes a new listener).
+    ///
+    /// A wake may be for a commit the caller has already read (notifications of several
+    /// commits can wake it once each); reading the feed then finds nothing new, which is
+    /// harmless. Cancelling the future (dropping it inside a `select!` or a timeout) before
+    /// it returns is safe.
     async fn wait(&mut self) -> Result<(), StoreError>;
 }

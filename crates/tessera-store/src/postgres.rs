@@ -29,8 +29,9 @@ use sqlx::{PgConnection, Transaction};
 pub use open::PostgresOptions;
 
 use crate::{
-    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures, NewSession, NewUser, Opened, RotateOutcome,
-    Rotation, Session, SessionId, Store, StoreError, User, UserId, UserPatch,
+    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures,
+    NewSession, NewUser, Opened, RotateOutcome, Rotation, Session, SessionId, Store, StoreError,
+    User, UserId, UserPatch,
 };
 
 /// The unique constraint on `users.username` (PostgreSQL's default name for it).

@@ -25,8 +25,9 @@ use sqlx::{Sqlite, Transaction};
 pub use open::{DEFAULT_BUSY_TIMEOUT, Opened, SqliteOptions};
 
 use crate::{
-    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures, NewSession, NewUser, RotateOutcome,
-    Rotation, Session, SessionId, Store, StoreError, User, UserId, UserPatch,
+    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures,
+    NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store, StoreError, User,
+    UserId, UserPatch,
 };
 
 /// SQLite's extended result code for a primary-key violation (`SQLITE_CONSTRAINT_PRIMARYKEY`).

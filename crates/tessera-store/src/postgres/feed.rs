@@ -71,7 +71,11 @@ pub(super) async fn latest(pool: &PgPool) -> Result<i64, StoreError> {
     latest.ok_or_else(missing_state)
 }
 
-pub(super) async fn since(pool: &PgPool, after: i64, limit: u32) -> Result<ChangeBatch, StoreError> {
+pub(super) async fn since(
+    pool: &PgPool,
+    after: i64,
+    limit: u32,
+) -> Result<ChangeBatch, StoreError> {
     let mut transaction = pool
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await

@@ -71,7 +71,10 @@ fn system_now() -> i64 {
 pub async fn contract_feed_starts_empty(store: &dyn Store) {
     assert_eq!(store.latest_change().await.unwrap(), 0);
     let batch = store.changes_since(0, 10).await.unwrap();
-    assert!(batch.changes.is_empty() && !batch.missed && batch.next == 0, "{batch:?}");
+    assert!(
+        batch.changes.is_empty() && !batch.missed && batch.next == 0,
+        "{batch:?}"
+    );
     assert!(store.instances().await.unwrap().is_empty());
 }
 
@@ -152,9 +155,19 @@ pub async fn contract_feed_has_every_session_end(store: &dyn Store) {
     let cursor = store.latest_change().await.unwrap();
 
     let one = open(store, alice.id, 1, T0).await;
-    assert!(store.end_session(one.id, EndReason::Logout, T0).await.unwrap());
+    assert!(
+        store
+            .end_session(one.id, EndReason::Logout, T0)
+            .await
+            .unwrap()
+    );
     let cursor = expect_fed(store, cursor, &[session(one.id)], "end_session").await;
-    assert!(!store.end_session(one.id, EndReason::Logout, T0).await.unwrap());
+    assert!(
+        !store
+            .end_session(one.id, EndReason::Logout, T0)
+            .await
+            .unwrap()
+    );
     let cursor = expect_fed(store, cursor, &[], "ending an ended session again").await;
 
     let kept = open(store, alice.id, 2, T0).await;
@@ -227,7 +240,13 @@ pub async fn contract_feed_ignores_logins_refreshes_failures_and_purges(store: &
         .unwrap();
     // Heartbeats.
     store.heartbeat(Uuid::new_v4(), "host", 0).await.unwrap();
-    expect_fed(store, cursor, &[], "a login, refreshes, failures, a heartbeat").await;
+    expect_fed(
+        store,
+        cursor,
+        &[],
+        "a login, refreshes, failures, a heartbeat",
+    )
+    .await;
 
     // Purging a session that ended: it was fed when it ended, and only then.
     let ended = open(store, alice.id, 4, T0).await;
@@ -300,7 +319,10 @@ pub async fn contract_feed_pages_and_reports_what_was_pruned(store: &dyn Store) 
     assert_eq!(past.changes, behind.changes);
 
     // Everything goes: the feed's end stays, and a reader behind it jumps to it.
-    assert_eq!(store.prune_changes(hour_ahead, 100, 60_000).await.unwrap(), 2);
+    assert_eq!(
+        store.prune_changes(hour_ahead, 100, 60_000).await.unwrap(),
+        2
+    );
     assert_eq!(store.latest_change().await.unwrap(), latest);
     let behind = store.changes_since(seqs[1], 100).await.unwrap();
     assert!(behind.missed && behind.changes.is_empty(), "{behind:?}");
@@ -319,8 +341,14 @@ pub async fn contract_feed_pages_and_reports_what_was_pruned(store: &dyn Store) 
 pub async fn contract_heartbeats_register_instances(store: &dyn Store) {
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     let before = system_now();
-    store.heartbeat(first, "host-b:8080 pid 1", 5).await.unwrap();
-    store.heartbeat(second, "host-a:8080 pid 2", 3).await.unwrap();
+    store
+        .heartbeat(first, "host-b:8080 pid 1", 5)
+        .await
+        .unwrap();
+    store
+        .heartbeat(second, "host-a:8080 pid 2", 3)
+        .await
+        .unwrap();
 
     let instances = store.instances().await.unwrap();
     let ids: Vec<Uuid> = instances.iter().map(|instance| instance.id).collect();
@@ -343,7 +371,10 @@ pub async fn contract_heartbeats_register_instances(store: &dyn Store) {
     assert_eq!(again[1].applied, 5);
     assert_eq!(again[1].label, "host-b:8080 pid 1");
     assert_eq!(again[1].started_at, instances[1].started_at);
-    store.heartbeat(first, "host-b:8080 pid 1", 9).await.unwrap();
+    store
+        .heartbeat(first, "host-b:8080 pid 1", 9)
+        .await
+        .unwrap();
     assert_eq!(store.instances().await.unwrap()[1].applied, 9);
 
     // A clean shutdown removes its row, once.

@@ -548,7 +548,11 @@ async fn the_listener_reports_its_connection_terminated() {
     .fetch_all(&raw)
     .await
     .unwrap();
-    assert_eq!(terminated, [true], "the listener's connection was not found");
+    assert_eq!(
+        terminated,
+        [true],
+        "the listener's connection was not found"
+    );
     let error = tokio::time::timeout(WAKE_DEADLINE, listener.wait())
         .await
         .expect("wait() did not notice the lost connection")
