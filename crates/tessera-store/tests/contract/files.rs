@@ -390,7 +390,7 @@ async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates()
     assert!(!path.parent().unwrap().exists(), "the folder was created");
 
     let first = tessera_store::migrate(&url).await.unwrap();
-    assert!(first.created && first.applied.len() == 3, "{first:?}");
+    assert!(first.created && first.applied.len() == 4, "{first:?}");
     assert_eq!(mode(&path), 0o600);
     let again = tessera_store::migrate(&url).await.unwrap();
     assert!(!again.created && again.applied.is_empty(), "{again:?}");
