@@ -1,4 +1,13 @@
-//! The change feed and the instance registry (types only in this draft).
+//! The change feed's value types: what [`Store::changes_since`] reads, what
+//! [`Store::instances`] lists, and the [`ChangeListener`] a backend that can push
+//! notifications hands out.
+//!
+//! Invariants: a feed position (`seq`) is never reused; a reader that has read up to `seq`
+//! never later finds a change with a smaller one (both backends hand out `seq` in commit
+//! order); a reader whose cursor fell behind pruning is told so (`missed`).
+//!
+//! [`Store::changes_since`]: crate::Store::changes_since
+//! [`Store::instances`]: crate::Store::instances
 
 use crate::StoreError;
 
@@ -9,6 +18,27 @@ pub enum ChangeKind {
     User,
     /// A session was ended (its `revoked_at` set) or a not-ended session row was deleted.
     Session,
+}
+
+impl ChangeKind {
+    /// The word stored in `changes.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Session => "session",
+        }
+    }
+
+    /// Reads a stored `changes.kind`; anything else is [`StoreError::Corrupt`].
+    pub(crate) fn parse(stored: &str, seq: i64) -> Result<Self, StoreError> {
+        match stored {
+            "user" => Ok(Self::User),
+            "session" => Ok(Self::Session),
+            _ => Err(StoreError::Corrupt(format!(
+                "changes.kind of seq {seq} is neither 'user' nor 'session'"
+            ))),
+        }
+    }
 }
 
 /// One entry of the change feed.
@@ -22,7 +52,7 @@ pub struct Change {
     pub id: uuid::Uuid,
 }
 
-/// What [`Store::changes_since`] read.
+/// What [`Store::changes_since`](crate::Store::changes_since) read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeBatch {
     /// Changes with `seq > after`, in `seq` order, at most `limit` of them.
@@ -33,6 +63,23 @@ pub struct ChangeBatch {
     /// The cursor to pass next time: the last returned change's `seq`; when none was
     /// returned, `after` (or, when `missed`, the highest pruned `seq`).
     pub next: i64,
+}
+
+impl ChangeBatch {
+    /// Assembles a batch from rows read in one snapshot together with `pruned_through`.
+    pub(crate) fn new(after: i64, changes: Vec<Change>, pruned_through: i64) -> Self {
+        let missed = pruned_through > after;
+        let next = match changes.last() {
+            Some(last) => last.seq,
+            None if missed => pruned_through,
+            None => after,
+        };
+        Self {
+            changes,
+            missed,
+            next,
+        }
+    }
 }
 
 /// A running server instance, as its heartbeats describe it.
@@ -55,7 +102,13 @@ pub struct Instance {
 pub trait ChangeListener: Send + std::fmt::Debug {
     /// Returns when at least one change was committed since the last call returned (or since
     /// the listener was made). Notifications carry no data: read the feed with
-    /// [`Store::changes_since`]. An error means the connection was lost: notifications may
-    /// have been missed (the caller reads the feed anyway, and makes a new listener).
+    /// [`Store::changes_since`](crate::Store::changes_since). An error means the connection
+    /// was lost: notifications may have been missed (the caller reads the feed anyway, and
+    /// makes a new listener).
+    ///
+    /// A wake may be for a commit the caller has already read (notifications of several
+    /// commits can wake it once each); reading the feed then finds nothing new, which is
+    /// harmless. Cancelling the future (dropping it inside a `select!` or a timeout) before
+    /// it returns is safe.
     async fn wait(&mut self) -> Result<(), StoreError>;
 }

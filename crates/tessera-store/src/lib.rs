@@ -24,6 +24,10 @@
 //!   [`StoreError::Missing`]; only [`connect`] and [`migrate`] create one.
 //! - A lock held by someone else past the busy timeout is [`StoreError::Busy`], which callers
 //!   answer with "retry shortly", never as an internal failure.
+//! - Every write that takes access away (a user inserted, changed or deleted; a session ended,
+//!   or a not-ended one deleted) appends to the change feed in the same transaction, by
+//!   triggers, so the CLI and raw SQL feed it too; refreshes, logins and failed logins do not.
+//!   Feed positions are handed out in commit order (see [`Store::changes_since`]).
 //! - Failed logins are kept per key only as long as a caller's window and limit can need
 //!   them: every recorded failure prunes, so the table stays bounded under a flood.
 
@@ -181,6 +185,11 @@ pub enum StoreError {
          pg_dump --format=custom --file=FILE DATABASE_URL) or the server's own backups"
     )]
     BackupUnsupported,
+    /// The connection waiting for change notifications was lost (terminated, or the server
+    /// went away); notifications may have been missed. The cause, when the driver gave one,
+    /// is the source.
+    #[error("the connection listening for database changes was lost")]
+    ListenerLost(#[source] Option<sqlx::Error>),
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
@@ -351,30 +360,35 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// The feed's current end: the highest `seq` written (or pruned) so far; 0 for a new
     /// database. A new reader starts here (its caches are empty, so nothing before it
-    /// matters).
+    /// matters). Only committed changes count: a change still committing gets a greater
+    /// `seq`.
     async fn latest_change(&self) -> Result<i64, StoreError>;
 
-    /// Changes after the cursor `after` (see [`ChangeBatch`]); at most `limit`.
+    /// Changes after the cursor `after` (see [`ChangeBatch`]); at most `limit`. The rows and
+    /// whether some were pruned (`missed`) are read in one snapshot, so they agree. A stored
+    /// `kind` other than `user` or `session` is [`StoreError::Corrupt`].
     async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch, StoreError>;
 
     /// Records that instance `id` is alive and has applied the feed up to `applied`: inserts
     /// its row on first call (with `label`, `started_at` = now by the database clock) and
     /// updates `applied` and the heartbeat time (the database's own clock, in milliseconds)
-    /// afterwards. `applied` never moves backwards (the greater one is kept).
+    /// afterwards. `applied` never moves backwards (the greater one is kept); `label` is the
+    /// first call's.
     async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError>;
 
-    /// Every registered instance, ordered by label then id, with its heartbeat age measured
-    /// by the database's clock in the same statement.
+    /// Every registered instance, ordered by label (byte for byte) then id, with its
+    /// heartbeat age measured by the database's clock in the same statement.
     async fn instances(&self) -> Result<Vec<Instance>, StoreError>;
 
     /// Deletes instance `id` (a clean shutdown); `true` when it was there.
     async fn remove_instance(&self, id: uuid::Uuid) -> Result<bool, StoreError>;
 
     /// Housekeeping: deletes feed entries written before `before` (unix seconds, the caller's
-    /// clock) — at most `limit` per call, lowest first — and records the highest deleted
-    /// `seq` so readers behind it learn they missed changes; also deletes instances whose
-    /// last heartbeat is older than `stale_instance_ms` (by the database clock). Returns the
-    /// number of feed entries deleted.
+    /// clock) — at most `limit` per call, lowest first, and only a run from the start of the
+    /// feed (an entry written later stops it, so what is left never has a gap below it) —
+    /// and records the highest deleted `seq` so readers behind it learn they missed changes;
+    /// also deletes instances whose last heartbeat is older than `stale_instance_ms` (by the
+    /// database clock). Returns the number of feed entries deleted.
     async fn prune_changes(
         &self,
         before: i64,
@@ -383,8 +397,8 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     ) -> Result<u64, StoreError>;
 
     /// Wakes on new feed entries, where the backend can push them (PostgreSQL
-    /// LISTEN/NOTIFY on its own connection); `Ok(None)` where it cannot (SQLite), and the
-    /// caller polls.
+    /// LISTEN/NOTIFY on its own connection, taken from the store's pool for as long as the
+    /// listener lives); `Ok(None)` where it cannot (SQLite), and the caller polls.
     async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>, StoreError>;
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Owns every PostgreSQL statement and the embedded migrations in `migrations/postgres/`; the
 //! statements for sessions and refresh tokens live in the `sessions` submodule, those for the
-//! failed-login counters in `login_failures`, connecting, creating and migrating the database
+//! failed-login counters in `login_failures`, the change feed, its notifications and the
+//! heartbeats in `feed`, connecting, creating and migrating the database
 //! in `open`.
 //!
 //! Invariants: all SQL is static text with `$n` placeholders; values are always bound (the
@@ -14,6 +15,7 @@
 //! SQL moves them too. A lock held elsewhere past the lock timeout, a deadlock the server broke,
 //! or a pool with no free connection in time is [`StoreError::Busy`].
 
+mod feed;
 mod login_failures;
 mod open;
 mod sessions;
@@ -27,8 +29,9 @@ use sqlx::{PgConnection, Transaction};
 pub use open::PostgresOptions;
 
 use crate::{
-    EndReason, FailureKey, LoginFailure, LoginFailures, NewSession, NewUser, Opened, RotateOutcome,
-    Rotation, Session, SessionId, Store, StoreError, User, UserId, UserPatch,
+    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures,
+    NewSession, NewUser, Opened, RotateOutcome, Rotation, Session, SessionId, Store, StoreError,
+    User, UserId, UserPatch,
 };
 
 /// The unique constraint on `users.username` (PostgreSQL's default name for it).
@@ -428,49 +431,38 @@ impl Store for PostgresStore {
     }
 
     async fn latest_change(&self) -> Result<i64, StoreError> {
-        Ok(0)
+        feed::latest(&self.pool).await
     }
 
-    async fn changes_since(
-        &self,
-        after: i64,
-        _limit: u32,
-    ) -> Result<crate::ChangeBatch, StoreError> {
-        Ok(crate::ChangeBatch {
-            changes: Vec::new(),
-            missed: false,
-            next: after,
-        })
+    async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch, StoreError> {
+        feed::since(&self.pool, after, limit).await
     }
 
-    async fn heartbeat(
-        &self,
-        _id: uuid::Uuid,
-        _label: &str,
-        _applied: i64,
-    ) -> Result<(), StoreError> {
-        Ok(())
+    async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError> {
+        feed::heartbeat(&self.pool, id, label, applied).await
     }
 
-    async fn instances(&self) -> Result<Vec<crate::Instance>, StoreError> {
-        Ok(Vec::new())
+    async fn instances(&self) -> Result<Vec<Instance>, StoreError> {
+        feed::instances(&self.pool).await
     }
 
-    async fn remove_instance(&self, _id: uuid::Uuid) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn remove_instance(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
+        feed::remove_instance(&self.pool, id).await
     }
 
     async fn prune_changes(
         &self,
-        _before: i64,
-        _limit: u32,
-        _stale: i64,
+        before: i64,
+        limit: u32,
+        stale_instance_ms: i64,
     ) -> Result<u64, StoreError> {
-        Ok(0)
+        feed::prune(&self.pool, before, limit, stale_instance_ms).await
     }
 
-    async fn change_listener(&self) -> Result<Option<Box<dyn crate::ChangeListener>>, StoreError> {
-        Ok(None)
+    /// LISTEN on a connection of this store's pool, held until the listener is dropped
+    /// (drop it before [`Store::close`], which waits for every connection).
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>, StoreError> {
+        feed::listener(&self.pool).await.map(Some)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Owns every SQLite statement and the embedded migrations in `migrations/sqlite/`; the
 //! statements for sessions and refresh tokens live in the `sessions` submodule, those for the
-//! failed-login counters in `login_failures`, opening the file in `open`, the probe, backup
+//! failed-login counters in `login_failures`, the change feed and heartbeats in `feed`, opening the file in `open`, the probe, backup
 //! and close in `maintenance`.
 //!
 //! Invariants: all SQL is static text with `$n` placeholders; values are always bound. Every
@@ -10,6 +10,7 @@
 //! order (a fair pool of one) instead of sleeping in SQLite's busy handler; reads use the
 //! other connections. A lock held elsewhere past the busy timeout is [`StoreError::Busy`].
 
+mod feed;
 mod login_failures;
 mod maintenance;
 mod open;
@@ -24,8 +25,9 @@ use sqlx::{Sqlite, Transaction};
 pub use open::{DEFAULT_BUSY_TIMEOUT, Opened, SqliteOptions};
 
 use crate::{
-    EndReason, FailureKey, LoginFailure, LoginFailures, NewSession, NewUser, RotateOutcome,
-    Rotation, Session, SessionId, Store, StoreError, User, UserId, UserPatch,
+    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures,
+    NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store, StoreError, User,
+    UserId, UserPatch,
 };
 
 /// SQLite's extended result code for a primary-key violation (`SQLITE_CONSTRAINT_PRIMARYKEY`).
@@ -394,48 +396,36 @@ impl Store for SqliteStore {
     }
 
     async fn latest_change(&self) -> Result<i64, StoreError> {
-        Ok(0)
+        feed::latest(self.reader()).await
     }
 
-    async fn changes_since(
-        &self,
-        after: i64,
-        _limit: u32,
-    ) -> Result<crate::ChangeBatch, StoreError> {
-        Ok(crate::ChangeBatch {
-            changes: Vec::new(),
-            missed: false,
-            next: after,
-        })
+    async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch, StoreError> {
+        feed::since(self.reader(), after, limit).await
     }
 
-    async fn heartbeat(
-        &self,
-        _id: uuid::Uuid,
-        _label: &str,
-        _applied: i64,
-    ) -> Result<(), StoreError> {
-        Ok(())
+    async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError> {
+        feed::heartbeat(self.writer(), id, label, applied).await
     }
 
-    async fn instances(&self) -> Result<Vec<crate::Instance>, StoreError> {
-        Ok(Vec::new())
+    async fn instances(&self) -> Result<Vec<Instance>, StoreError> {
+        feed::instances(self.reader()).await
     }
 
-    async fn remove_instance(&self, _id: uuid::Uuid) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn remove_instance(&self, id: uuid::Uuid) -> Result<bool, StoreError> {
+        feed::remove_instance(self.writer(), id).await
     }
 
     async fn prune_changes(
         &self,
-        _before: i64,
-        _limit: u32,
-        _stale: i64,
+        before: i64,
+        limit: u32,
+        stale_instance_ms: i64,
     ) -> Result<u64, StoreError> {
-        Ok(0)
+        feed::prune(self.writer(), before, limit, stale_instance_ms).await
     }
 
-    async fn change_listener(&self) -> Result<Option<Box<dyn crate::ChangeListener>>, StoreError> {
+    /// SQLite cannot push: the caller polls [`Store::changes_since`].
+    async fn change_listener(&self) -> Result<Option<Box<dyn ChangeListener>>, StoreError> {
         Ok(None)
     }
 }

@@ -25,6 +25,10 @@ use sessions::*;
 mod admins;
 use admins::*;
 
+#[path = "contract/feed.rs"]
+mod feed;
+use feed::*;
+
 #[path = "contract/throttle.rs"]
 mod throttle;
 use throttle::*;
@@ -479,6 +483,12 @@ macro_rules! every_contract {
             contract_failures_do_not_move_the_user_counter,
             contract_rename_keeps_the_id_and_frees_the_old_name,
             contract_rename_to_a_taken_name_changes_nothing,
+            contract_feed_starts_empty,
+            contract_feed_has_every_user_write,
+            contract_feed_has_every_session_end,
+            contract_feed_ignores_logins_refreshes_failures_and_purges,
+            contract_feed_pages_and_reports_what_was_pruned,
+            contract_heartbeats_register_instances,
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,6 +588,13 @@ mod sqlite {
 
     // -----------------------------------------------------------------------------------------
     // SQLite-specific: raw SQL, files, URLs.
+
+    /// SQLite cannot push notifications: callers poll the feed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn there_is_no_change_listener() {
+        let fixture = Fixture::new().await;
+        assert!(fixture.store().change_listener().await.unwrap().is_none());
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn counter_sees_raw_sql_writes() {

@@ -132,7 +132,7 @@ pub(super) async fn clear(
 /// A key as PostgreSQL text can hold it: every NUL character (which PostgreSQL refuses in
 /// text) becomes U+FFFD, the same way in every statement, so such a key is still counted,
 /// cleared and pruned like any other.
-fn storable(key: &str) -> Cow<'_, str> {
+pub(super) fn storable(key: &str) -> Cow<'_, str> {
     if key.contains('\0') {
         Cow::Owned(key.replace('\0', "\u{FFFD}"))
     } else {

@@ -165,14 +165,14 @@ async fn instances_starting_at_once_create_and_migrate_once() {
             .iter()
             .flat_map(|report| report.applied.iter().map(|(version, _)| *version))
             .collect();
-        assert_eq!(applied, [1, 2, 3], "{reports:?}");
-        assert!(reports.iter().all(|report| report.schema_version == 3));
+        assert_eq!(applied, [1, 2, 3, 4], "{reports:?}");
+        assert!(reports.iter().all(|report| report.schema_version == 4));
         let raw = PgPool::connect(&url).await.unwrap();
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
             .fetch_one(&raw)
             .await
             .unwrap();
-        assert_eq!(rows, 3);
+        assert_eq!(rows, 4);
         create(&opened[0], "alice", T0).await;
         assert_eq!(opened[3].count_users().await.unwrap(), 1);
         raw.close().await;
@@ -254,7 +254,7 @@ async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates()
 
     let opened = migrate(&url).await.unwrap();
     assert!(opened.created);
-    assert_eq!(opened.applied.len(), 3);
+    assert_eq!(opened.applied.len(), 4);
     let again = migrate(&url).await.unwrap();
     assert!(!again.created && again.applied.is_empty(), "{again:?}");
 
@@ -380,4 +380,206 @@ async fn a_lock_held_elsewhere_is_busy_after_the_timeout_and_clears_when_release
         .unwrap()
         .unwrap();
     assert!(!updated.active);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The change feed on PostgreSQL: commit order, notifications.
+
+/// Racing writers in the commit-order race, and the sessions each of them ends.
+const FEED_WRITERS: usize = 8;
+const ENDS_PER_WRITER: usize = 50;
+
+/// Writers on two pools (two instances) end sessions in transactions of their own, some
+/// with extra round trips between the write and the commit, while a reader follows the feed
+/// from its cursor. Since positions are handed out in commit order, the reader sees every
+/// change exactly once; were they handed out at write time, a later position committing
+/// first would move the reader's cursor past an earlier one still to commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_positions_follow_commit_order_under_racing_writers() {
+    let fixture = Fixture::new().await;
+    let store = fixture.store();
+    let alice = create(store, "alice", T0).await;
+    let mut ids = Vec::new();
+    for _ in 0..FEED_WRITERS * ENDS_PER_WRITER {
+        let id = UserId::new_v4();
+        let session = tessera_store::NewSession {
+            id,
+            user_id: alice.id,
+            idle_expires_at: T0 + 600,
+            absolute_expires_at: T0 + 3_600,
+            client_ip: "192.0.2.1".to_owned(),
+            user_agent: "race".to_owned(),
+            refresh_hash: *UserId::new_v4().as_bytes().repeat(2).first_chunk().unwrap(),
+        };
+        store.create_session(session, T0).await.unwrap();
+        ids.push(id);
+    }
+    let start = store.latest_change().await.unwrap();
+
+    let pools = [fixture.raw().await, fixture.raw().await];
+    // The session change counter's trigger locks one row in every session end until the
+    // commit, which would queue these writers on its own; without it, only the feed's own
+    // ordering is tested.
+    sqlx::query("DROP TRIGGER IF EXISTS sessions_count_revoke ON sessions")
+        .execute(&pools[0])
+        .await
+        .unwrap();
+    let writers: Vec<_> = ids
+        .chunks(ENDS_PER_WRITER)
+        .enumerate()
+        .map(|(writer, chunk)| {
+            let pool = pools[writer % pools.len()].clone();
+            let chunk = chunk.to_vec();
+            tokio::spawn(async move {
+                for id in chunk {
+                    let mut transaction = pool.begin().await.unwrap();
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = $2, revoke_reason = 'logout' \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(T0)
+                    .execute(&mut *transaction)
+                    .await
+                    .unwrap();
+                    // 0 to 15 more round trips before the commit, varying by session.
+                    for _ in 0..id.as_bytes()[0] % 16 {
+                        sqlx::query("SELECT 1")
+                            .execute(&mut *transaction)
+                            .await
+                            .unwrap();
+                    }
+                    transaction.commit().await.unwrap();
+                }
+            })
+        })
+        .collect();
+
+    let mut cursor = start;
+    let mut seen = Vec::new();
+    loop {
+        let finished = writers.iter().all(tokio::task::JoinHandle::is_finished);
+        let batch = store.changes_since(cursor, 1_000).await.unwrap();
+        assert!(!batch.missed);
+        seen.extend(batch.changes.iter().map(|change| (change.seq, change.id)));
+        cursor = batch.next;
+        if finished && batch.changes.is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let all: Vec<(i64, UserId)> =
+        sqlx::query_as("SELECT seq, id FROM changes WHERE seq > $1 ORDER BY seq")
+            .bind(start)
+            .fetch_all(&pools[0])
+            .await
+            .unwrap();
+    assert_eq!(all.len(), ids.len(), "one change per ended session");
+    let missed: Vec<&(i64, UserId)> = all.iter().filter(|row| !seen.contains(row)).collect();
+    assert!(
+        missed.is_empty(),
+        "the reader never saw {} of {} changes, e.g. {:?}",
+        missed.len(),
+        all.len(),
+        missed.first()
+    );
+    assert_eq!(seen, all);
+    let fed: BTreeSet<UserId> = seen.iter().map(|(_, id)| *id).collect();
+    assert_eq!(fed, ids.iter().copied().collect::<BTreeSet<_>>());
+}
+
+/// How long a test waits for a notification before failing.
+const WAKE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_wakes_on_commits_from_other_pools() {
+    let fixture = Fixture::new().await;
+    let mut listener = fixture
+        .store()
+        .change_listener()
+        .await
+        .unwrap()
+        .expect("PostgreSQL pushes notifications");
+    let other = fixture.second_handle().await;
+    let alice = create(&other, "alice", T0).await;
+    tokio::time::timeout(WAKE_DEADLINE, listener.wait())
+        .await
+        .expect("no notification after another instance's commit")
+        .unwrap();
+
+    // Raw SQL, in a transaction that writes twice: one wake.
+    let raw = fixture.raw().await;
+    let mut transaction = raw.begin().await.unwrap();
+    for active in [false, true] {
+        sqlx::query("UPDATE users SET active = $2 WHERE id = $1")
+            .bind(alice.id)
+            .bind(active)
+            .execute(&mut *transaction)
+            .await
+            .unwrap();
+    }
+    transaction.commit().await.unwrap();
+    tokio::time::timeout(WAKE_DEADLINE, listener.wait())
+        .await
+        .expect("no notification after a raw SQL commit")
+        .unwrap();
+    let batch = fixture.store().changes_since(0, 100).await.unwrap();
+    assert_eq!(batch.changes.len(), 3, "{batch:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_reports_its_connection_terminated() {
+    let fixture = Fixture::new().await;
+    let mut listener = fixture
+        .store()
+        .change_listener()
+        .await
+        .unwrap()
+        .expect("PostgreSQL pushes notifications");
+    let raw = fixture.raw().await;
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(&raw)
+    .await
+    .unwrap();
+    assert_eq!(
+        terminated,
+        [true],
+        "the listener's connection was not found"
+    );
+    let error = tokio::time::timeout(WAKE_DEADLINE, listener.wait())
+        .await
+        .expect("wait() did not notice the lost connection")
+        .unwrap_err();
+    assert!(matches!(error, StoreError::ListenerLost(_)), "{error:?}");
+    // The store itself goes on, and a new listener works.
+    let mut listener = fixture.store().change_listener().await.unwrap().unwrap();
+    create(fixture.store(), "alice", T0).await;
+    tokio::time::timeout(WAKE_DEADLINE, listener.wait())
+        .await
+        .expect("no notification on the new listener")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_change_kind_is_corrupt() {
+    let fixture = Fixture::new().await;
+    let raw = fixture.raw().await;
+    for sql in [
+        "ALTER TABLE changes DROP CONSTRAINT changes_kind_check",
+        "INSERT INTO changes (kind, id, at) VALUES ('group', gen_random_uuid(), 0)",
+    ] {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+    }
+    let error = fixture.store().changes_since(0, 10).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Corrupt(message) if message.contains("changes.kind")),
+        "{error:?}"
+    );
 }

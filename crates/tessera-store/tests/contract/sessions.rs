@@ -32,7 +32,7 @@ fn new_session(user: UserId, first_token: u8, now: i64) -> NewSession {
 }
 
 /// A refresh of token `from` to the prepared successor `to`, sealed as `[to]`.
-fn rotation(from: u8, to: u8) -> Rotation {
+pub fn rotation(from: u8, to: u8) -> Rotation {
     Rotation {
         presented: hash(from),
         successor: hash(to),
@@ -48,7 +48,7 @@ async fn live_count(store: &dyn Store, user: UserId, now: i64) -> usize {
 }
 
 /// A session of `user` created at `now` with refresh token `first_token`.
-async fn open(store: &dyn Store, user: UserId, first_token: u8, now: i64) -> Session {
+pub async fn open(store: &dyn Store, user: UserId, first_token: u8, now: i64) -> Session {
     store
         .create_session(new_session(user, first_token, now), now)
         .await

@@ -97,8 +97,8 @@ fn migrate_creates_the_database_says_what_it_did_and_then_commands_use_it() {
     assert_eq!(
         stdout,
         format!(
-            "created the database {}\napplied 3 migration(s): 1 (users), 2 (sessions), 3 (login \
-             failures); the schema is at version 3\n",
+            "created the database {}\napplied 4 migration(s): 1 (users), 2 (sessions), 3 (login \
+             failures), 4 (changes); the schema is at version 4\n",
             path.display()
         )
     );
@@ -108,7 +108,7 @@ fn migrate_creates_the_database_says_what_it_did_and_then_commands_use_it() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
-        "the database is up to date (schema version 3); nothing to migrate\n"
+        "the database is up to date (schema version 4); nothing to migrate\n"
     );
 
     let (code, stdout, stderr) = Binary::new(env.path())
