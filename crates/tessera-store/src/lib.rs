@@ -267,11 +267,6 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     async fn count_users(&self) -> Result<u64, StoreError>;
 
-    /// A number that increases on every insert, update or delete of a user row, by any writer
-    /// (this process, another process on the same database, raw SQL). Servers poll it to
-    /// invalidate their in-memory user cache.
-    async fn user_change_counter(&self) -> Result<i64, StoreError>;
-
     /// Readiness check: succeeds when a write could start now, that is when the database
     /// answers and its write lock can be had within a short probe (about 200 ms);
     /// [`StoreError::Busy`] when it cannot. On PostgreSQL the probe is a short transaction
@@ -332,10 +327,6 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Deletes at most `limit` sessions that ended or expired before `now`, with their
     /// refresh tokens; returns how many sessions.
     async fn purge_sessions(&self, now: i64, limit: u32) -> Result<u64, StoreError>;
-
-    /// A number that increases whenever a session is ended or deleted, by any writer.
-    /// Servers poll it to invalidate their in-memory session cache. Refreshes do not move it.
-    async fn session_change_counter(&self) -> Result<i64, StoreError>;
 
     /// The failed logins of `account` and of `client` recorded after `since` (exclusive),
     /// in one read: what the throttle needs before a login attempt's password is checked.

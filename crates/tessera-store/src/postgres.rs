@@ -321,17 +321,6 @@ impl Store for PostgresStore {
             .map_err(|_| StoreError::Corrupt("users: row count is negative".to_owned()))
     }
 
-    async fn user_change_counter(&self) -> Result<i64, StoreError> {
-        let value: Option<i64> =
-            sqlx::query_scalar("SELECT value FROM user_change_counter WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(database_error)?;
-        value.ok_or_else(|| {
-            StoreError::Corrupt("user_change_counter: the row is missing".to_owned())
-        })
-    }
-
     async fn ping(&self) -> Result<(), StoreError> {
         let mut transaction = write_transaction(&self.pool).await?;
         // SET cannot take a bound parameter; the value is a constant.
@@ -403,10 +392,6 @@ impl Store for PostgresStore {
 
     async fn purge_sessions(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
         sessions::purge(&self.pool, now, limit).await
-    }
-
-    async fn session_change_counter(&self) -> Result<i64, StoreError> {
-        sessions::change_counter(&self.pool).await
     }
 
     async fn login_failures(

@@ -299,17 +299,6 @@ impl Store for SqliteStore {
             .map_err(|_| StoreError::Corrupt("users: row count is negative".to_owned()))
     }
 
-    async fn user_change_counter(&self) -> Result<i64, StoreError> {
-        let value: Option<i64> =
-            sqlx::query_scalar("SELECT value FROM user_change_counter WHERE id = 1")
-                .fetch_optional(self.reader())
-                .await
-                .map_err(database_error)?;
-        value.ok_or_else(|| {
-            StoreError::Corrupt("user_change_counter: the row is missing".to_owned())
-        })
-    }
-
     async fn ping(&self) -> Result<(), StoreError> {
         maintenance::probe(&self.pools).await
     }
@@ -368,10 +357,6 @@ impl Store for SqliteStore {
 
     async fn purge_sessions(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
         sessions::purge(self.writer(), now, limit).await
-    }
-
-    async fn session_change_counter(&self) -> Result<i64, StoreError> {
-        sessions::change_counter(self.reader()).await
     }
 
     async fn login_failures(

@@ -307,15 +307,15 @@ async fn contract_first_user_race(first: &dyn Store, second: &dyn Store) {
     assert_eq!(second.list_users().await.unwrap(), winners);
 }
 
-async fn contract_counter_moves_on_every_write(store: &dyn Store) {
+async fn contract_feed_moves_on_every_user_write(store: &dyn Store) {
     let mut seen = BTreeSet::new();
-    let mut last = store.user_change_counter().await.unwrap();
+    let mut last = store.latest_change().await.unwrap();
     seen.insert(last);
     let mut expect_increase = async |what: &str| {
-        let now = store.user_change_counter().await.unwrap();
+        let now = store.latest_change().await.unwrap();
         assert!(
             now > last,
-            "counter did not increase after {what}: {last} -> {now}"
+            "the feed did not increase after {what}: {last} -> {now}"
         );
         assert!(seen.insert(now));
         last = now;
@@ -355,9 +355,9 @@ async fn contract_counter_moves_on_every_write(store: &dyn Store) {
     expect_increase("delete_user").await;
 }
 
-async fn contract_counter_ignores_reads_and_failed_writes(store: &dyn Store) {
+async fn contract_feed_ignores_reads_and_failed_writes(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
-    let before = store.user_change_counter().await.unwrap();
+    let before = store.latest_change().await.unwrap();
 
     store.user_by_id(alice.id).await.unwrap();
     store.user_by_username("alice").await.unwrap();
@@ -379,15 +379,15 @@ async fn contract_counter_ignores_reads_and_failed_writes(store: &dyn Store) {
     );
     assert!(!store.delete_user(missing, None).await.unwrap());
 
-    assert_eq!(store.user_change_counter().await.unwrap(), before);
+    assert_eq!(store.latest_change().await.unwrap(), before);
 }
 
 /// A write through a second, separately opened handle (another process, such as the CLI)
-/// is visible in the first handle's counter.
-async fn contract_counter_sees_other_writers(server: &dyn Store, cli: &dyn Store) {
-    let before = server.user_change_counter().await.unwrap();
+/// is visible in the feed the first handle reads.
+async fn contract_feed_sees_other_writers(server: &dyn Store, cli: &dyn Store) {
+    let before = server.latest_change().await.unwrap();
     let alice = create(cli, "alice", T0).await;
-    let after_create = server.user_change_counter().await.unwrap();
+    let after_create = server.latest_change().await.unwrap();
     assert!(after_create > before);
 
     let patch = UserPatch {
@@ -395,15 +395,15 @@ async fn contract_counter_sees_other_writers(server: &dyn Store, cli: &dyn Store
         ..UserPatch::default()
     };
     cli.update_user(alice.id, patch, T0 + 1).await.unwrap();
-    let after_update = server.user_change_counter().await.unwrap();
+    let after_update = server.latest_change().await.unwrap();
     assert!(after_update > after_create);
     assert!(!server.user_by_id(alice.id).await.unwrap().unwrap().active);
 
     cli.delete_user(alice.id, None).await.unwrap();
-    assert!(server.user_change_counter().await.unwrap() > after_update);
+    assert!(server.latest_change().await.unwrap() > after_update);
     assert_eq!(
-        cli.user_change_counter().await.unwrap(),
-        server.user_change_counter().await.unwrap()
+        cli.latest_change().await.unwrap(),
+        server.latest_change().await.unwrap()
     );
 }
 
@@ -459,8 +459,8 @@ macro_rules! every_contract {
             contract_count,
             contract_first_user_only_once,
             contract_first_user_not_created_when_others_exist,
-            contract_counter_moves_on_every_write,
-            contract_counter_ignores_reads_and_failed_writes,
+            contract_feed_moves_on_every_user_write,
+            contract_feed_ignores_reads_and_failed_writes,
             contract_debug_never_shows_the_hash,
             contract_ping,
             contract_session_create_and_read,
@@ -471,7 +471,7 @@ macro_rules! every_contract {
             contract_expired_sessions_do_not_rotate,
             contract_ending_sessions,
             contract_purge_in_batches,
-            contract_session_counter_ignores_refreshes,
+            contract_feed_ignores_refreshes,
             contract_last_active_admin_is_kept,
             contract_guard_refuses_only_the_last_active_admin,
             contract_guard_lets_a_database_without_admins_recover,
@@ -480,7 +480,7 @@ macro_rules! every_contract {
             contract_clearing_removes_one_key_and_says_how_many_counted,
             contract_recording_forgets_failures_that_left_the_window,
             contract_recording_keeps_at_most_the_limit_per_key,
-            contract_failures_do_not_move_the_user_counter,
+            contract_failures_do_not_move_the_feed,
             contract_rename_keeps_the_id_and_frees_the_old_name,
             contract_rename_to_a_taken_name_changes_nothing,
             contract_feed_starts_empty,
@@ -535,10 +535,10 @@ macro_rules! every_contract {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn contract_counter_sees_other_writers() {
+        async fn contract_feed_sees_other_writers() {
             let fixture = <$fixture>::new().await;
             let cli = fixture.second_handle().await;
-            crate::contract_counter_sees_other_writers(fixture.store(), &cli).await;
+            crate::contract_feed_sees_other_writers(fixture.store(), &cli).await;
         }
     };
 }
@@ -597,13 +597,13 @@ mod sqlite {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn counter_sees_raw_sql_writes() {
+    async fn feed_sees_raw_sql_writes() {
         let fixture = Fixture::new().await;
         let store = fixture.store();
         let alice = create(store, "alice", T0).await;
         let raw = fixture.raw().await;
 
-        let mut last = store.user_change_counter().await.unwrap();
+        let mut last = store.latest_change().await.unwrap();
         for sql in [
             "UPDATE users SET active = 0 WHERE username = 'alice'",
             "INSERT INTO users (id, username, password_hash, roles, active, created_at, updated_at) \
@@ -611,8 +611,8 @@ mod sqlite {
             "DELETE FROM users WHERE username = 'raw'",
         ] {
             sqlx::query(sql).execute(&raw).await.unwrap();
-            let now = store.user_change_counter().await.unwrap();
-            assert!(now > last, "counter did not move after {sql}");
+            let now = store.latest_change().await.unwrap();
+            assert!(now > last, "the feed did not move after {sql}");
             last = now;
         }
         assert!(!store.user_by_id(alice.id).await.unwrap().unwrap().active);
@@ -696,7 +696,7 @@ mod sqlite {
     async fn reopening_keeps_data_and_migrations_are_idempotent() {
         let fixture = Fixture::new().await;
         let alice = create(fixture.store(), "alice", T0).await;
-        let counter = fixture.store().user_change_counter().await.unwrap();
+        let counter = fixture.store().latest_change().await.unwrap();
         fixture.store.close().await.unwrap();
 
         for _ in 0..2 {
@@ -705,7 +705,7 @@ mod sqlite {
                 reopened.user_by_id(alice.id).await.unwrap(),
                 Some(alice.clone())
             );
-            assert_eq!(reopened.user_change_counter().await.unwrap(), counter);
+            assert_eq!(reopened.latest_change().await.unwrap(), counter);
             reopened.close().await.unwrap();
         }
         let raw = fixture.raw().await;

@@ -272,13 +272,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let auth = Arc::clone(&self.state.auth);
+        // Both stop when this future ends or is dropped.
         let follower = {
             let (users, sessions) = (auth.users.clone(), auth.sessions.clone());
-            tokio::spawn(auth.cluster.clone().follow(move |evict| {
+            cluster::AbortOnDrop(tokio::spawn(auth.cluster.clone().follow(move |evict| {
                 cluster::evict_from(&users, &sessions, evict);
-            }))
+            })))
         };
-        let purger = tokio::spawn(purge_sessions(self.state.auth.clone()));
+        let purger = cluster::AbortOnDrop(tokio::spawn(purge_sessions(self.state.auth.clone())));
         let trusted_proxies = Arc::clone(&self.state.trusted_proxies);
         let mut listeners = vec![(
             self.listener,
@@ -288,8 +289,8 @@ impl Application {
             listeners.push((listener, http::metrics_router(self.state)));
         }
         serve::serve(listeners, self.limits, trusted_proxies, shutdown).await;
-        follower.abort();
-        purger.abort();
+        follower.stop().await;
+        purger.stop().await;
         auth.cluster.leave().await;
         // Only after the last request: every write then reaches the main database file.
         auth.close().await;

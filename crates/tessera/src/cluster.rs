@@ -376,9 +376,13 @@ impl Cluster {
     /// comes, every [`FAST_POLL`] while no notification connection is open (or every beat
     /// while one is), and writes a heartbeat at least every [`beat_interval`].
     pub async fn follow(self, evict: impl Fn(Evict<'_>) + Send + Sync + 'static) {
-        if self.inner.settings.notifications {
-            tokio::spawn(listen(self.clone()));
-        }
+        // Aborted with the follower: the listener holds a connection, which must be released
+        // before the store can close.
+        let _listener = self
+            .inner
+            .settings
+            .notifications
+            .then(|| AbortOnDrop(tokio::spawn(listen(self.clone()))));
         let beat_every = beat_interval(self.inner.settings.lease);
         let beat_every_ms = i64::try_from(beat_every.as_millis()).unwrap_or(i64::MAX);
         let mut last_beat = self.inner.clock.monotonic_ms();
@@ -405,6 +409,25 @@ impl Cluster {
                 );
             }
         }
+    }
+}
+
+/// Aborts a task when dropped.
+#[derive(Debug)]
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Aborts the task and waits until it is gone (and has dropped what it held).
+    pub async fn stop(mut self) {
+        self.0.abort();
+        // A cancelled task's error is the expected outcome.
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -79,3 +79,13 @@ CREATE CONSTRAINT TRIGGER sessions_feed_delete AFTER DELETE ON sessions
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW WHEN (OLD.revoked_at IS NULL)
     EXECUTE FUNCTION tessera_feed_change('session');
+
+-- The change feed replaces the two change counters, which servers used to poll and
+-- which emptied whole caches (and whose one-row updates serialised every writer).
+DROP TRIGGER users_count_change ON users;
+DROP FUNCTION tessera_count_user_change();
+DROP TABLE user_change_counter;
+DROP TRIGGER sessions_count_revoke ON sessions;
+DROP TRIGGER sessions_count_delete ON sessions;
+DROP FUNCTION tessera_count_session_change();
+DROP TABLE session_change_counter;

@@ -78,3 +78,13 @@ BEGIN
     INSERT INTO changes (kind, id, at)
     VALUES ('session', OLD.id, CAST(strftime('%s', 'now') AS INTEGER));
 END;
+
+-- The change feed replaces the two change counters, which servers used to poll and
+-- which emptied whole caches.
+DROP TRIGGER users_count_insert;
+DROP TRIGGER users_count_update;
+DROP TRIGGER users_count_delete;
+DROP TABLE user_change_counter;
+DROP TRIGGER sessions_count_revoke;
+DROP TRIGGER sessions_count_delete;
+DROP TABLE session_change_counter;

@@ -278,16 +278,6 @@ pub(super) async fn purge(pool: &SqlitePool, now: i64, limit: u32) -> Result<u64
     Ok(result.rows_affected())
 }
 
-pub(super) async fn change_counter(pool: &SqlitePool) -> Result<i64, StoreError> {
-    let value: Option<i64> =
-        sqlx::query_scalar("SELECT value FROM session_change_counter WHERE id = 1")
-            .fetch_optional(pool)
-            .await
-            .map_err(database_error)?;
-    value
-        .ok_or_else(|| StoreError::Corrupt("session_change_counter: the row is missing".to_owned()))
-}
-
 /// A session for a user that does not exist is [`StoreError::UserNotFound`].
 fn create_error(error: sqlx::Error) -> StoreError {
     match error.as_database_error() {

@@ -130,7 +130,7 @@ fn assert_refused(outcome: &Result<(), StoreError>, what: &str) {
 /// nothing (fields, `updated_at`, sessions and the change counter stay as they were).
 pub async fn contract_last_active_admin_is_kept(store: &dyn Store) {
     let alice = admin(store, "alice").await;
-    let counter = store.user_change_counter().await.unwrap();
+    let counter = store.latest_change().await.unwrap();
     for change in [
         Change::Demote,
         Change::Deactivate,
@@ -146,7 +146,7 @@ pub async fn contract_last_active_admin_is_kept(store: &dyn Store) {
             "{change:?} wrote something"
         );
         assert_eq!(live_sessions_of(store, alice.id).await, 1, "{change:?}");
-        assert_eq!(store.user_change_counter().await.unwrap(), counter);
+        assert_eq!(store.latest_change().await.unwrap(), counter);
     }
     let error = Change::Demote.apply(store, alice.id).await.unwrap_err();
     assert_eq!(
@@ -307,7 +307,7 @@ pub async fn contract_admins_racing_to_remove_each_other_keep_one(
             } else {
                 (newcomer, survivor.clone())
             };
-            let counter = first.user_change_counter().await.unwrap();
+            let counter = first.latest_change().await.unwrap();
             let (to_b, to_a) = tokio::join!(one.apply(first, b.id), other.apply(second, a.id));
             let what = format!("{one:?} of {} vs {other:?} of {}", b.username, a.username);
 
@@ -333,7 +333,7 @@ pub async fn contract_admins_racing_to_remove_each_other_keep_one(
                     "{what}: the refused write changed its target"
                 );
                 assert_eq!(live_sessions_of(first, kept.id).await, 1, "{what}");
-                assert!(first.user_change_counter().await.unwrap() > counter);
+                assert!(first.latest_change().await.unwrap() > counter);
             }
             survivor = first.user_by_id(admins[0]).await.unwrap().unwrap();
             // Clear away the removed admin, so every round starts from the same two rows.

@@ -195,7 +195,7 @@ pub async fn contract_reuse_after_grace_ends_the_session(store: &dyn Store) {
             .await
             .unwrap(),
     );
-    let before = store.session_change_counter().await.unwrap();
+    let before = store.latest_change().await.unwrap();
 
     let outcome = store
         .rotate_refresh_token(rotation(1, 5), T0 + GRACE)
@@ -210,7 +210,7 @@ pub async fn contract_reuse_after_grace_ends_the_session(store: &dyn Store) {
         (revocation.at, revocation.reason.as_str()),
         (T0 + GRACE, "refresh_reuse")
     );
-    assert!(store.session_change_counter().await.unwrap() > before);
+    assert!(store.latest_change().await.unwrap() > before);
 
     // Every token of the family is now refused, the newest included.
     for presented in [2, 1] {
@@ -329,14 +329,14 @@ pub async fn contract_ending_sessions(store: &dyn Store) {
     let three = open(store, alice.id, 3, T0).await;
     let bobs = open(store, bob.id, 4, T0).await;
 
-    let before = store.session_change_counter().await.unwrap();
+    let before = store.latest_change().await.unwrap();
     assert!(
         store
             .end_session(one.id, EndReason::Logout, T0 + 1)
             .await
             .unwrap()
     );
-    assert!(store.session_change_counter().await.unwrap() > before);
+    assert!(store.latest_change().await.unwrap() > before);
     assert!(
         !store
             .end_session(one.id, EndReason::Logout, T0 + 2)
@@ -435,11 +435,11 @@ pub async fn contract_purge_in_batches(store: &dyn Store) {
     let live = open(store, alice.id, 60, T0 + IDLE).await;
 
     let now = T0 + IDLE;
-    let before = store.session_change_counter().await.unwrap();
+    let before = store.latest_change().await.unwrap();
     assert_eq!(store.purge_sessions(now, 4).await.unwrap(), 4);
     assert_eq!(store.purge_sessions(now, 4).await.unwrap(), 2);
     assert_eq!(store.purge_sessions(now, 4).await.unwrap(), 0);
-    assert!(store.session_change_counter().await.unwrap() > before);
+    assert!(store.latest_change().await.unwrap() > before);
     for session in expired.iter().chain([&ended]) {
         assert_eq!(store.session_by_id(session.id).await.unwrap(), None);
     }
@@ -454,9 +454,9 @@ pub async fn contract_purge_in_batches(store: &dyn Store) {
     assert_eq!(store.session_by_id(live.id).await.unwrap(), Some(live));
 }
 
-pub async fn contract_session_counter_ignores_refreshes(store: &dyn Store) {
-    let before = store.session_change_counter().await.unwrap();
+pub async fn contract_feed_ignores_refreshes(store: &dyn Store) {
     let session = start(store, "alice", 1).await;
+    let before = store.latest_change().await.unwrap();
     rotated(
         store
             .rotate_refresh_token(rotation(1, 2), T0)
@@ -465,5 +465,5 @@ pub async fn contract_session_counter_ignores_refreshes(store: &dyn Store) {
     );
     store.live_sessions(None, T0).await.unwrap();
     store.session_by_id(session.id).await.unwrap();
-    assert_eq!(store.session_change_counter().await.unwrap(), before);
+    assert_eq!(store.latest_change().await.unwrap(), before);
 }

@@ -244,10 +244,10 @@ pub async fn contract_failures_are_shared_by_every_handle(server: &dyn Store, ot
     assert_eq!(stored(server, "bob", "192.0.2.1").await, (0, 1));
 }
 
-/// Neither recording nor clearing failures moves the user change counter (servers would drop
-/// their user caches on every failed login otherwise).
-pub async fn contract_failures_do_not_move_the_user_counter(store: &dyn Store) {
-    let before = store.user_change_counter().await.unwrap();
+/// Neither recording nor clearing failures moves the change feed (servers would drop users
+/// from their caches on every failed login otherwise).
+pub async fn contract_failures_do_not_move_the_feed(store: &dyn Store) {
+    let before = store.latest_change().await.unwrap();
     store
         .record_login_failure(failure("bob", "192.0.2.1", T0, 100))
         .await
@@ -256,7 +256,7 @@ pub async fn contract_failures_do_not_move_the_user_counter(store: &dyn Store) {
         .clear_login_failures(FailureKey::Account("bob"), T0 - WINDOW)
         .await
         .unwrap();
-    assert_eq!(store.user_change_counter().await.unwrap(), before);
+    assert_eq!(store.latest_change().await.unwrap(), before);
 }
 
 fn rename(username: &str) -> UserPatch {
@@ -284,7 +284,7 @@ async fn live_session(store: &dyn Store, user: &User) -> SessionId {
 pub async fn contract_rename_keeps_the_id_and_frees_the_old_name(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let session = live_session(store, &alice).await;
-    let counter = store.user_change_counter().await.unwrap();
+    let counter = store.latest_change().await.unwrap();
 
     let renamed = store
         .update_user(alice.id, rename("alicia"), T0 + 5)
@@ -306,7 +306,7 @@ pub async fn contract_rename_keeps_the_id_and_frees_the_old_name(store: &dyn Sto
         Some(expected)
     );
     assert_eq!(store.user_by_username("alice").await.unwrap(), None);
-    assert!(store.user_change_counter().await.unwrap() > counter);
+    assert!(store.latest_change().await.unwrap() > counter);
     // The sessions stay: a rename ends none.
     let live = store.live_sessions(Some(alice.id), T0 + 6).await.unwrap();
     assert_eq!(live.len(), 1);
@@ -330,7 +330,7 @@ pub async fn contract_rename_keeps_the_id_and_frees_the_old_name(store: &dyn Sto
 pub async fn contract_rename_to_a_taken_name_changes_nothing(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let bob = create(store, "bob", T0).await;
-    let counter = store.user_change_counter().await.unwrap();
+    let counter = store.latest_change().await.unwrap();
 
     // The other fields of a refused patch are not written either.
     let patch = UserPatch {
@@ -349,7 +349,7 @@ pub async fn contract_rename_to_a_taken_name_changes_nothing(store: &dyn Store) 
         Some(alice.clone())
     );
     assert_eq!(store.user_by_id(bob.id).await.unwrap(), Some(bob));
-    assert_eq!(store.user_change_counter().await.unwrap(), counter);
+    assert_eq!(store.latest_change().await.unwrap(), counter);
     let live = store.live_sessions(Some(alice.id), T0 + 6).await.unwrap();
     assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), [session]);
 
