@@ -287,12 +287,24 @@ pub fn run() -> ExitCode {
         }
     };
     resolved.warnings.extend(process_warning());
+    // The rules for serving: `serve` stops before binding, `config check` reports them.
+    let serve_check = resolved.check_serve();
     if let Command::Config {
         command: ConfigCommand::Check,
     } = command
     {
         print!("{}", tessera_config::render_check(&resolved));
-        return ExitCode::SUCCESS;
+        return match serve_check {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(errors) => {
+                eprint!("{}", tessera_config::render_errors(&errors));
+                ExitCode::from(EXIT_SETTINGS)
+            }
+        };
+    }
+    if let (Command::Serve, Err(errors)) = (&command, &serve_check) {
+        eprint!("{}", tessera_config::render_errors(errors));
+        return ExitCode::from(EXIT_SETTINGS);
     }
     // The token is read before anything is opened, so a bad one is only a usage error.
     let token = match &command {
