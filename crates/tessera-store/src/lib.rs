@@ -179,16 +179,22 @@ pub enum StoreError {
          pg_dump --format=custom --file=FILE DATABASE_URL) or the server's own backups"
     )]
     BackupUnsupported,
+    /// The database server could not be reached or dropped the connection (refused, reset,
+    /// shut down, terminated by an administrator, not accepting connections): retrying
+    /// shortly may succeed, on a new connection.
+    #[error("the database cannot be reached")]
+    Unavailable(#[source] sqlx::Error),
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
 }
 
 impl StoreError {
-    /// True when the database was locked by someone else: the operation may succeed when
-    /// retried shortly.
+    /// True when the operation may succeed when retried shortly: the database was locked by
+    /// someone else ([`StoreError::Busy`]) or could not be reached
+    /// ([`StoreError::Unavailable`]). Callers answer both `503` with `Retry-After`.
     pub fn is_busy(&self) -> bool {
-        matches!(self, Self::Busy(_))
+        matches!(self, Self::Busy(_) | Self::Unavailable(_))
     }
 }
 

@@ -347,8 +347,11 @@ pub fn run() -> ExitCode {
     outcome.unwrap_or_else(|error| fail(&database.explain(error)))
 }
 
+/// Prints the error and its causes on one line (a cause its error already ends with is not
+/// repeated) and answers exit code 1.
 fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {error:#}");
+    let text = crate::auth::join_causes(error.chain().map(ToString::to_string));
+    eprintln!("error: {text}");
     ExitCode::FAILURE
 }
 

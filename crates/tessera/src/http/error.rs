@@ -2,9 +2,10 @@
 //!
 //! Every error body is `{"error": CODE, "message": TEXT}` (a refused token adds
 //! `"reason"`): no token, secret, submitted value, library error name or stack trace ever
-//! reaches a client. Internal causes are logged here and answered with a generic 500; a
-//! database locked by another writer is logged as a warning and answered `503` with
-//! `Retry-After`, never 500. Errors that layers outside the handlers answer with an empty
+//! reaches a client. Internal causes are logged here, with their whole chain of causes (so
+//! the log tells a refused connection from a violated constraint), and answered with a
+//! generic 500; a database locked by another writer, or one that cannot be reached, is logged
+//! as a warning with its causes and answered `503` with `Retry-After`, never 500. Errors that layers outside the handlers answer with an empty
 //! or plain-text body (a wrong method, a timeout, a rejection of axum's own extractors) are
 //! rewritten into the same shape by [`json_for_bare_errors`].
 
@@ -77,10 +78,11 @@ pub enum ApiError {
     /// 503 with `Retry-After`: password hashing is at capacity.
     #[error("too many logins at once")]
     Busy,
-    /// 503 with `Retry-After`: the database is locked by another writer (cause logged).
+    /// 503 with `Retry-After`: the database is locked by another writer or cannot be reached
+    /// (cause and its chain logged).
     #[error("database busy: {0}")]
     DatabaseBusy(String),
-    /// 500: logged, answered generically.
+    /// 500: logged with its chain of causes, answered generically.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -218,7 +220,10 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(cause) => tracing::error!(cause = %cause, "request failed"),
             ApiError::DatabaseBusy(cause) => {
-                tracing::warn!(cause = %cause, "request refused: the database is busy");
+                tracing::warn!(
+                    cause = %cause,
+                    "request refused: the database is busy or cannot be reached"
+                );
             }
             ApiError::InvalidToken(refusal) => {
                 let reason = refusal.reason.code();
@@ -371,7 +376,7 @@ impl From<AccessError> for ApiError {
             AccessError::Store(e) => Self::from(e),
             other => match other.refusal() {
                 Some(refusal) => Self::InvalidToken(refusal),
-                None => Self::Internal(other.to_string()),
+                None => Self::Internal(describe(&other)),
             },
         }
     }
@@ -407,7 +412,7 @@ impl From<tessera_store::StoreError> for ApiError {
         if error.is_busy() {
             Self::DatabaseBusy(describe(&error))
         } else {
-            Self::Internal(error.to_string())
+            Self::Internal(describe(&error))
         }
     }
 }
@@ -420,7 +425,7 @@ impl From<UsersError> for ApiError {
             UsersError::NotFound => Self::NotFound,
             UsersError::Store(e) => Self::from(e),
             UsersError::Password(PasswordError::Busy) => Self::Busy,
-            UsersError::Password(e) => Self::Internal(e.to_string()),
+            UsersError::Password(e) => Self::Internal(describe(&e)),
         }
     }
 }
