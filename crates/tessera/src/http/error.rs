@@ -435,6 +435,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failed_query_keeps_its_cause_for_the_log_not_for_the_client() {
+        let store = tessera_store::StoreError::Database(sqlx::Error::Protocol(
+            "duplicate key value violates unique constraint".to_owned(),
+        ));
+        let error = ApiError::from(UsersError::Store(store));
+        let ApiError::Internal(cause) = &error else {
+            panic!("a failed query is internal: {error:?}");
+        };
+        assert_eq!(
+            cause,
+            "database query failed: encountered unexpected or invalid data: duplicate key value \
+             violates unique constraint"
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_lost_connection_is_a_503_whose_cause_is_said_once() {
+        let lost = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset");
+        let store = tessera_store::StoreError::Unavailable(sqlx::Error::Io(lost));
+        let error = ApiError::from(store);
+        let ApiError::DatabaseBusy(cause) = &error else {
+            panic!("a lost connection is retryable: {error:?}");
+        };
+        assert_eq!(
+            cause,
+            "the database cannot be reached: error communicating with database: connection reset"
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
     fn saturated_hashing_is_a_503_with_retry_after_and_a_fixed_body() {
         for error in [
             ApiError::from(LoginError::Busy),
