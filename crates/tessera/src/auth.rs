@@ -613,9 +613,7 @@ fn refresh_failure(
 /// name a table or a host). A cause whose text its error already ends with (sqlx repeats an
 /// I/O error in its own message) is not repeated.
 pub(crate) fn describe(error: &dyn std::error::Error) -> String {
-    join_causes(
-        std::iter::successors(Some(error), |error| error.source()).map(ToString::to_string),
-    )
+    join_causes(std::iter::successors(Some(error), |error| error.source()).map(ToString::to_string))
 }
 
 /// Texts of an error and its causes, outermost first, joined with ": ", each left out when the

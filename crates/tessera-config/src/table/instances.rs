@@ -101,8 +101,13 @@ mod tests {
             assert_eq!(draft.instance_lease_seconds, expected, "{raw}");
         }
         for raw in ["0", "61", "-1", "5s", "", "1.5"] {
-            let error = INSTANCE_LEASE.apply(raw, &mut Draft::default()).unwrap_err();
-            assert_eq!(error, "must be an integer from 1 to 60 (seconds)", "{raw:?}");
+            let error = INSTANCE_LEASE
+                .apply(raw, &mut Draft::default())
+                .unwrap_err();
+            assert_eq!(
+                error, "must be an integer from 1 to 60 (seconds)",
+                "{raw:?}"
+            );
         }
     }
 

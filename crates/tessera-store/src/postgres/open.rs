@@ -54,10 +54,7 @@ async fn connect_within(
         Ok(connected) => connected,
         Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
-            format!(
-                "the server did not answer within {} ms",
-                limit.as_millis()
-            ),
+            format!("the server did not answer within {} ms", limit.as_millis()),
         ))),
     }
 }

@@ -153,7 +153,10 @@ impl Drop for TestDatabase {
 
 /// The password never appears in anything the binary wrote.
 fn assert_no_password(text: &str) {
-    assert!(!text.contains(URL_PASSWORD), "the URL's password is shown: {text}");
+    assert!(
+        !text.contains(URL_PASSWORD),
+        "the URL's password is shown: {text}"
+    );
 }
 
 #[tokio::test]
@@ -198,7 +201,10 @@ async fn user_commands_work_on_postgres_and_name_the_database() {
 
     let (code, _, stderr) = run(&["user", "list"]).output();
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("there is no tessera database at"), "{stderr}");
+    assert!(
+        stderr.contains("there is no tessera database at"),
+        "{stderr}"
+    );
     assert!(!database.exists().await, "only serve and migrate create it");
 
     let (code, stdout, stderr) = run(&["migrate"]).output();
@@ -218,7 +224,10 @@ async fn user_commands_work_on_postgres_and_name_the_database() {
     let (code, stdout, stderr) = run(&["user", "list"]).output();
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains(&named), "{stderr}");
-    let alice = stdout.lines().find(|line| line.starts_with("alice ")).unwrap();
+    let alice = stdout
+        .lines()
+        .find(|line| line.starts_with("alice "))
+        .unwrap();
     assert!(alice.contains(" no "), "alice is inactive: {stdout}");
 
     let backup = env.path().join("copy.db");
@@ -253,7 +262,10 @@ async fn serve_refuses_a_random_secret_on_postgres_unless_allowed() {
 
     let (code, stdout, stderr) = without_secret.clone().arg("config").arg("check").output();
     assert_eq!(code, 2, "{stdout}{stderr}");
-    assert!(stdout.contains("TESSERA_JWT_SECRET"), "the report is printed: {stdout}");
+    assert!(
+        stdout.contains("TESSERA_JWT_SECRET"),
+        "the report is printed: {stdout}"
+    );
     assert!(
         stderr.contains("several instances must share one secret"),
         "{stderr}"
@@ -280,15 +292,25 @@ async fn a_lost_database_is_a_503_with_its_cause_logged_and_the_server_recovers(
     let login = server.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(login.status, StatusCode::OK, "{login:?}");
     let token = login.body["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(server.get("/api/users", &token).await.status, StatusCode::OK);
+    assert_eq!(
+        server.get("/api/users", &token).await.status,
+        StatusCode::OK
+    );
 
     database.cut_off(true).await;
     let refused = server.get("/api/users", &token).await;
-    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{refused:?}");
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{refused:?}"
+    );
     assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
     assert_eq!(refused.body["error"], "database_busy", "{refused:?}");
     let body = refused.body.to_string();
-    assert!(!body.contains("accepting connections"), "no cause for the client: {body}");
+    assert!(
+        !body.contains("accepting connections"),
+        "no cause for the client: {body}"
+    );
 
     database.cut_off(false).await;
     // The pool opens new connections by itself: a bounded wait for the next success.
@@ -299,7 +321,10 @@ async fn a_lost_database_is_a_503_with_its_cause_logged_and_the_server_recovers(
             break;
         }
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
-        assert!(Instant::now() < deadline, "the server did not recover: {answer:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not recover: {answer:?}"
+        );
         tokio::task::yield_now().await;
     }
 
@@ -312,7 +337,10 @@ async fn a_lost_database_is_a_503_with_its_cause_logged_and_the_server_recovers(
         line.contains("is not currently accepting connections"),
         "the log names the database's own cause: {line}"
     );
-    assert!(!log.contains("request failed"), "no 500 was answered: {log}");
+    assert!(
+        !log.contains("request failed"),
+        "no 500 was answered: {log}"
+    );
 }
 
 #[test]
@@ -346,13 +374,19 @@ fn an_unreachable_server_is_named_with_its_cause_promptly() {
         }
         let started = Instant::now();
         let (code, _, stderr) = binary.output_within(Duration::from_secs(60));
-        assert!(started.elapsed() < Duration::from_secs(15), "{command:?} took too long");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{command:?} took too long"
+        );
         assert_eq!(code, 1, "{command:?}: {stderr}");
         assert!(
             stderr.contains("failed to connect to the PostgreSQL database postgres://postgres:<hidden>@127.0.0.1:1/x"),
             "{command:?}: {stderr}"
         );
-        assert!(stderr.contains("Connection refused"), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("Connection refused"),
+            "{command:?}: {stderr}"
+        );
         assert_eq!(
             stderr.matches("Connection refused").count(),
             1,
