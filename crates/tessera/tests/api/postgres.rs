@@ -306,6 +306,10 @@ async fn a_lost_database_is_a_503_with_its_cause_logged_and_the_server_recovers(
     );
     assert_eq!(refused.header("retry-after"), Some("1"), "{refused:?}");
     assert_eq!(refused.body["error"], "database_busy", "{refused:?}");
+    let ready = reqwest::get(format!("{}/readyz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body = refused.body.to_string();
     assert!(
         !body.contains("accepting connections"),
@@ -336,6 +340,14 @@ async fn a_lost_database_is_a_503_with_its_cause_logged_and_the_server_recovers(
     assert!(
         line.contains("is not currently accepting connections"),
         "the log names the database's own cause: {line}"
+    );
+    let not_ready = log
+        .lines()
+        .find(|line| line.contains("database not ready"))
+        .unwrap_or_else(|| panic!("no readiness failure logged: {log}"));
+    assert!(
+        not_ready.contains("is not currently accepting connections"),
+        "{not_ready}"
     );
     assert!(
         !log.contains("request failed"),
