@@ -49,8 +49,8 @@ pub use resolve::{Resolved, SettingReport, resolve};
 pub use secret::{JwtSecret, SecretAdjustment, SecretError, SecretPolicy};
 pub use sources::{RawSources, env_vars, read_sources};
 pub use table::{
-    DefaultValue, SETTINGS, Sensitivity, SettingSpec, Settings, ValueKind, find_setting,
-    setting_names,
+    DefaultValue, INSTANCE_LEASE_MAX_SECONDS, INSTANCE_LEASE_MIN_SECONDS, SETTINGS, Sensitivity,
+    SettingSpec, Settings, ValueKind, find_setting, setting_names,
 };
 
 /// Where a setting's value came from.

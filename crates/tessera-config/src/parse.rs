@@ -122,10 +122,16 @@ fn is_host_name(host: &str) -> bool {
         })
 }
 
+/// Whether a database URL names a PostgreSQL database (`postgres://` or `postgresql://`, in
+/// any case).
+pub(crate) fn is_postgres_url(raw: &str) -> bool {
+    let lower = raw.get(..13).unwrap_or(raw).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
 /// A database URL: a SQLite file or a PostgreSQL database. Returns the URL and warnings.
 pub(crate) fn database_url(raw: &str) -> Result<(String, Vec<String>), String> {
-    let lower = raw.to_ascii_lowercase();
-    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+    if is_postgres_url(raw) {
         return postgres_url(raw);
     }
     let rest = raw

@@ -42,6 +42,42 @@ pub struct SettingReport {
     pub warnings: Vec<String>,
 }
 
+impl Resolved {
+    /// The rules that apply to serving only (`tessera serve`, and `tessera config check`,
+    /// which checks for it): the other commands never issue tokens, so they are not held to
+    /// them.
+    ///
+    /// The rule: on a PostgreSQL database, where several instances may share one database and
+    /// so must share one key, a JWT secret drawn at random at start is refused unless
+    /// `TESSERA_ALLOW_RANDOM_SECRET` accepts it. SQLite keeps the random secret (with its
+    /// warning).
+    pub fn check_serve(&self) -> Result<(), ConfigErrors> {
+        let secret = "TESSERA_JWT_SECRET";
+        let generated = origin_of(&self.report, secret) == Some(Source::Generated);
+        if !generated
+            || self.settings.allow_random_secret
+            || !crate::parse::is_postgres_url(&self.settings.database_url)
+        {
+            return Ok(());
+        }
+        let database = "TESSERA_DATABASE_URL";
+        Err(ConfigErrors::one(ConfigError::about(
+            secret,
+            Some(Source::Generated),
+            format!(
+                "{secret} (or AYANOVA_JWT_SECRET) is not set, and {database} (from {}) names a \
+                 PostgreSQL database, where several instances must share one secret, else each \
+                 refuses the tokens the others issue: set {secret} to the same value on every \
+                 instance (`tessera gen-secret` prints a strong one), or set \
+                 TESSERA_ALLOW_RANDOM_SECRET=true to accept a random secret drawn at every \
+                 start (tokens then stop working at every restart and only work on the \
+                 instance that issued them)",
+                source_text(&self.report, database),
+            ),
+        )))
+    }
+}
+
 /// Resolves the settings from the raw sources, reporting every problem at once.
 pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
     let (mut errors, mut warnings) = crate::unknown::unknown_names(sources);

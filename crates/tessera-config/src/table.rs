@@ -6,7 +6,8 @@
 //! an entry here whose `apply` parses the text into the draft. Entries are resolved in table
 //! order, so a setting another one depends on comes first (the secret policy before the secret).
 //! The connection settings' entries sit in [`connections`], the CORS origins' in [`cors`] and
-//! the metrics listener's in [`metrics`], listed here like the others.
+//! the metrics listener's in [`metrics`], and the settings for several instances on one
+//! PostgreSQL database in [`instances`], listed here like the others.
 
 use secrecy::SecretString;
 
@@ -17,7 +18,10 @@ use crate::secret::{JwtSecret, SecretPolicy};
 
 mod connections;
 mod cors;
+mod instances;
 mod metrics;
+
+pub use instances::{INSTANCE_LEASE_MAX_SECONDS, INSTANCE_LEASE_MIN_SECONDS};
 
 /// What a setting parses into the draft: warnings, or the reason the value is refused.
 type Apply = fn(&str, &mut Draft) -> Result<Vec<String>, String>;
@@ -192,6 +196,8 @@ pub static SETTINGS: &[SettingSpec] = &[
         },
         on_unset: no_op,
     },
+    instances::DATABASE_NOTIFICATIONS,
+    instances::INSTANCE_LEASE,
     SettingSpec {
         name: "TESSERA_LOG",
         aliases: &[],
@@ -242,7 +248,8 @@ pub static SETTINGS: &[SettingSpec] = &[
                   characters (policy strict)",
         help: "The secret that signs and verifies access tokens (HS256). Changing it and \
                restarting invalidates every token issued before. When it is not set, tessera \
-               draws 32 random characters from the operating system at each start, so users \
+               draws 32 random characters from the operating system at each start (on a \
+               PostgreSQL database only with `TESSERA_ALLOW_RANDOM_SECRET`), so users \
                must log in again after every restart. Under the default policy `pad`, length \
                is counted in characters (Unicode scalar values), not bytes: a value of fewer \
                than 32 characters is padded on the right with `-` (U+002D HYPHEN-MINUS) to \
@@ -274,6 +281,7 @@ pub static SETTINGS: &[SettingSpec] = &[
             Ok(warnings)
         },
     },
+    instances::ALLOW_RANDOM_SECRET,
     SettingSpec {
         name: "TESSERA_JWT_ISSUER",
         aliases: &[],
@@ -561,6 +569,9 @@ fn no_op(_: &str, _: &mut Draft) -> Result<Vec<String>, String> {
 pub struct Settings {
     pub jwt_secret: JwtSecret,
     pub jwt_secret_policy: SecretPolicy,
+    /// Whether `serve` may draw a random secret at every start on a PostgreSQL database
+    /// (always allowed on SQLite).
+    pub allow_random_secret: bool,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub jwt_expiration_minutes: u32,
@@ -580,6 +591,12 @@ pub struct Settings {
     /// `listen` with the API.
     pub metrics_listen: Option<String>,
     pub database_url: String,
+    /// Whether a PostgreSQL store learns of changes through LISTEN/NOTIFY besides polling;
+    /// ignored on SQLite.
+    pub database_notifications: bool,
+    /// How long an instance keeps accepting tokens without confirming it has applied every
+    /// change, in seconds; within 1 to 60.
+    pub instance_lease_seconds: u32,
     pub admin_password: Option<SecretString>,
     /// A `tracing_subscriber::EnvFilter` directive string, already checked to parse.
     pub log: String,
@@ -608,6 +625,7 @@ pub struct Settings {
 pub(crate) struct Draft {
     jwt_secret: Option<JwtSecret>,
     jwt_secret_policy: SecretPolicy,
+    pub(crate) allow_random_secret: bool,
     jwt_issuer: String,
     jwt_audience: String,
     pub(crate) jwt_expiration_minutes: u32,
@@ -619,6 +637,8 @@ pub(crate) struct Draft {
     pub(crate) listen: String,
     pub(crate) metrics_listen: Option<String>,
     database_url: String,
+    pub(crate) database_notifications: bool,
+    pub(crate) instance_lease_seconds: u32,
     admin_password: Option<SecretString>,
     log: String,
     pub(crate) login_max_account_failures: u32,
@@ -639,6 +659,7 @@ impl Draft {
         Some(Settings {
             jwt_secret: self.jwt_secret?,
             jwt_secret_policy: self.jwt_secret_policy,
+            allow_random_secret: self.allow_random_secret,
             jwt_issuer: self.jwt_issuer,
             jwt_audience: self.jwt_audience,
             jwt_expiration_minutes: self.jwt_expiration_minutes,
@@ -650,6 +671,8 @@ impl Draft {
             listen: self.listen,
             metrics_listen: self.metrics_listen,
             database_url: self.database_url,
+            database_notifications: self.database_notifications,
+            instance_lease_seconds: self.instance_lease_seconds,
             admin_password: self.admin_password,
             log: self.log,
             login_max_account_failures: self.login_max_account_failures,

@@ -190,16 +190,22 @@ pub enum StoreError {
     /// is the source.
     #[error("the connection listening for database changes was lost")]
     ListenerLost(#[source] Option<sqlx::Error>),
+    /// The database server could not be reached or dropped the connection (refused, reset,
+    /// shut down, terminated by an administrator, not accepting connections): retrying
+    /// shortly may succeed, on a new connection.
+    #[error("the database cannot be reached")]
+    Unavailable(#[source] sqlx::Error),
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
 }
 
 impl StoreError {
-    /// True when the database was locked by someone else: the operation may succeed when
-    /// retried shortly.
+    /// True when the operation may succeed when retried shortly: the database was locked by
+    /// someone else ([`StoreError::Busy`]) or could not be reached
+    /// ([`StoreError::Unavailable`]). Callers answer both `503` with `Retry-After`.
     pub fn is_busy(&self) -> bool {
-        matches!(self, Self::Busy(_))
+        matches!(self, Self::Busy(_) | Self::Unavailable(_))
     }
 }
 

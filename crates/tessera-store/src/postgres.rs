@@ -185,11 +185,36 @@ fn is_busy(error: &sqlx::Error) -> bool {
         .is_some_and(|code| BUSY_STATES.contains(&code.as_ref()))
 }
 
+/// SQLSTATEs that mean the server cannot serve this connection now: `admin_shutdown` (among
+/// others, `pg_terminate_backend`), `crash_shutdown`, `cannot_connect_now`,
+/// `too_many_connections`, and `object_not_in_prerequisite_state`, which a new connection gets
+/// from a database that does not accept connections (`ALLOW_CONNECTIONS false`). The whole
+/// class `08` (connection exception) counts too.
+const UNAVAILABLE_STATES: [&str; 5] = ["57P01", "57P02", "57P03", "53300", "55000"];
+
+/// The connection was lost or could not be made: the server is down, unreachable, shutting
+/// down, or ended this session.
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            code.starts_with("08") || UNAVAILABLE_STATES.contains(&code.as_ref())
+        }),
+        _ => false,
+    }
+}
+
 /// Maps a failed statement: a lock held elsewhere past the lock timeout, or no free connection
-/// in time, is [`StoreError::Busy`]; anything else [`StoreError::Database`].
+/// in time, is [`StoreError::Busy`]; a lost or refused connection [`StoreError::Unavailable`];
+/// anything else [`StoreError::Database`]. Each keeps sqlx's error as its source.
 fn database_error(error: sqlx::Error) -> StoreError {
     if is_busy(&error) || matches!(error, sqlx::Error::PoolTimedOut) {
         StoreError::Busy(error)
+    } else if is_unavailable(&error) {
+        StoreError::Unavailable(error)
     } else {
         StoreError::Database(error)
     }

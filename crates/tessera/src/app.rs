@@ -31,9 +31,6 @@ use crate::sessions::{SessionLifetimes, Sessions};
 use crate::throttle::{Limits, LoginThrottle};
 use crate::users::{Bootstrap, Users};
 
-/// How long an instance serves without confirming it applied every change (see
-/// [`crate::cluster`]); `TESSERA_INSTANCE_LEASE_SECONDS`.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(5);
 /// How often ended and expired sessions (and old feed entries) are deleted.
 pub const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -50,8 +47,8 @@ pub struct Application {
 }
 
 /// The lease the settings give an instance (see [`crate::cluster`]).
-pub fn instance_lease(_settings: &Settings) -> Duration {
-    DEFAULT_LEASE
+pub fn instance_lease(settings: &Settings) -> Duration {
+    Duration::from_secs(u64::from(settings.instance_lease_seconds))
 }
 
 /// The token codec the settings describe (shared by the server and the CLI).
@@ -133,7 +130,7 @@ pub fn authenticator_on(
         clock.clone(),
         ClusterSettings {
             lease: instance_lease(settings),
-            notifications: true,
+            notifications: settings.database_notifications,
         },
     );
     let sessions = Sessions::new(

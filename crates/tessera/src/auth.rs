@@ -509,7 +509,7 @@ impl Authenticator {
                 }),
                 outcome,
             ),
-            Err(error) => (Err(RefreshError::Internal(error.to_string())), "error"),
+            Err(error) => (Err(RefreshError::Internal(describe(&error))), "error"),
         }
     }
 
@@ -608,8 +608,8 @@ fn loggable_username(typed: &str) -> String {
     shown
 }
 
-fn internal(error: impl std::fmt::Display) -> LoginError {
-    LoginError::Internal(error.to_string())
+fn internal(error: impl std::error::Error) -> LoginError {
+    LoginError::Internal(describe(&error))
 }
 
 /// A failed store call during a login: a busy database is its own case.
@@ -617,7 +617,7 @@ fn login_failure(busy: bool, error: &dyn std::error::Error) -> LoginError {
     if busy {
         LoginError::Unavailable(describe(error))
     } else {
-        LoginError::Internal(error.to_string())
+        LoginError::Internal(describe(error))
     }
 }
 
@@ -632,18 +632,29 @@ fn refresh_failure(
             "database_busy",
         )
     } else {
-        (Err(RefreshError::Internal(error.to_string())), "error")
+        (Err(RefreshError::Internal(describe(error))), "error")
     }
 }
 
-/// An error and its causes, joined with ": ", for the log.
+/// An error and its causes, joined with ": ", for the log (never for a client: a cause may
+/// name a table or a host). A cause whose text its error already ends with (sqlx repeats an
+/// I/O error in its own message) is not repeated.
 pub(crate) fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    join_causes(std::iter::successors(Some(error), |error| error.source()).map(ToString::to_string))
+}
+
+/// Texts of an error and its causes, outermost first, joined with ": ", each left out when the
+/// text before it already ends with it.
+pub(crate) fn join_causes(texts: impl IntoIterator<Item = String>) -> String {
+    let mut joined = String::new();
+    for text in texts {
+        if text.is_empty() || joined.ends_with(text.as_str()) {
+            continue;
+        }
+        if !joined.is_empty() {
+            joined.push_str(": ");
+        }
+        joined.push_str(&text);
     }
-    text
+    joined
 }

@@ -291,12 +291,24 @@ pub fn run() -> ExitCode {
         }
     };
     resolved.warnings.extend(process_warning());
+    // The rules for serving: `serve` stops before binding, `config check` reports them.
+    let serve_check = resolved.check_serve();
     if let Command::Config {
         command: ConfigCommand::Check,
     } = command
     {
         print!("{}", tessera_config::render_check(&resolved));
-        return ExitCode::SUCCESS;
+        return match serve_check {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(errors) => {
+                eprint!("{}", tessera_config::render_errors(&errors));
+                ExitCode::from(EXIT_SETTINGS)
+            }
+        };
+    }
+    if let (Command::Serve, Err(errors)) = (&command, &serve_check) {
+        eprint!("{}", tessera_config::render_errors(errors));
+        return ExitCode::from(EXIT_SETTINGS);
     }
     // The token is read before anything is opened, so a bad one is only a usage error.
     let token = match &command {
@@ -339,8 +351,11 @@ pub fn run() -> ExitCode {
     outcome.unwrap_or_else(|error| fail(&database.explain(error)))
 }
 
+/// Prints the error and its causes on one line (a cause its error already ends with is not
+/// repeated) and answers exit code 1.
 fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {error:#}");
+    let text = crate::auth::join_causes(error.chain().map(ToString::to_string));
+    eprintln!("error: {text}");
     ExitCode::FAILURE
 }
 

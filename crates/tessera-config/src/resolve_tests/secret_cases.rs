@@ -274,3 +274,90 @@ fn generated_secret_is_reported_hidden() {
     let again = resolve(&RawSources::default()).unwrap();
     assert_ne!(again.settings.jwt_secret.key_bytes(), key);
 }
+
+/// The serve-only rule: a random secret on PostgreSQL needs the opt-in; SQLite and any
+/// configured secret are unaffected.
+#[test]
+fn random_secret_on_postgres_needs_the_opt_in() {
+    const PG: &str = "postgres://tessera:pw@db.example/tessera";
+    let outcome = |env: &'static [(&'static str, &'static str)]| {
+        let case = Case {
+            what: "serve rule",
+            cli: &[],
+            env,
+            file: None,
+            expect: Expect::NoWarning(""),
+        };
+        resolve(&super::sources(&case))
+            .unwrap_or_else(|e| panic!("{}", crate::render_errors(&e)))
+            .check_serve()
+            .map_err(|e| crate::render_errors(&e))
+    };
+    let refused = outcome(&[("TESSERA_DATABASE_URL", PG)]).unwrap_err();
+    for fragment in [
+        "TESSERA_JWT_SECRET (or AYANOVA_JWT_SECRET) is not set",
+        "TESSERA_DATABASE_URL (from environment) names a PostgreSQL database",
+        "several instances must share one secret",
+        "`tessera gen-secret`",
+        "TESSERA_ALLOW_RANDOM_SECRET=true",
+        "only work on the instance that issued them",
+    ] {
+        assert!(refused.contains(fragment), "{fragment:?} not in\n{refused}");
+    }
+    assert!(!refused.contains(":pw@"), "{refused}");
+    assert!(
+        outcome(&[("TESSERA_DATABASE_URL", "POSTGRESQL://h/d")]).is_err(),
+        "the scheme in any case"
+    );
+    outcome(&[
+        ("TESSERA_DATABASE_URL", PG),
+        ("TESSERA_ALLOW_RANDOM_SECRET", "true"),
+    ])
+    .expect("opted in");
+    outcome(&[("TESSERA_DATABASE_URL", PG), ("TESSERA_JWT_SECRET", ENV)]).expect("configured");
+    outcome(&[("TESSERA_DATABASE_URL", PG), ("AYANOVA_JWT_SECRET", ENV)]).expect("alias");
+    outcome(&[]).expect("SQLite keeps the random secret");
+}
+
+#[test]
+fn instance_settings_default_and_resolve() {
+    let settings = |env: &'static [(&'static str, &'static str)]| {
+        let case = Case {
+            what: "instance settings",
+            cli: &[],
+            env,
+            file: None,
+            expect: Expect::NoWarning(""),
+        };
+        resolve(&super::sources(&case)).unwrap().settings
+    };
+    let defaults = settings(&[]);
+    assert!(!defaults.allow_random_secret);
+    assert!(defaults.database_notifications);
+    assert_eq!(defaults.instance_lease_seconds, 5);
+    let given = settings(&[
+        ("TESSERA_ALLOW_RANDOM_SECRET", "on"),
+        ("TESSERA_DATABASE_NOTIFICATIONS", "no"),
+        ("TESSERA_INSTANCE_LEASE_SECONDS", "60"),
+    ]);
+    assert!(given.allow_random_secret);
+    assert!(!given.database_notifications);
+    assert_eq!(given.instance_lease_seconds, 60);
+    check(&Case {
+        what: "lease out of range",
+        cli: &[("TESSERA_INSTANCE_LEASE_SECONDS", "61")],
+        env: &[],
+        file: None,
+        expect: Expect::Error(&[
+            "TESSERA_INSTANCE_LEASE_SECONDS=61 from command line is invalid: must be an integer \
+             from 1 to 60 (seconds)",
+        ]),
+    });
+    check(&Case {
+        what: "a near miss is suggested",
+        cli: &[],
+        env: &[("TESSERA_DATABASE_NOTIFY", "false")],
+        file: None,
+        expect: Expect::Warning("TESSERA_DATABASE_NOTIFICATIONS"),
+    });
+}

@@ -35,6 +35,30 @@ const UNIQUE_VIOLATION: &str = "23505";
 /// The database `CREATE DATABASE` is sent through.
 const MAINTENANCE_DATABASE: &str = "postgres";
 
+/// How long one attempt to connect may take (TCP, TLS and the login) before it fails; sqlx
+/// sets no limit of its own on a single connection, and a server that drops packets would
+/// otherwise hold a start for the operating system's TCP timeout (minutes).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects once, within [`CONNECT_TIMEOUT`].
+async fn connect_once(options: &PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
+    connect_within(options, CONNECT_TIMEOUT).await
+}
+
+/// Connects once, within `limit`; running out of time is an I/O error `TimedOut` that says so.
+async fn connect_within(
+    options: &PgConnectOptions,
+    limit: Duration,
+) -> Result<PgConnection, sqlx::Error> {
+    match tokio::time::timeout(limit, PgConnection::connect_with(options)).await {
+        Ok(connected) => connected,
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the server did not answer within {} ms", limit.as_millis()),
+        ))),
+    }
+}
+
 /// At most this many foreign table names are named in an error.
 const TABLES_NAMED: usize = 5;
 
@@ -79,16 +103,14 @@ pub(super) async fn open(
         .map_err(connect_error)?
         .application_name("tessera")
         .options([("lock_timeout", timeout_ms.as_str())]);
-    let (mut connection, created) = match PgConnection::connect_with(&connect).await {
+    let (mut connection, created) = match connect_once(&connect).await {
         Ok(connection) => (connection, false),
         Err(error) if has_state(&error, NO_SUCH_DATABASE) => {
             if !options.create_if_missing {
                 return Err(missing(&shown, "no such PostgreSQL database"));
             }
             let created = create_database(&connect).await.map_err(connect_error)?;
-            let connection = PgConnection::connect_with(&connect)
-                .await
-                .map_err(connect_error)?;
+            let connection = connect_once(&connect).await.map_err(connect_error)?;
             (connection, created)
         }
         Err(error) => return Err(connect_error(error)),
@@ -124,8 +146,7 @@ fn has_state(error: &sqlx::Error, state: &str) -> bool {
 /// another process created it first.
 async fn create_database(connect: &PgConnectOptions) -> Result<bool, sqlx::Error> {
     let name = connect.get_database().unwrap_or_default().to_owned();
-    let mut maintenance =
-        PgConnection::connect_with(&connect.clone().database(MAINTENANCE_DATABASE)).await?;
+    let mut maintenance = connect_once(&connect.clone().database(MAINTENANCE_DATABASE)).await?;
     // An identifier cannot be a bound parameter: quoted, with its quotes doubled.
     let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
     let created = match sqlx::query(AssertSqlSafe(sql))
@@ -244,5 +265,30 @@ fn missing(shown: &str, found: &'static str) -> StoreError {
     StoreError::Missing {
         path: shown.into(),
         found,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that accepts the TCP connection and never answers must not hold a start for
+    /// the operating system's TCP timeout.
+    #[tokio::test]
+    async fn a_silent_server_times_out() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let options =
+            PgConnectOptions::from_str(&format!("postgres://postgres@127.0.0.1:{port}/x")).unwrap();
+        let started = std::time::Instant::now();
+        let error = connect_within(&options, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            error.to_string().contains("did not answer within 300 ms"),
+            "{error}"
+        );
+        drop(silent);
     }
 }

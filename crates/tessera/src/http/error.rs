@@ -2,9 +2,10 @@
 //!
 //! Every error body is `{"error": CODE, "message": TEXT}` (a refused token adds
 //! `"reason"`): no token, secret, submitted value, library error name or stack trace ever
-//! reaches a client. Internal causes are logged here and answered with a generic 500; a
-//! database locked by another writer is logged as a warning and answered `503` with
-//! `Retry-After`, never 500. Errors that layers outside the handlers answer with an empty
+//! reaches a client. Internal causes are logged here, with their whole chain of causes (so
+//! the log tells a refused connection from a violated constraint), and answered with a
+//! generic 500; a database locked by another writer, or one that cannot be reached, is logged
+//! as a warning with its causes and answered `503` with `Retry-After`, never 500. Errors that layers outside the handlers answer with an empty
 //! or plain-text body (a wrong method, a timeout, a rejection of axum's own extractors) are
 //! rewritten into the same shape by [`json_for_bare_errors`].
 
@@ -77,14 +78,15 @@ pub enum ApiError {
     /// 503 with `Retry-After`: password hashing is at capacity.
     #[error("too many logins at once")]
     Busy,
-    /// 503 with `Retry-After`: the database is locked by another writer (cause logged).
+    /// 503 with `Retry-After`: the database is locked by another writer or cannot be reached
+    /// (cause and its chain logged).
     #[error("database busy: {0}")]
     DatabaseBusy(String),
     /// 503 with `Retry-After`: this instance could not confirm it applied every recent change
     /// (cause logged); another instance, or this one shortly, can answer.
     #[error("{0}")]
     OutOfDate(String),
-    /// 500: logged, answered generically.
+    /// 500: logged with its chain of causes, answered generically.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -229,7 +231,10 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(cause) => tracing::error!(cause = %cause, "request failed"),
             ApiError::DatabaseBusy(cause) => {
-                tracing::warn!(cause = %cause, "request refused: the database is busy");
+                tracing::warn!(
+                    cause = %cause,
+                    "request refused: the database is busy or cannot be reached"
+                );
             }
             ApiError::OutOfDate(cause) => {
                 tracing::warn!(cause = %cause, "request refused: this instance is out of date");
@@ -386,7 +391,7 @@ impl From<AccessError> for ApiError {
             AccessError::OutOfDate(e) => Self::OutOfDate(e.to_string()),
             other => match other.refusal() {
                 Some(refusal) => Self::InvalidToken(refusal),
-                None => Self::Internal(other.to_string()),
+                None => Self::Internal(describe(&other)),
             },
         }
     }
@@ -423,7 +428,7 @@ impl From<tessera_store::StoreError> for ApiError {
         if error.is_busy() {
             Self::DatabaseBusy(describe(&error))
         } else {
-            Self::Internal(error.to_string())
+            Self::Internal(describe(&error))
         }
     }
 }
@@ -436,7 +441,7 @@ impl From<UsersError> for ApiError {
             UsersError::NotFound => Self::NotFound,
             UsersError::Store(e) => Self::from(e),
             UsersError::Password(PasswordError::Busy) => Self::Busy,
-            UsersError::Password(e) => Self::Internal(e.to_string()),
+            UsersError::Password(e) => Self::Internal(describe(&e)),
         }
     }
 }
@@ -444,6 +449,41 @@ impl From<UsersError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_query_keeps_its_cause_for_the_log_not_for_the_client() {
+        let store = tessera_store::StoreError::Database(sqlx::Error::Protocol(
+            "duplicate key value violates unique constraint".to_owned(),
+        ));
+        let error = ApiError::from(UsersError::Store(store));
+        let ApiError::Internal(cause) = &error else {
+            panic!("a failed query is internal: {error:?}");
+        };
+        assert_eq!(
+            cause,
+            "database query failed: encountered unexpected or invalid data: duplicate key value \
+             violates unique constraint"
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_lost_connection_is_a_503_whose_cause_is_said_once() {
+        let lost = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset");
+        let store = tessera_store::StoreError::Unavailable(sqlx::Error::Io(lost));
+        let error = ApiError::from(store);
+        let ApiError::DatabaseBusy(cause) = &error else {
+            panic!("a lost connection is retryable: {error:?}");
+        };
+        assert_eq!(
+            cause,
+            "the database cannot be reached: error communicating with database: connection reset"
+        );
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
 
     #[test]
     fn saturated_hashing_is_a_503_with_retry_after_and_a_fixed_body() {

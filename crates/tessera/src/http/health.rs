@@ -129,7 +129,8 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
     match state.auth.users.ping().await {
         Ok(()) => (StatusCode::OK, Json(Status { status: "ready" })).into_response(),
         Err(error) => {
-            tracing::warn!(error = %error, "database not ready");
+            let cause = crate::auth::describe(&error);
+            tracing::warn!(error = %cause, "database not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(NotReadyBody {

@@ -593,8 +593,13 @@ impl RunningBinary {
     }
 
     pub async fn me(&self, token: &str) -> Answer {
+        self.get("/api/auth/me", token).await
+    }
+
+    /// `GET path` with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
         let response = reqwest::Client::new()
-            .get(format!("{}/api/auth/me", self.base))
+            .get(format!("{}{path}", self.base))
             .bearer_auth(token)
             .send()
             .await

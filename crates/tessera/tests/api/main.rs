@@ -1,5 +1,6 @@
 //! The integration suite: one test binary, each test with its own real server on port 0,
-//! its own SQLite file and a clock the test moves, spoken to over HTTP.
+//! its own SQLite file (or, in `postgres`, its own PostgreSQL database) and a clock the test
+//! moves, spoken to over HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,6 +19,7 @@ mod login;
 mod login_log;
 mod metrics_listener;
 mod openapi;
+mod postgres;
 mod readme;
 mod robustness;
 mod seeds;
