@@ -1,5 +1,6 @@
 //! The integration suite: one test binary, each test with its own real server on port 0,
-//! its own SQLite file and a clock the test moves, spoken to over HTTP.
+//! its own SQLite file and a clock the test moves, spoken to over HTTP; the cluster tests run
+//! several real processes on one PostgreSQL database instead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,6 +10,7 @@ mod accounts;
 mod admin;
 mod binary;
 mod cli;
+mod cluster;
 mod connections;
 mod cors;
 mod deploy;
@@ -18,6 +20,7 @@ mod login;
 mod login_log;
 mod metrics_listener;
 mod openapi;
+mod proxy;
 mod readme;
 mod robustness;
 mod seeds;
