@@ -1011,6 +1011,11 @@ async fn an_instance_cut_off_from_the_database_refuses_rather_than_miss_a_revoca
             &b.me(&ben.access).await,
             &format!("{context}: B on an untouched user's token, past its lease"),
         );
+        assert_status(
+            &a.me(&ben.access).await,
+            StatusCode::OK,
+            &format!("{context}: A, which still reaches the database, while B is cut off"),
+        );
         let ready = b.get("/readyz", None).await;
         assert_status(
             &ready,
