@@ -140,7 +140,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    async fn from(response: reqwest::Response) -> Self {
+    pub async fn from(response: reqwest::Response) -> Self {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
@@ -388,7 +388,8 @@ impl Binary {
         self
     }
 
-    fn command(&self) -> Command {
+    /// The command this binary runs, with a clean environment and the test's settings.
+    pub fn command(&self) -> Command {
         let mut command = match self.umask {
             None => Command::new(env!("CARGO_BIN_EXE_tessera")),
             Some(umask) => {

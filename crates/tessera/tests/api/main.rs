@@ -1,6 +1,7 @@
 //! The integration suite: one test binary, each test with its own real server on port 0,
 //! its own SQLite file (or, in `postgres`, its own PostgreSQL database) and a clock the test
-//! moves, spoken to over HTTP.
+//! moves, spoken to over HTTP; the cluster tests run several real processes on one
+//! PostgreSQL database instead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,6 +11,7 @@ mod accounts;
 mod admin;
 mod binary;
 mod cli;
+mod cluster;
 mod connections;
 mod cors;
 mod deploy;
@@ -20,6 +22,7 @@ mod login_log;
 mod metrics_listener;
 mod openapi;
 mod postgres;
+mod proxy;
 mod readme;
 mod robustness;
 mod seeds;
