@@ -1,7 +1,9 @@
 //! The systemd unit in `deploy/` stays true to the binary: its settings are real and valid,
-//! its command exists, and systemd accepts the unit.
+//! its command exists, and systemd accepts the unit. `deploy/cluster.sh` brings three
+//! instances up behind nginx on one PostgreSQL database and its smoke test passes.
 
-use std::path::Path;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::helpers::Binary;
@@ -84,4 +86,59 @@ fn systemd_accepts_the_unit() {
         output.status.success() && stderr.trim().is_empty(),
         "systemd-analyze verify: {stderr}"
     );
+}
+
+/// nginx on the `PATH`, or where Debian puts it (`/usr/sbin` is not on every user's `PATH`).
+fn nginx() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join("nginx"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The `PORT` of every `127.0.0.1:PORT` and `ports A B C` in the script's result line.
+fn ports_in(line: &str) -> Vec<u16> {
+    let after = |marker: &str| line.split_once(marker).map_or("", |(_, rest)| rest);
+    let instances = after("(ports ").split(')').next().unwrap_or("");
+    let balancer = after("127.0.0.1:").split(';').next().unwrap_or("");
+    instances
+        .split_whitespace()
+        .chain([balancer])
+        .map(|port| port.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_cluster_script_passes_its_smoke_test_and_stops_what_it_started() {
+    assert!(
+        nginx().is_some(),
+        "nginx is not installed, and deploy/cluster.sh needs it: \
+         apt-get install -y nginx-light (Debian/Ubuntu; .ci/run installs it)"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/cluster.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_tessera"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let result = stdout.lines().last().unwrap_or("");
+    assert!(
+        output.status.success() && result.starts_with("cluster: ok: 3 instances (ports "),
+        "deploy/cluster.sh exited with {}: {stdout}{stderr}",
+        output.status
+    );
+    let ports = ports_in(result);
+    assert_eq!(ports.len(), 4, "three instances and nginx: {result}");
+    for port in ports {
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "something still listens on 127.0.0.1:{port} after deploy/cluster.sh: {result}"
+        );
+    }
 }
