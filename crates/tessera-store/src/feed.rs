@@ -82,6 +82,19 @@ impl ChangeBatch {
     }
 }
 
+/// What one heartbeat of an instance says (see [`crate::Store::heartbeat`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat<'a> {
+    /// Random per start.
+    pub id: uuid::Uuid,
+    /// Names it for operators (host, address, pid); never a secret. Kept from the first beat.
+    pub label: &'a str,
+    /// The feed position it has applied to its caches.
+    pub applied: i64,
+    /// How long after this beat it may still serve without another.
+    pub lease_ms: i64,
+}
+
 /// A running server instance, as its heartbeats describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance {
@@ -91,6 +104,8 @@ pub struct Instance {
     pub label: String,
     /// The feed position it has applied to its caches.
     pub applied: i64,
+    /// Its lease: how long after a heartbeat it may still serve without writing another.
+    pub lease_ms: i64,
     /// Unix seconds of its first heartbeat (by the database's clock).
     pub started_at: i64,
     /// Milliseconds since its last heartbeat, by the database's clock (never negative).

@@ -42,7 +42,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use feed::{Change, ChangeBatch, ChangeKind, ChangeListener, Instance};
+pub use feed::{Change, ChangeBatch, ChangeKind, ChangeListener, Heartbeat, Instance};
 pub use login_failures::{FailureCount, FailureKey, LoginFailure, LoginFailures};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use session::{
@@ -366,12 +366,12 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// `kind` other than `user` or `session` is [`StoreError::Corrupt`].
     async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch, StoreError>;
 
-    /// Records that instance `id` is alive and has applied the feed up to `applied`: inserts
-    /// its row on first call (with `label`, `started_at` = now by the database clock) and
-    /// updates `applied` and the heartbeat time (the database's own clock, in milliseconds)
-    /// afterwards. `applied` never moves backwards (the greater one is kept); `label` is the
-    /// first call's.
-    async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError>;
+    /// Records that instance `beat.id` is alive and has applied the feed up to `beat.applied`:
+    /// inserts its row on first call (with its label, `started_at` = now by the database
+    /// clock) and updates `applied`, the lease and the heartbeat time (the database's own
+    /// clock, in milliseconds) afterwards. `applied` never moves backwards (the greater one
+    /// is kept); the label is the first call's.
+    async fn heartbeat(&self, beat: Heartbeat<'_>) -> Result<(), StoreError>;
 
     /// Every registered instance, ordered by label (byte for byte) then id, with its
     /// heartbeat age measured by the database's clock in the same statement.

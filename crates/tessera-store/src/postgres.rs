@@ -29,9 +29,9 @@ use sqlx::{PgConnection, Transaction};
 pub use open::PostgresOptions;
 
 use crate::{
-    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures,
-    NewSession, NewUser, Opened, RotateOutcome, Rotation, Session, SessionId, Store, StoreError,
-    User, UserId, UserPatch,
+    ChangeBatch, ChangeListener, EndReason, FailureKey, Heartbeat, Instance, LoginFailure,
+    LoginFailures, NewSession, NewUser, Opened, RotateOutcome, Rotation, Session, SessionId, Store,
+    StoreError, User, UserId, UserPatch,
 };
 
 /// The unique constraint on `users.username` (PostgreSQL's default name for it).
@@ -448,8 +448,8 @@ impl Store for PostgresStore {
         feed::since(&self.pool, after, limit).await
     }
 
-    async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError> {
-        feed::heartbeat(&self.pool, id, label, applied).await
+    async fn heartbeat(&self, beat: Heartbeat<'_>) -> Result<(), StoreError> {
+        feed::heartbeat(&self.pool, beat).await
     }
 
     async fn instances(&self) -> Result<Vec<Instance>, StoreError> {

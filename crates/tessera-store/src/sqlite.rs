@@ -25,9 +25,9 @@ use sqlx::{Sqlite, Transaction};
 pub use open::{DEFAULT_BUSY_TIMEOUT, Opened, SqliteOptions};
 
 use crate::{
-    ChangeBatch, ChangeListener, EndReason, FailureKey, Instance, LoginFailure, LoginFailures,
-    NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store, StoreError, User,
-    UserId, UserPatch,
+    ChangeBatch, ChangeListener, EndReason, FailureKey, Heartbeat, Instance, LoginFailure,
+    LoginFailures, NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store,
+    StoreError, User, UserId, UserPatch,
 };
 
 /// SQLite's extended result code for a primary-key violation (`SQLITE_CONSTRAINT_PRIMARYKEY`).
@@ -388,8 +388,8 @@ impl Store for SqliteStore {
         feed::since(self.reader(), after, limit).await
     }
 
-    async fn heartbeat(&self, id: uuid::Uuid, label: &str, applied: i64) -> Result<(), StoreError> {
-        feed::heartbeat(self.writer(), id, label, applied).await
+    async fn heartbeat(&self, beat: Heartbeat<'_>) -> Result<(), StoreError> {
+        feed::heartbeat(self.writer(), beat).await
     }
 
     async fn instances(&self) -> Result<Vec<Instance>, StoreError> {

@@ -221,6 +221,12 @@ impl Application {
             .bootstrap(admin_password, clock.now())
             .await
             .context("failed to create the first admin user")?;
+        // Take in the feed up to here (the admin just created included), so the follower's
+        // first round does not evict what the first requests cache. Not fatal: the follower
+        // does the same within its first round.
+        if let Err(error) = auth.catch_up().await {
+            tracing::warn!(error = %crate::auth::describe(&error), "could not read the change feed");
+        }
         Ok(Self {
             listener: api,
             local_addr,

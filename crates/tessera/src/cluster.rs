@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tessera_store::{Change, ChangeBatch, ChangeKind, Store, StoreError};
+use tessera_store::{Change, ChangeBatch, ChangeKind, Heartbeat, Store, StoreError};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -213,10 +213,7 @@ impl Cluster {
         let started = self.inner.clock.monotonic_ms();
         let end = self.inner.store.latest_change().await?;
         self.inner.applied.store(end, Ordering::SeqCst);
-        self.inner
-            .store
-            .heartbeat(self.inner.id, label, end)
-            .await?;
+        self.inner.store.heartbeat(self.beat(label, end)).await?;
         self.renew(started);
         let address = fixed_port.then(|| format!("{host} {address}"));
         self.forget_predecessors(address.as_deref()).await?;
@@ -288,11 +285,17 @@ impl Cluster {
             return Ok(false);
         }
         let label = self.inner.label.get().map_or("", String::as_str);
-        self.inner
-            .store
-            .heartbeat(self.inner.id, label, cursor)
-            .await?;
+        self.inner.store.heartbeat(self.beat(label, cursor)).await?;
         Ok(true)
+    }
+
+    fn beat<'a>(&self, label: &'a str, applied: i64) -> Heartbeat<'a> {
+        Heartbeat {
+            id: self.inner.id,
+            label,
+            applied,
+            lease_ms: self.lease_ms(),
+        }
     }
 
     fn renew(&self, started: i64) {
@@ -319,12 +322,16 @@ impl Cluster {
     }
 
     /// After a write that revoked access: returns once every other live instance has applied
-    /// the feed up to its end, or once the lease plus margin has passed (every instance that
-    /// has not applied it has stopped serving from its caches by then). Never fails: when the
-    /// registry cannot be read it waits the whole bound.
+    /// the feed up to its end. An instance counts as live while its heartbeat is younger than
+    /// its own lease plus [`LEASE_MARGIN`]; past that it has stopped serving from its caches.
+    /// When the feed or the registry cannot be read, it waits the longest lease it knows of
+    /// (its own, or the longest it saw in the registry) plus the margin from the start of the
+    /// wait: by then every instance that has not applied the change has stopped serving. Never
+    /// fails.
     pub async fn await_everyone(&self) {
-        let bound = self.inner.settings.lease + LEASE_MARGIN;
-        let deadline = tokio::time::Instant::now() + bound;
+        let started = tokio::time::Instant::now();
+        let margin_ms = i64::try_from(LEASE_MARGIN.as_millis()).unwrap_or(0);
+        let mut longest_lease_ms = self.lease_ms();
         let target = match self.inner.store.latest_change().await {
             Ok(target) => Some(target),
             Err(error) => {
@@ -336,16 +343,19 @@ impl Cluster {
                 None
             }
         };
-        let live_ms = self.lease_ms() + i64::try_from(LEASE_MARGIN.as_millis()).unwrap_or(0);
         let mut pause = Duration::from_millis(1);
         loop {
             if let Some(target) = target {
                 match self.inner.store.instances().await {
                     Ok(instances) => {
+                        longest_lease_ms = instances
+                            .iter()
+                            .map(|instance| instance.lease_ms)
+                            .fold(longest_lease_ms, i64::max);
                         let behind = instances.iter().any(|instance| {
                             instance.id != self.inner.id
-                                && instance.age_ms <= live_ms
                                 && instance.applied < target
+                                && instance.age_ms <= instance.lease_ms.saturating_add(margin_ms)
                                 && !gone_from_this_host(&instance.label, &self.inner.host)
                         });
                         if !behind {
@@ -358,8 +368,11 @@ impl Cluster {
                     ),
                 }
             }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
+            let bound = Duration::from_millis(
+                u64::try_from(longest_lease_ms.saturating_add(margin_ms)).unwrap_or(0),
+            );
+            let elapsed = started.elapsed();
+            if elapsed >= bound {
                 tracing::warn!(
                     target,
                     "an instance did not confirm a revoking change within its lease; it has \
@@ -367,7 +380,7 @@ impl Cluster {
                 );
                 return;
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
+            tokio::time::sleep(pause.min(bound - elapsed)).await;
             pause = (pause * 2).min(WAIT_POLL_MAX);
         }
     }
@@ -493,5 +506,87 @@ pub fn evict_from(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    const LEASE: Duration = Duration::from_secs(5);
+
+    async fn joined(clock: &ManualClock) -> (tempfile::TempDir, Arc<dyn Store>, Cluster) {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            tessera_store::SqliteStore::open(&dir.path().join("t.db"))
+                .await
+                .unwrap(),
+        );
+        let cluster = Cluster::new(
+            Arc::clone(&store),
+            Arc::new(clock.clone()),
+            ClusterSettings {
+                lease: LEASE,
+                notifications: false,
+            },
+        );
+        cluster.join("127.0.0.1:0", false).await.unwrap();
+        (dir, store, cluster)
+    }
+
+    /// The lease runs from the start of the last round that beat; a round that fails leaves
+    /// it to run out, and then token checks fail with the cause, until a round succeeds.
+    #[tokio::test]
+    async fn an_instance_that_cannot_read_the_feed_stops_serving_when_its_lease_ends() {
+        let clock = ManualClock::new(0);
+        let (_dir, store, cluster) = joined(&clock).await;
+        assert!(cluster.check_fresh().is_ok());
+        clock.advance_monotonic(LEASE - Duration::from_millis(50));
+        assert!(cluster.check_fresh().is_ok(), "still within the lease");
+        store.close().await.unwrap();
+        assert!(cluster.round(true, |_| {}).await.is_err());
+        assert!(
+            cluster.check_fresh().is_ok(),
+            "a failed round takes nothing away"
+        );
+        clock.advance_monotonic(Duration::from_millis(100));
+        let out_of_date = cluster.check_fresh().unwrap_err();
+        assert!(out_of_date.stale_ms >= 50, "{out_of_date:?}");
+        let cause = out_of_date.cause.expect("the failed round's cause is kept");
+        assert!(!cause.is_empty());
+    }
+
+    /// A round with nothing new and no beat due writes nothing and renews nothing; one that
+    /// beats renews the lease from its start.
+    #[tokio::test]
+    async fn only_a_round_that_beats_renews_the_lease() {
+        let clock = ManualClock::new(0);
+        let (_dir, _store, cluster) = joined(&clock).await;
+        clock.advance_monotonic(LEASE - Duration::from_millis(10));
+        cluster.round(false, |_| {}).await.unwrap();
+        clock.advance_monotonic(Duration::from_millis(20));
+        assert!(
+            cluster.check_fresh().is_err(),
+            "a quiet round renewed the lease"
+        );
+        cluster.round(true, |_| {}).await.unwrap();
+        assert!(cluster.check_fresh().is_ok());
+    }
+
+    #[test]
+    fn labels_name_host_address_and_process() {
+        let label = instance_label("web1", "10.0.0.5:8421", 4242);
+        assert_eq!(label, "web1 10.0.0.5:8421 pid 4242");
+        assert_eq!(instance_address(&label), Some("web1 10.0.0.5:8421"));
+        assert!(
+            !gone_from_this_host(&label, "web2"),
+            "another host's process is never judged from here"
+        );
+        let mine = instance_label("web1", "10.0.0.5:8421", std::process::id());
+        assert!(!gone_from_this_host(&mine, "web1"), "this process runs");
+        // Process ids are below 2^22 on Linux: this one cannot run.
+        let gone = instance_label("web1", "10.0.0.5:8421", 4_194_304 + 1);
+        assert!(gone_from_this_host(&gone, "web1"));
     }
 }

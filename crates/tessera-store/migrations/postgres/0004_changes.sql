@@ -31,7 +31,10 @@ CREATE TABLE instances (
     -- unix seconds of the first heartbeat, by the database's clock
     started_at   BIGINT NOT NULL,
     -- unix milliseconds of the latest heartbeat, by the database's clock
-    heartbeat_ms BIGINT NOT NULL
+    heartbeat_ms BIGINT NOT NULL,
+    -- how long after a heartbeat the instance may still serve without another: writers
+    -- wait for it that long at most
+    lease_ms     BIGINT NOT NULL
 );
 
 -- Appends a change of kind TG_ARGV[0] for the row. Runs as a deferred constraint trigger,

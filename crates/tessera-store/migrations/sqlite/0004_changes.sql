@@ -33,7 +33,10 @@ CREATE TABLE instances (
     -- unix seconds of the first heartbeat, by the database's clock
     started_at   INTEGER NOT NULL,
     -- unix milliseconds of the latest heartbeat, by the database's clock
-    heartbeat_ms INTEGER NOT NULL
+    heartbeat_ms INTEGER NOT NULL,
+    -- how long after a heartbeat the instance may still serve without another: writers
+    -- wait for it that long at most
+    lease_ms     INTEGER NOT NULL
 ) STRICT;
 
 CREATE TRIGGER users_feed_insert AFTER INSERT ON users

@@ -13,7 +13,7 @@ use sqlx::postgres::{PgListener, PgPool};
 
 use super::login_failures::storable;
 use super::{database_error, write_transaction};
-use crate::{Change, ChangeBatch, ChangeKind, ChangeListener, Instance, StoreError};
+use crate::{Change, ChangeBatch, ChangeKind, ChangeListener, Heartbeat, Instance, StoreError};
 
 /// The channel the feed's triggers notify on every commit that appended to it.
 const CHANNEL: &str = "tessera_changes";
@@ -33,16 +33,16 @@ const SINCE: &str = "SELECT seq, kind, id FROM changes WHERE seq > $1 ORDER BY s
 const PRUNED_THROUGH: &str = "SELECT pruned_through FROM feed_state WHERE id = 1";
 
 const HEARTBEAT: &str = concat!(
-    "INSERT INTO instances (id, label, applied, started_at, heartbeat_ms) \
-     VALUES ($1, $2, $3, floor(extract(epoch FROM clock_timestamp()))::bigint, ",
+    "INSERT INTO instances (id, label, applied, lease_ms, started_at, heartbeat_ms) \
+     VALUES ($1, $2, $3, $4, floor(extract(epoch FROM clock_timestamp()))::bigint, ",
     now_ms!(),
     ") ON CONFLICT (id) DO UPDATE SET \
      applied = GREATEST(instances.applied, excluded.applied), \
-     heartbeat_ms = excluded.heartbeat_ms"
+     heartbeat_ms = excluded.heartbeat_ms, lease_ms = excluded.lease_ms"
 );
 
 const INSTANCES: &str = concat!(
-    "SELECT id, label, applied, started_at, GREATEST(0, ",
+    "SELECT id, label, applied, lease_ms, started_at, GREATEST(0, ",
     now_ms!(),
     " - heartbeat_ms) FROM instances ORDER BY label, id"
 );
@@ -105,16 +105,18 @@ pub(super) async fn since(
     Ok(ChangeBatch::new(after, changes, pruned_through))
 }
 
-pub(super) async fn heartbeat(
-    pool: &PgPool,
-    id: uuid::Uuid,
-    label: &str,
-    applied: i64,
-) -> Result<(), StoreError> {
+pub(super) async fn heartbeat(pool: &PgPool, beat: Heartbeat<'_>) -> Result<(), StoreError> {
+    let Heartbeat {
+        id,
+        label,
+        applied,
+        lease_ms,
+    } = beat;
     sqlx::query(HEARTBEAT)
         .bind(id)
         .bind(storable(label))
         .bind(applied)
+        .bind(lease_ms)
         .execute(pool)
         .await
         .map_err(database_error)?;
@@ -122,19 +124,22 @@ pub(super) async fn heartbeat(
 }
 
 pub(super) async fn instances(pool: &PgPool) -> Result<Vec<Instance>, StoreError> {
-    let rows: Vec<(uuid::Uuid, String, i64, i64, i64)> = sqlx::query_as(INSTANCES)
+    let rows: Vec<(uuid::Uuid, String, i64, i64, i64, i64)> = sqlx::query_as(INSTANCES)
         .fetch_all(pool)
         .await
         .map_err(database_error)?;
     Ok(rows
         .into_iter()
-        .map(|(id, label, applied, started_at, age_ms)| Instance {
-            id,
-            label,
-            applied,
-            started_at,
-            age_ms,
-        })
+        .map(
+            |(id, label, applied, lease_ms, started_at, age_ms)| Instance {
+                id,
+                label,
+                applied,
+                lease_ms,
+                started_at,
+                age_ms,
+            },
+        )
         .collect())
 }
 

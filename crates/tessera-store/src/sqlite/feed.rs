@@ -8,7 +8,7 @@
 use sqlx::sqlite::SqlitePool;
 
 use super::{database_error, write_transaction};
-use crate::{Change, ChangeBatch, ChangeKind, Instance, StoreError};
+use crate::{Change, ChangeBatch, ChangeKind, Heartbeat, Instance, StoreError};
 
 /// Unix milliseconds by SQLite's clock (one value per statement).
 macro_rules! now_ms {
@@ -32,17 +32,17 @@ const SINCE: &str = "SELECT seq, kind, id FROM changes WHERE seq > $1 ORDER BY s
 const PRUNED_THROUGH: &str = "SELECT pruned_through FROM feed_state WHERE id = 1";
 
 const HEARTBEAT: &str = concat!(
-    "INSERT INTO instances (id, label, applied, started_at, heartbeat_ms) \
-     VALUES ($1, $2, $3, ",
+    "INSERT INTO instances (id, label, applied, lease_ms, started_at, heartbeat_ms) \
+     VALUES ($1, $2, $3, $4, ",
     now_s!(),
     ", ",
     now_ms!(),
     ") ON CONFLICT (id) DO UPDATE SET \
-     applied = max(applied, excluded.applied), heartbeat_ms = excluded.heartbeat_ms"
+     applied = max(applied, excluded.applied), heartbeat_ms = excluded.heartbeat_ms, lease_ms = excluded.lease_ms"
 );
 
 const INSTANCES: &str = concat!(
-    "SELECT id, label, applied, started_at, max(0, ",
+    "SELECT id, label, applied, lease_ms, started_at, max(0, ",
     now_ms!(),
     " - heartbeat_ms) FROM instances ORDER BY label, id"
 );
@@ -105,16 +105,18 @@ pub(super) async fn since(
     Ok(ChangeBatch::new(after, changes, pruned_through))
 }
 
-pub(super) async fn heartbeat(
-    pool: &SqlitePool,
-    id: uuid::Uuid,
-    label: &str,
-    applied: i64,
-) -> Result<(), StoreError> {
+pub(super) async fn heartbeat(pool: &SqlitePool, beat: Heartbeat<'_>) -> Result<(), StoreError> {
+    let Heartbeat {
+        id,
+        label,
+        applied,
+        lease_ms,
+    } = beat;
     sqlx::query(HEARTBEAT)
         .bind(id.hyphenated().to_string())
         .bind(label)
         .bind(applied)
+        .bind(lease_ms)
         .execute(pool)
         .await
         .map_err(database_error)?;
@@ -122,18 +124,19 @@ pub(super) async fn heartbeat(
 }
 
 pub(super) async fn instances(pool: &SqlitePool) -> Result<Vec<Instance>, StoreError> {
-    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(INSTANCES)
+    let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(INSTANCES)
         .fetch_all(pool)
         .await
         .map_err(database_error)?;
     rows.into_iter()
-        .map(|(id, label, applied, started_at, age_ms)| {
+        .map(|(id, label, applied, lease_ms, started_at, age_ms)| {
             Ok(Instance {
                 id: uuid::Uuid::parse_str(&id).map_err(|error| {
                     StoreError::Corrupt(format!("instances.id is not a uuid: {error}"))
                 })?,
                 label,
                 applied,
+                lease_ms,
                 started_at,
                 age_ms,
             })

@@ -2,6 +2,7 @@
 //! reading it page by page, pruning, and the instances' heartbeats.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+use tessera_store::Heartbeat;
 
 use tessera_store::{
     ChangeKind, EndReason, FailureKey, LoginFailure, RotateOutcome, Store, UserPatch,
@@ -239,7 +240,10 @@ pub async fn contract_feed_ignores_logins_refreshes_failures_and_purges(store: &
         .await
         .unwrap();
     // Heartbeats.
-    store.heartbeat(Uuid::new_v4(), "host", 0).await.unwrap();
+    store
+        .heartbeat(beat(Uuid::new_v4(), "host", 0))
+        .await
+        .unwrap();
     expect_fed(
         store,
         cursor,
@@ -342,11 +346,11 @@ pub async fn contract_heartbeats_register_instances(store: &dyn Store) {
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
     let before = system_now();
     store
-        .heartbeat(first, "host-b:8080 pid 1", 5)
+        .heartbeat(beat(first, "host-b:8080 pid 1", 5))
         .await
         .unwrap();
     store
-        .heartbeat(second, "host-a:8080 pid 2", 3)
+        .heartbeat(beat(second, "host-a:8080 pid 2", 3))
         .await
         .unwrap();
 
@@ -365,14 +369,14 @@ pub async fn contract_heartbeats_register_instances(store: &dyn Store) {
     }
 
     // `applied` never goes back; the label is the first heartbeat's.
-    store.heartbeat(first, "renamed", 2).await.unwrap();
+    store.heartbeat(beat(first, "renamed", 2)).await.unwrap();
     let again = store.instances().await.unwrap();
     assert_eq!(again[1].id, first);
     assert_eq!(again[1].applied, 5);
     assert_eq!(again[1].label, "host-b:8080 pid 1");
     assert_eq!(again[1].started_at, instances[1].started_at);
     store
-        .heartbeat(first, "host-b:8080 pid 1", 9)
+        .heartbeat(beat(first, "host-b:8080 pid 1", 9))
         .await
         .unwrap();
     assert_eq!(store.instances().await.unwrap()[1].applied, 9);
@@ -390,4 +394,14 @@ pub async fn contract_heartbeats_register_instances(store: &dyn Store) {
     assert_eq!(store.instances().await.unwrap().len(), 1);
     store.prune_changes(0, 100, -1_000).await.unwrap();
     assert!(store.instances().await.unwrap().is_empty());
+}
+
+/// A heartbeat with a 5-second lease.
+fn beat(id: Uuid, label: &str, applied: i64) -> Heartbeat<'_> {
+    Heartbeat {
+        id,
+        label,
+        applied,
+        lease_ms: 5_000,
+    }
 }

@@ -16,6 +16,7 @@ mod connections;
 mod cors;
 mod deploy;
 mod errors;
+mod feed;
 mod last_admin;
 mod login;
 mod login_log;
