@@ -369,3 +369,45 @@ fn man_prints_one_roff_page_naming_every_command() {
     assert!(page.contains("TESSERA_DATABASE_URL"), "{page}");
     assert_eq!(listing(env.path()), Vec::<String>::new());
 }
+
+/// `tessera db check` names the schema version, the change feed's end and every running
+/// instance with how far it has applied the feed; an instance that stopped cleanly leaves
+/// the registry.
+#[test]
+fn db_check_lists_the_running_instances_and_how_far_they_applied_the_feed() {
+    let env = TestEnv::new();
+    let binary = || {
+        Binary::new(env.path())
+            .env("TESSERA_JWT_SECRET", SECRET)
+            .env("TESSERA_ADMIN_PASSWORD", PASSWORD)
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+    };
+    let server = binary().arg("serve").serve();
+    let (code, stdout, stderr) = binary().arg("db").arg("check").output();
+    assert_eq!(code, 0, "stdout {stdout} stderr {stderr}");
+    assert!(
+        stdout.starts_with("connected; schema version 4 (up to date)\nchange feed: at "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("instances: 1 registered, 1 within their lease (5 s)\n"),
+        "{stdout}"
+    );
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let line = stdout
+        .lines()
+        .find(|line| line.contains(&format!("127.0.0.1:{port} pid ")))
+        .unwrap_or_else(|| panic!("no line for the server on port {port}: {stdout}"));
+    assert!(
+        line.contains("(up to date)") && line.ends_with("serving"),
+        "{line}"
+    );
+    let (code, _) = server.terminate_and_wait();
+    assert_eq!(code, 0);
+    let (code, stdout, _) = binary().arg("db").arg("check").output();
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("instances: 0 registered"),
+        "a clean stop leaves the registry: {stdout}"
+    );
+}
