@@ -544,7 +544,7 @@ macro_rules! every_contract {
 }
 
 /// Rounds of each race, each on a fresh database.
-const RACE_ROUNDS: usize = 5;
+const RACE_ROUNDS: usize = 20;
 
 mod sqlite {
     use super::*;

@@ -146,7 +146,7 @@ every_contract!(Fixture);
 /// once, migrated once, and every one of them opens it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_starting_at_once_create_and_migrate_once() {
-    for _ in 0..3 {
+    for _ in 0..10 {
         let name = fresh_name();
         let dropper = Dropper(name.clone());
         let url = database_url(&name);
