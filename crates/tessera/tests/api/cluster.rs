@@ -579,7 +579,18 @@ async fn tokens_and_refresh_tokens_issued_by_one_instance_work_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_deactivated_on_one_instance_is_refused_by_the_other_at_once() {
-    let cluster = Cluster::pair(&[]).await;
+    deactivation_seen_at_once(&[]).await;
+}
+
+/// Without notifications (behind a pooler that does not pass them), the instances poll the
+/// feed: the writer waits longer, and the guarantee is the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_notifications_a_deactivation_is_still_refused_by_the_other_at_once() {
+    deactivation_seen_at_once(&[("TESSERA_DATABASE_NOTIFICATIONS", "false")]).await;
+}
+
+async fn deactivation_seen_at_once(settings: &[(&'static str, &str)]) {
+    let cluster = Cluster::pair(settings).await;
     let id = cluster.create_user("dora", "dora-password-1").await;
     for rep in 0..REPETITIONS {
         let (writer, other) = roles(&cluster, rep);
