@@ -503,6 +503,9 @@ def main():
             per_round = [pg[index] / lite[index]
                          for pg, lite in zip(rows["postgres"], rows["sqlite"])]
             print(f"PostgreSQL / SQLite {what}: {summary(per_round)} (median of per-round ratios)")
+        for name in ("sqlite", "postgres"):
+            print(f"  {name} logins/s, refreshes/s per round: "
+                  + ", ".join(f"{r[0]:.1f} {r[1]:,.0f}" for r in rows[name]))
         print(f"[{time.monotonic() - began:.0f} s]", flush=True)
 
         results = part_revoke(resources, admin_url, rv_rounds, rv_writes)
