@@ -11,16 +11,14 @@
 use std::future::Future;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Stdio};
-use std::str::FromStr as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::Connection as _;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use crate::helpers::{Answer, Binary, Grant};
+use crate::pg::TestDatabase;
 use crate::proxy::Proxy;
 
 /// The signing secret every instance of a cluster shares.
@@ -37,102 +35,6 @@ const LEASE: &str = "TESSERA_INSTANCE_LEASE_SECONDS";
 
 // ---------------------------------------------------------------------------------------------
 // The PostgreSQL database of one test.
-
-/// The server the tests use unless `TESSERA_TEST_POSTGRES_URL` names another one.
-const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn server_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_SERVER.to_owned())
-}
-
-/// `server_url()` with its database replaced by `database` and, when given, its host and
-/// port by `authority`.
-fn url_for(database: &str, authority: Option<&str>) -> String {
-    let server = server_url();
-    let (scheme, rest) = server
-        .split_once("://")
-        .expect("TESSERA_TEST_POSTGRES_URL must be postgres://USER@HOST:PORT/DATABASE");
-    let (before_path, after_path) = rest.split_once('/').unwrap_or((rest, ""));
-    let query = after_path
-        .split_once('?')
-        .map(|(_, query)| format!("?{query}"))
-        .unwrap_or_default();
-    let (user, host) = match before_path.rsplit_once('@') {
-        Some((user, host)) => (format!("{user}@"), host),
-        None => (String::new(), before_path),
-    };
-    let host = authority.unwrap_or(host);
-    format!("{scheme}://{user}{host}/{database}{query}")
-}
-
-/// A connection to the administrative database; fails the test when the server is down.
-async fn admin_connection() -> PgConnection {
-    let url = server_url();
-    let options = PgConnectOptions::from_str(&url).expect("TESSERA_TEST_POSTGRES_URL is a url");
-    match PgConnection::connect_with(&options).await {
-        Ok(connection) => connection,
-        Err(error) => panic!(
-            "PostgreSQL is not reachable at {}:{} ({error}): the cluster tests need a running \
-             server; start one or point TESSERA_TEST_POSTGRES_URL at one",
-            options.get_host(),
-            options.get_port()
-        ),
-    }
-}
-
-/// A fresh database, dropped (with every connection to it) when this is dropped.
-struct Database {
-    name: String,
-    /// `host:port` of the server, for a proxy to connect to.
-    upstream: String,
-}
-
-impl Database {
-    async fn create() -> Self {
-        let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-        let mut connection = admin_connection().await;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        let options = PgConnectOptions::from_str(&server_url()).unwrap();
-        Self {
-            name,
-            upstream: format!("{}:{}", options.get_host(), options.get_port()),
-        }
-    }
-
-    /// The URL of this database, directly or through a proxy at `authority`.
-    fn url(&self, authority: Option<&str>) -> String {
-        url_for(&self.name, authority)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        // On a thread and runtime of its own: the test's runtime may be gone or panicking.
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let mut connection = admin_connection().await;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )))
-                .execute(&mut connection)
-                .await
-                .map(|_| ())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
-            panic!("could not drop the test database {}", self.name);
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Instances.
@@ -332,7 +234,7 @@ async fn start_instance(
 pub struct Cluster {
     instances: Vec<Instance>,
     proxies: Vec<Option<Proxy>>,
-    database: Database,
+    database: TestDatabase,
     dir: tempfile::TempDir,
     /// An access token of the bootstrap admin.
     pub admin: String,
@@ -350,19 +252,19 @@ impl Cluster {
 
     /// One instance per spec, started one after the other (named `A`, `B`, …).
     pub async fn start(specs: &[Spec]) -> Self {
-        let database = Database::create().await;
+        let database = TestDatabase::create().await;
         let dir = tempfile::tempdir().unwrap();
         let mut instances = Vec::new();
         let mut proxies = Vec::new();
         for (index, spec) in specs.iter().enumerate() {
             let name = char::from(b'A' + u8::try_from(index).unwrap());
             let proxy = if spec.proxied {
-                Some(Proxy::start(database.upstream.clone()).await)
+                Some(Proxy::start(TestDatabase::upstream()).await)
             } else {
                 None
             };
             let authority = proxy.as_ref().map(|proxy| proxy.addr().to_string());
-            let url = database.url(authority.as_deref());
+            let url = database.url(authority.as_deref(), None);
             instances.push(start_instance(name, dir.path(), &url, spec).await);
             proxies.push(proxy);
         }
@@ -441,7 +343,7 @@ impl Cluster {
     /// not through any proxy) and returns (exit code, stdout, stderr).
     pub async fn operator(&self, args: &[&str]) -> (i32, String, String) {
         let mut binary = Binary::new(self.dir.path())
-            .env("TESSERA_DATABASE_URL", &self.database.url(None))
+            .env("TESSERA_DATABASE_URL", &self.database.url(None, None))
             .env("TESSERA_JWT_SECRET", SECRET);
         for arg in args {
             binary = binary.arg(*arg);

@@ -12,98 +12,46 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sqlx::Connection as _;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::PgConnectOptions;
 
 use crate::helpers::{Binary, TestEnv};
+use crate::pg::{TestDatabase, admin_execute, server_url};
 
-/// The server the tests use unless `TESSERA_TEST_POSTGRES_URL` names another one.
-const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// A password put into every URL the binary gets: trust auth ignores it, and it must never be
 /// shown.
 const URL_PASSWORD: &str = "url-pw-5e8a1c";
 const SECRET: &str = "PostgresTestSecret_0123456789abc";
 const ADMIN_PASSWORD: &str = "postgres admin password";
 
-fn server_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_SERVER.to_owned())
-}
-
-/// A connection to the administrative database; fails the test when the server is down.
-async fn admin() -> PgConnection {
-    let url = server_url();
-    let options = PgConnectOptions::from_str(&url).expect("TESSERA_TEST_POSTGRES_URL is a url");
-    match PgConnection::connect_with(&options).await {
-        Ok(connection) => connection,
-        Err(error) => panic!(
-            "PostgreSQL is not reachable at {} ({error}): these tests need a running server; \
-             start it (.ci/run does) or point TESSERA_TEST_POSTGRES_URL at one",
-            options.get_host()
-        ),
-    }
-}
-
-/// Runs one statement on the administrative database.
-async fn admin_execute(sql: String) {
-    let mut connection = admin().await;
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&mut connection)
-        .await
-        .unwrap();
-    connection.close().await.unwrap();
-}
-
-/// A database name of its own for one test, not created yet (the binary creates it), and
-/// dropped when this is dropped.
-struct TestDatabase {
-    name: String,
-}
-
-impl TestDatabase {
-    async fn new() -> Self {
-        // Reaching the server first makes a missing server fail here, with its message.
-        admin().await.close().await.unwrap();
-        Self {
-            name: format!("tessera_test_{}", uuid::Uuid::new_v4().simple()),
-        }
-    }
-
+/// What these tests do with their database.
+trait BinaryDatabase {
     /// The database's URL with [`URL_PASSWORD`] in it, as an operator would write it.
-    fn url(&self) -> String {
-        let options = PgConnectOptions::from_str(&server_url()).unwrap();
-        format!(
-            "postgres://{}:{URL_PASSWORD}@{}:{}/{}",
-            options.get_username(),
-            options.get_host(),
-            options.get_port(),
-            self.name
-        )
-    }
-
+    fn url_with_password(&self) -> String;
     /// How the binary names it: the URL with its password hidden.
-    fn shown(&self) -> String {
-        self.url().replace(URL_PASSWORD, "<hidden>")
-    }
-
-    /// A connection to the test's database itself.
-    async fn connect(&self) -> PgConnection {
-        let options = PgConnectOptions::from_str(&server_url())
-            .unwrap()
-            .database(&self.name);
-        PgConnection::connect_with(&options).await.unwrap()
-    }
-
-    /// Whether the database exists.
-    async fn exists(&self) -> bool {
-        let mut connection = admin().await;
-        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-            .bind(&self.name)
-            .fetch_optional(&mut connection)
-            .await
-            .unwrap();
-        found.is_some()
-    }
-
+    fn shown(&self) -> String;
+    /// The binary with the database's URL and the test secret.
+    fn binary(&self, env: &TestEnv) -> Binary;
     /// Refuses (or allows again) new connections, and ends the ones open now.
+    async fn cut_off(&self, cut: bool);
+}
+
+impl BinaryDatabase for TestDatabase {
+    fn url_with_password(&self) -> String {
+        self.url(None, Some(URL_PASSWORD))
+    }
+
+    fn shown(&self) -> String {
+        self.url_with_password().replace(URL_PASSWORD, "<hidden>")
+    }
+
+    fn binary(&self, env: &TestEnv) -> Binary {
+        Binary::new(env.path())
+            .env("TESSERA_DATABASE_URL", &self.url_with_password())
+            .env("TESSERA_JWT_SECRET", SECRET)
+            .env("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+    }
+
     async fn cut_off(&self, cut: bool) {
         let allow = if cut { "false" } else { "true" };
         admin_execute(format!(
@@ -120,35 +68,6 @@ impl TestDatabase {
             .await;
         }
     }
-
-    /// The binary with the database's URL and the test secret.
-    fn binary(&self, env: &TestEnv) -> Binary {
-        Binary::new(env.path())
-            .env("TESSERA_DATABASE_URL", &self.url())
-            .env("TESSERA_JWT_SECRET", SECRET)
-            .env("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("TESSERA_LISTEN", "127.0.0.1:0")
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // On a thread of its own: the test's runtime may be gone or busy.
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(admin_execute(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                )));
-        })
-        .join();
-        if dropped.is_err() && !std::thread::panicking() {
-            panic!("could not drop the test database {}", self.name);
-        }
-    }
 }
 
 /// The password never appears in anything the binary wrote.
@@ -162,7 +81,7 @@ fn assert_no_password(text: &str) {
 #[tokio::test]
 async fn serve_creates_migrates_and_serves_a_postgres_database() {
     let env = TestEnv::new();
-    let database = TestDatabase::new().await;
+    let database = TestDatabase::named().await;
     assert!(!database.exists().await);
     let server = database.binary(&env).env("TESSERA_LOG", "info").serve();
     assert!(database.exists().await, "serve creates the database");
@@ -186,7 +105,7 @@ async fn serve_creates_migrates_and_serves_a_postgres_database() {
 #[tokio::test]
 async fn user_commands_work_on_postgres_and_name_the_database() {
     let env = TestEnv::new();
-    let database = TestDatabase::new().await;
+    let database = TestDatabase::named().await;
     let named = format!(
         "database: {} (TESSERA_DATABASE_URL, environment)",
         database.shown()
@@ -241,9 +160,9 @@ async fn user_commands_work_on_postgres_and_name_the_database() {
 #[tokio::test]
 async fn serve_refuses_a_random_secret_on_postgres_unless_allowed() {
     let env = TestEnv::new();
-    let database = TestDatabase::new().await;
+    let database = TestDatabase::named().await;
     let without_secret = Binary::new(env.path())
-        .env("TESSERA_DATABASE_URL", &database.url())
+        .env("TESSERA_DATABASE_URL", &database.url_with_password())
         .env("TESSERA_LISTEN", "127.0.0.1:0");
 
     let (code, stdout, stderr) = without_secret.output_within(Duration::from_secs(60));
@@ -287,7 +206,7 @@ async fn serve_refuses_a_random_secret_on_postgres_unless_allowed() {
 #[tokio::test]
 async fn a_lost_database_is_a_503_with_its_cause_logged_and_the_server_recovers() {
     let env = TestEnv::new();
-    let database = TestDatabase::new().await;
+    let database = TestDatabase::named().await;
     let server = database.binary(&env).serve();
     let login = server.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(login.status, StatusCode::OK, "{login:?}");
@@ -434,7 +353,7 @@ async fn an_unknown_role_is_refused_by_name_with_the_password_hidden() {
 #[tokio::test]
 async fn a_database_of_a_newer_tessera_is_refused_and_left_unchanged() {
     let env = TestEnv::new();
-    let database = TestDatabase::new().await;
+    let database = TestDatabase::named().await;
     let (code, _, stderr) = database.binary(&env).arg("migrate").output();
     assert_eq!(code, 0, "{stderr}");
     let mut connection = database.connect().await;
