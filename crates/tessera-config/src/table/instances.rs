@@ -46,10 +46,14 @@ pub(super) const INSTANCE_LEASE: SettingSpec = SettingSpec {
     allowed: "an integer from 1 to 60 (seconds)",
     help: "How long an instance keeps accepting tokens without having confirmed that it has \
            applied every change made through the database (by other instances or by `tessera` \
-           commands): a deactivated user, an ended session. Past it, requests that check a \
-           token are answered `503` with `Retry-After` until the instance has caught up, so a \
-           revoked token is never accepted for longer than this after the database became \
-           unreachable. Shorter is stricter; longer rides out short database hiccups.",
+           commands): a deactivated user, an ended session. It confirms about once a second. \
+           Past its lease, requests that check a token are answered `503` with `Retry-After` \
+           until the instance has caught up. A write that revokes access waits until every \
+           other instance has applied it, but for an instance that has gone silent at most \
+           that instance's lease (plus half a second), by when it has stopped accepting \
+           tokens: so a revoked token is never accepted anywhere once the write is answered. \
+           Shorter makes such writes wait less after an instance crashes; longer rides out \
+           longer database hiccups without refusing requests.",
     sensitivity: Sensitivity::Public,
     kind: ValueKind::Integer,
     in_config_file: true,
@@ -75,8 +79,9 @@ pub(super) const DATABASE_NOTIFICATIONS: SettingSpec = SettingSpec {
     help: "On PostgreSQL, learn of changes made by other instances and by `tessera` commands \
            at once through `LISTEN`/`NOTIFY`, besides polling. Turn it off behind a connection \
            pooler in transaction mode (such as PgBouncer's `pool_mode = transaction`), which \
-           does not pass notifications on: changes are then seen by polling only. Ignored on \
-           SQLite.",
+           does not pass notifications on: changes are then seen by polling, every 100 ms, and \
+           a write that revokes access waits that long for the other instances. Ignored on \
+           SQLite, which is always polled.",
     sensitivity: Sensitivity::Public,
     kind: ValueKind::Boolean,
     in_config_file: true,
