@@ -338,19 +338,19 @@ fn instance_settings_default_and_resolve() {
     let given = settings(&[
         ("TESSERA_ALLOW_RANDOM_SECRET", "on"),
         ("TESSERA_DATABASE_NOTIFICATIONS", "no"),
-        ("TESSERA_INSTANCE_LEASE_SECONDS", "60"),
+        ("TESSERA_INSTANCE_LEASE_SECONDS", "20"),
     ]);
     assert!(given.allow_random_secret);
     assert!(!given.database_notifications);
-    assert_eq!(given.instance_lease_seconds, 60);
+    assert_eq!(given.instance_lease_seconds, 20);
     check(&Case {
         what: "lease out of range",
-        cli: &[("TESSERA_INSTANCE_LEASE_SECONDS", "61")],
+        cli: &[("TESSERA_INSTANCE_LEASE_SECONDS", "21")],
         env: &[],
         file: None,
         expect: Expect::Error(&[
-            "TESSERA_INSTANCE_LEASE_SECONDS=61 from command line is invalid: must be an integer \
-             from 1 to 60 (seconds)",
+            "TESSERA_INSTANCE_LEASE_SECONDS=21 from command line is invalid: must be an integer \
+             from 1 to 20 (seconds)",
         ]),
     });
     check(&Case {

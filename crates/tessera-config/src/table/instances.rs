@@ -11,8 +11,10 @@ use crate::parse;
 
 /// The shortest instance lease, in seconds.
 pub const INSTANCE_LEASE_MIN_SECONDS: u32 = 1;
-/// The longest instance lease, in seconds.
-pub const INSTANCE_LEASE_MAX_SECONDS: u32 = 60;
+/// The longest instance lease, in seconds: a revoking write may wait a lease (plus half a
+/// second) for a silent instance, and must still be answered well within the 30-second request
+/// timeout.
+pub const INSTANCE_LEASE_MAX_SECONDS: u32 = 20;
 
 pub(super) const ALLOW_RANDOM_SECRET: SettingSpec = SettingSpec {
     name: "TESSERA_ALLOW_RANDOM_SECRET",
@@ -43,7 +45,7 @@ pub(super) const INSTANCE_LEASE: SettingSpec = SettingSpec {
     aliases: &[],
     default: DefaultValue::Value("5"),
     default_note: "",
-    allowed: "an integer from 1 to 60 (seconds)",
+    allowed: "an integer from 1 to 20 (seconds)",
     help: "How long an instance keeps accepting tokens without having confirmed that it has \
            applied every change made through the database (by other instances or by `tessera` \
            commands): a deactivated user, an ended session. It confirms about once a second. \
@@ -53,7 +55,8 @@ pub(super) const INSTANCE_LEASE: SettingSpec = SettingSpec {
            that instance's lease (plus half a second), by when it has stopped accepting \
            tokens: so a revoked token is never accepted anywhere once the write is answered. \
            Shorter makes such writes wait less after an instance crashes; longer rides out \
-           longer database hiccups without refusing requests.",
+           longer database hiccups without refusing requests. At most 20 seconds, so that such a \
+           write is always answered within the 30-second request timeout.",
     sensitivity: Sensitivity::Public,
     kind: ValueKind::Integer,
     in_config_file: true,
@@ -100,17 +103,17 @@ mod tests {
 
     #[test]
     fn lease_accepts_its_range_only() {
-        for (raw, expected) in [("1", 1), ("5", 5), ("60", 60)] {
+        for (raw, expected) in [("1", 1), ("5", 5), ("20", 20)] {
             let mut draft = Draft::default();
             INSTANCE_LEASE.apply(raw, &mut draft).unwrap();
             assert_eq!(draft.instance_lease_seconds, expected, "{raw}");
         }
-        for raw in ["0", "61", "-1", "5s", "", "1.5"] {
+        for raw in ["0", "21", "60", "-1", "5s", "", "1.5"] {
             let error = INSTANCE_LEASE
                 .apply(raw, &mut Draft::default())
                 .unwrap_err();
             assert_eq!(
-                error, "must be an integer from 1 to 60 (seconds)",
+                error, "must be an integer from 1 to 20 (seconds)",
                 "{raw:?}"
             );
         }

@@ -283,6 +283,13 @@ impl Cluster {
         cluster
     }
 
+    /// Kills instance `index` with SIGKILL: it leaves no word in the registry.
+    pub fn kill(&mut self, index: usize) {
+        let child = &mut self.instances[index].child;
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// The HTTP side of instance `index`.
     pub fn instance(&self, index: usize) -> &Node {
         &self.instances[index].node
@@ -979,4 +986,38 @@ async fn an_instance_cut_off_from_the_database_refuses_rather_than_miss_a_revoca
             .patch_user(a, &vera, &json!({ "active": true }), &context)
             .await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// An instance killed with SIGKILL leaves its entry in the registry; on its own host it is
+// recognised as gone (its process no longer runs), so writers do not wait out its lease.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_on_this_host_does_not_hold_up_writers_for_its_lease() {
+    let mut cluster = Cluster::start(&[Spec::default(), Spec::default().with(LEASE, "60")]).await;
+    let id = cluster.create_user("kim", "kim-password-12").await;
+    let grant = cluster
+        .instance(0)
+        .grant("kim", "kim-password-12", "set-up")
+        .await;
+    cluster.kill(1);
+    let started = Instant::now();
+    cluster
+        .patch_user(
+            cluster.instance(0),
+            &id,
+            &json!({ "active": false }),
+            "after the kill",
+        )
+        .await;
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(10),
+        "A waited {waited:?} for B, killed on this host, whose lease is 20 s"
+    );
+    assert_refused(
+        &cluster.instance(0).me(&grant.access).await,
+        "user_inactive",
+        "A after the deactivation",
+    );
 }
