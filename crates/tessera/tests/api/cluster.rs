@@ -994,7 +994,7 @@ async fn an_instance_cut_off_from_the_database_refuses_rather_than_miss_a_revoca
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_on_this_host_does_not_hold_up_writers_for_its_lease() {
-    let mut cluster = Cluster::start(&[Spec::default(), Spec::default().with(LEASE, "60")]).await;
+    let mut cluster = Cluster::start(&[Spec::default(), Spec::default().with(LEASE, "20")]).await;
     let id = cluster.create_user("kim", "kim-password-12").await;
     let grant = cluster
         .instance(0)
