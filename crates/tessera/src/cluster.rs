@@ -15,10 +15,12 @@
 //! - a round's start is taken before it reads the feed, and its heartbeat is stamped by the
 //!   database's clock after that read, so "the heartbeat is older than `lease` + margin" (what
 //!   writers see) implies "the instance has stopped serving from its caches" (what it does);
-//! - a writer waits until every instance whose heartbeat is younger than the lease (plus a
-//!   margin) has applied the feed up to the writer's change, or until the lease plus margin
-//!   has passed since the write (by then every instance that did not apply it has stopped
-//!   serving); so once a revoking write is answered, no instance answers a stale `200`;
+//! - a writer waits until every instance whose heartbeat is younger than that instance's own
+//!   lease (plus a margin) has applied the feed up to the writer's change, or, when it cannot
+//!   read the registry, until the longest lease it knows plus the margin has passed since the
+//!   write (by then every instance that did not apply it has stopped serving); so once a
+//!   revoking write is answered, no instance answers a stale `200`; instances of this host
+//!   whose process no longer runs are not waited for;
 //! - changes are applied before the heartbeat that reports them; evictions bump the caches'
 //!   epochs, so a store read that raced a change is never cached after it (see `cache`);
 //! - a new instance starts at the feed's end with empty caches: nothing before it matters.
