@@ -36,7 +36,7 @@ pub(super) struct LoginBody {
     /// Compared case-insensitively.
     username: String,
     password: String,
-    /// Also deliver the refresh token as an HttpOnly cookie.
+    /// Deliver the refresh token as an HttpOnly cookie instead of in the answer's body.
     #[serde(default)]
     refresh_cookie: bool,
 }
@@ -61,8 +61,12 @@ struct TokenResponse {
     /// Seconds the access token is valid for.
     expires_in: i64,
     expires_at: Rfc3339,
-    /// Good for one refresh; keep it secret.
-    refresh_token: String,
+    /// Good for one refresh; keep it secret. Absent in cookie mode (a login with
+    /// `"refresh_cookie": true`, or a refresh that presented the `tessera_refresh` cookie):
+    /// the token then travels only in that HttpOnly cookie, out of reach of page scripts.
+    #[schema(required = false, nullable = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
     /// When the session ends unless refreshed before (idle or absolute deadline).
     refresh_expires_at: Rfc3339,
     #[schema(format = Uuid)]
@@ -87,7 +91,7 @@ pub(super) struct SessionsEnded {
     pub(super) sessions_ended: u64,
 }
 
-/// Where the refresh token travels: in the JSON body only, or in the cookie too.
+/// Where the refresh token travels: in the JSON body, or only in the HttpOnly cookie.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Delivery {
     Body,
@@ -105,7 +109,8 @@ enum Delivery {
     responses(
         (status = 200, description = "Logged in: a new session and its tokens", body = TokenResponse,
          headers(("Set-Cookie" = String,
-                  description = "The refresh token as an HttpOnly cookie, when asked for"))),
+                  description = "The refresh token as an HttpOnly cookie, when asked for \
+                                 (it is then left out of the body)"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 408, response = Timeout),
@@ -146,8 +151,8 @@ async fn post_login(
 }
 
 /// The refresh token comes from the JSON body `{"refresh_token"}` or, when the body is
-/// empty or has no `refresh_token`, from the cookie; the new one goes back in the body, and
-/// in the cookie when the old one came that way.
+/// empty or has no `refresh_token`, from the cookie; the new one goes back the way the old
+/// one came: in the body, or only in the cookie.
 #[utoipa::path(
     post,
     path = "/api/auth/refresh",
@@ -161,7 +166,8 @@ async fn post_login(
         (status = 200, description = "A new access token and the next refresh token (the \
                                       presented one is spent)", body = TokenResponse,
          headers(("Set-Cookie" = String,
-                  description = "The next refresh token, when the presented one came as the cookie"))),
+                  description = "The next refresh token, when the presented one came as the \
+                                 cookie (it is then left out of the body)"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 408, response = Timeout),
@@ -205,16 +211,30 @@ async fn post_refresh(
     }
 }
 
+/// The `200` of a login or refresh. With `Delivery::Cookie` the refresh token is only in
+/// the `Set-Cookie` header, never in the body; should the cookie header not build (a refresh
+/// token is base64url, so it always does), the token goes in the body rather than be lost.
 fn token_response(state: &AppState, grant: &Grant, delivery: Delivery, secure: bool) -> Response {
     let claims = &grant.token.claims;
     let now = state.auth.clock.now();
     let session_expires_at = grant.session.expires_at();
+    let cookie = match delivery {
+        Delivery::Cookie => set_refresh_cookie(
+            grant.refresh_token.expose(),
+            session_expires_at - now,
+            secure,
+        ),
+        Delivery::Body => None,
+    };
+    let refresh_token = cookie
+        .is_none()
+        .then(|| grant.refresh_token.expose().to_owned());
     let body = TokenResponse {
         access_token: grant.token.token.clone(),
         token_type: "Bearer",
         expires_in: claims.exp - claims.iat,
         expires_at: Rfc3339(claims.exp),
-        refresh_token: grant.refresh_token.expose().to_owned(),
+        refresh_token,
         refresh_expires_at: Rfc3339(session_expires_at),
         session_id: grant.session.id.to_string(),
         server_time: Rfc3339(now),
@@ -228,13 +248,7 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery, secure: b
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    if delivery == Delivery::Cookie
-        && let Some(cookie) = set_refresh_cookie(
-            grant.refresh_token.expose(),
-            session_expires_at - now,
-            secure,
-        )
-    {
+    if let Some(cookie) = cookie {
         headers.insert(header::SET_COOKIE, cookie);
     }
     response

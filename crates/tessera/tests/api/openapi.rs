@@ -163,6 +163,19 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
     let body = &document["components"]["schemas"]["RefreshBody"];
     assert!(body["properties"]["refresh_token"].is_object());
     assert!(body.get("required").is_none(), "{body}");
+    // In cookie mode a token answer leaves `refresh_token` out: a string when present,
+    // never null, and not required.
+    let tokens = &document["components"]["schemas"]["TokenResponse"];
+    assert_eq!(tokens["properties"]["refresh_token"]["type"], "string");
+    let required = tokens["required"].as_array().unwrap();
+    assert!(
+        required.contains(&serde_json::json!("access_token")),
+        "{tokens}"
+    );
+    assert!(
+        !required.contains(&serde_json::json!("refresh_token")),
+        "{tokens}"
+    );
     let error = &document["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], serde_json::json!(["error", "message"]));
     assert_eq!(error["properties"]["reason"]["type"], "string");

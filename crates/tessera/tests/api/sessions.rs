@@ -293,6 +293,82 @@ async fn refreshing_keeps_a_session_alive_until_its_absolute_end() {
     assert_token_refused(&server.me(&grant.access).await);
 }
 
+/// Whether the JSON body of `answer` has a `refresh_token` member at all (`null` counts).
+fn has_refresh_token_member(answer: &Answer) -> bool {
+    answer
+        .body
+        .as_object()
+        .unwrap_or_else(|| panic!("not a JSON object: {answer:?}"))
+        .contains_key("refresh_token")
+}
+
+/// In cookie mode page scripts cannot read the refresh token: the body has no
+/// `refresh_token` member, and the HttpOnly cookie carries it.
+#[tokio::test]
+async fn a_cookie_login_keeps_the_refresh_token_out_of_the_body() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    let login = server
+        .login_with("admin", ADMIN_PASSWORD, &json!({ "refresh_cookie": true }))
+        .await;
+    assert_ok(&login);
+    assert!(!has_refresh_token_member(&login), "{login:?}");
+    assert!(login.body["access_token"].is_string(), "{login:?}");
+    let (cookie, header) = set_cookie(&login);
+    assert_eq!(cookie.len(), 43);
+    assert_eq!(
+        header,
+        format!("tessera_refresh={cookie}; Path=/api/auth; Max-Age=600; HttpOnly; SameSite=Strict"),
+        "no Secure on loopback HTTP"
+    );
+    // The cookie holds the live refresh token.
+    assert_ok(&server.refresh(&cookie).await);
+}
+
+#[tokio::test]
+async fn a_cookie_refresh_keeps_the_refresh_token_out_of_the_body() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    // The cookie is read whichever way the session started.
+    let grant = admin_grant(&server).await;
+    let refreshed = server.refresh_with_cookie(&grant.refresh).await;
+    assert_ok(&refreshed);
+    assert!(!has_refresh_token_member(&refreshed), "{refreshed:?}");
+    let (next, header) = set_cookie(&refreshed);
+    assert_ne!(next, grant.refresh);
+    assert!(header.ends_with("; HttpOnly; SameSite=Strict"), "{header}");
+    assert_ok(&server.refresh(&next).await);
+}
+
+#[tokio::test]
+async fn body_tokens_are_answered_in_the_body_without_a_cookie() {
+    let env = TestEnv::new();
+    let server = env.spawn(SHORT).await;
+    for extra in [json!({}), json!({ "refresh_cookie": false })] {
+        let login = server.login_with("admin", ADMIN_PASSWORD, &extra).await;
+        assert_ok(&login);
+        assert!(login.header("set-cookie").is_none(), "{login:?}");
+        let refresh = login.body["refresh_token"].as_str().unwrap();
+        assert_eq!(refresh.len(), 43, "{login:?}");
+
+        let by_body = server.refresh(refresh).await;
+        assert_ok(&by_body);
+        assert!(by_body.header("set-cookie").is_none(), "{by_body:?}");
+        let next = by_body.body["refresh_token"].as_str().unwrap();
+        assert_ne!(next, refresh);
+        assert_ok(&server.refresh(next).await);
+    }
+    // A session started with the cookie can go on in the body, and is answered there.
+    let login = server
+        .login_with("admin", ADMIN_PASSWORD, &json!({ "refresh_cookie": true }))
+        .await;
+    let (cookie, _) = set_cookie(&login);
+    let by_body = server.refresh(&cookie).await;
+    assert_ok(&by_body);
+    assert!(by_body.header("set-cookie").is_none(), "{by_body:?}");
+    assert!(by_body.body["refresh_token"].is_string(), "{by_body:?}");
+}
+
 #[tokio::test]
 async fn the_cookie_flow_sets_rotates_and_clears_an_httponly_cookie() {
     let env = TestEnv::new();
@@ -301,34 +377,39 @@ async fn the_cookie_flow_sets_rotates_and_clears_an_httponly_cookie() {
         .login_with("admin", ADMIN_PASSWORD, &json!({ "refresh_cookie": true }))
         .await;
     assert_ok(&login);
-    let (cookie, header) = set_cookie(&login);
-    assert_eq!(login.body["refresh_token"], cookie.as_str());
-    assert_eq!(cookie.len(), 43);
-    assert_eq!(
-        header,
-        format!("tessera_refresh={cookie}; Path=/api/auth; Max-Age=600; HttpOnly; SameSite=Strict"),
-        "no Secure on loopback HTTP"
-    );
+    assert!(!has_refresh_token_member(&login), "{login:?}");
+    let (cookie, _) = set_cookie(&login);
 
     let refreshed = server.refresh_with_cookie(&cookie).await;
     assert_ok(&refreshed);
+    assert!(!has_refresh_token_member(&refreshed), "{refreshed:?}");
     let (next_cookie, _) = set_cookie(&refreshed);
     assert_ne!(next_cookie, cookie);
-    assert_eq!(refreshed.body["refresh_token"], next_cookie.as_str());
     let access = refreshed.body["access_token"].as_str().unwrap();
     assert_ok(&server.me(access).await);
 
-    // The body flow still works on the same server, and sets no cookie.
-    let body_grant = admin_grant(&server).await;
-    let by_body = server.refresh(&body_grant.refresh).await;
-    assert_ok(&by_body);
-    assert!(by_body.header("set-cookie").is_none(), "{by_body:?}");
-
-    // A refused cookie is cleared.
+    // A refused cookie is cleared: the first one, spent, past the grace window.
     env.clock.advance(11);
     let refused = server.refresh_with_cookie(&cookie).await;
     assert_refresh_refused(&refused);
     assert!(refused.header("set-cookie").unwrap().contains("Max-Age=0"));
+
+    // A second session goes on by cookie until logout clears it.
+    let login = server
+        .login_with("admin", ADMIN_PASSWORD, &json!({ "refresh_cookie": true }))
+        .await;
+    let (cookie, _) = set_cookie(&login);
+    let refreshed = server.refresh_with_cookie(&cookie).await;
+    assert_ok(&refreshed);
+    let (cookie, _) = set_cookie(&refreshed);
+    let access = refreshed.body["access_token"].as_str().unwrap();
+    let logout = server.post_empty("/api/auth/logout", access).await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT, "{logout:?}");
+    assert_eq!(
+        logout.header("set-cookie"),
+        Some("tessera_refresh=; Path=/api/auth; Max-Age=0; HttpOnly; SameSite=Strict")
+    );
+    assert_refresh_refused(&server.refresh_with_cookie(&cookie).await);
 }
 
 #[tokio::test]
