@@ -1,7 +1,7 @@
 //! `GET /api/users` in pages: the `limit`, `after` and `q` parameters and the `Link` header.
 
 use reqwest::StatusCode;
-use tessera_store::{NewUser, Store, UserId};
+use tessera_store::{NewUser, UserId};
 
 use crate::helpers::{Answer, TestEnv, TestServer};
 
