@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use tessera_store::{NewUser, UserId};
 
-use crate::helpers::{Answer, TestEnv, TestServer};
+use crate::helpers::{Answer, Binary, TestEnv, TestServer};
 
 /// Adds users straight to the database (no password hashing), as another writer would.
 async fn add_users<S: AsRef<str>>(env: &TestEnv, names: &[S]) {
@@ -183,7 +183,10 @@ async fn bad_page_parameters_are_400s_naming_the_parameter() {
             StatusCode::BAD_REQUEST,
             "{query}: {answer:?}"
         );
-        assert_eq!(answer.body["error"], "invalid_request", "{query}: {answer:?}");
+        assert_eq!(
+            answer.body["error"], "invalid_request",
+            "{query}: {answer:?}"
+        );
         let message = answer.body["message"].as_str().unwrap();
         assert!(message.contains(wanted), "{query}: {message}");
         assert!(
@@ -216,4 +219,25 @@ async fn only_admins_may_page_or_search() {
         let anonymous = server.get(&path, None).await;
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{path}");
     }
+}
+
+/// `tessera user list` reads the users page by page (1,000 at a time) and prints each once,
+/// in order, across the pages' edges.
+#[tokio::test]
+async fn the_cli_lists_every_user_across_pages() {
+    let env = TestEnv::new();
+    tessera_store::SqliteStore::open(&env.path().join("tessera.db"))
+        .await
+        .unwrap();
+    let mut added: Vec<String> = (0..2_001).map(|i| format!("user{i:04}")).collect();
+    add_users(&env, &added).await;
+    let (code, stdout, stderr) = Binary::new(env.path()).arg("user").arg("list").output();
+    assert_eq!(code, 0, "{stderr}");
+    let mut lines = stdout.lines();
+    assert!(lines.next().unwrap().starts_with("username "), "{stdout}");
+    let listed: Vec<String> = lines
+        .map(|line| line.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    added.sort();
+    assert_eq!(listed, added);
 }
