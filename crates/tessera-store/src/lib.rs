@@ -228,6 +228,21 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// All users, ordered by username.
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
 
+    /// At most `limit` users, ordered by username byte for byte (as Rust orders strings,
+    /// whatever the database's language settings), starting after `after` (exclusive) when
+    /// given, and only those whose username contains `contains` when given. `contains` is
+    /// matched literally and exactly (no wildcards: `%`, `_` and `\` are ordinary
+    /// characters; no case folding: usernames are normalised by the server before they get
+    /// here, and so must the text searched for be). Following the last username of each page
+    /// as the next `after` yields every matching user exactly once, in order, as long as no
+    /// user is created or renamed meanwhile. `limit = 0` yields nothing.
+    async fn list_users_page(
+        &self,
+        after: Option<&str>,
+        contains: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
+
     /// Applies only the `Some` fields, sets `updated_at = now`, and ends the user's live
     /// sessions when `patch.end_sessions` asks; `Ok(None)` if no such user. All of it is one
     /// atomic write: it happens completely or not at all. A new username that another user

@@ -57,6 +57,23 @@ const SELECT_BY_USERNAME: &str = concat!(
 );
 
 const SELECT_ALL: &str = concat!("SELECT ", user_columns!(), " FROM users ORDER BY username");
+/// A page of users from the first, containing `$1` when it is not NULL: `strpos` matches
+/// the text literally, unlike `LIKE`; `username` is declared `COLLATE "C"`, so it is
+/// compared (a parameter takes the column's collation) and ordered byte for byte.
+const SELECT_PAGE_FROM_START: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE ($1::text IS NULL OR strpos(username, $1) > 0) \
+     ORDER BY username LIMIT $2"
+);
+
+/// A page of users after the username `$3`, otherwise as [`SELECT_PAGE_FROM_START`].
+const SELECT_PAGE_AFTER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE username > $3 AND ($1::text IS NULL OR strpos(username, $1) > 0) \
+     ORDER BY username LIMIT $2"
+);
 
 const INSERT_USER: &str = concat!(
     "INSERT INTO users \
@@ -276,6 +293,32 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(read_error)?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
+    async fn list_users_page(
+        &self,
+        after: Option<&str>,
+        contains: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        // PostgreSQL text cannot hold a NUL character, so no stored username has one: no
+        // username contains such text, and the usernames after one are those after the text
+        // before its first NUL (which sorts just below it).
+        if contains.is_some_and(|text| text.contains('\0')) {
+            return Ok(Vec::new());
+        }
+        let after = after.map(|after| after.split('\0').next().unwrap_or_default());
+        let query = match after {
+            Some(after) => sqlx::query_as::<_, UserRow>(SELECT_PAGE_AFTER)
+                .bind(contains)
+                .bind(i64::from(limit))
+                .bind(after),
+            None => sqlx::query_as::<_, UserRow>(SELECT_PAGE_FROM_START)
+                .bind(contains)
+                .bind(i64::from(limit)),
+        };
+        let rows = query.fetch_all(&self.pool).await.map_err(read_error)?;
         rows.into_iter().map(UserRow::into_user).collect()
     }
 

@@ -49,6 +49,22 @@ const SELECT_BY_USERNAME: &str = concat!(
 );
 
 const SELECT_ALL: &str = concat!("SELECT ", user_columns!(), " FROM users ORDER BY username");
+/// A page of users from the first, containing `$1` when it is not NULL: `instr` matches
+/// the text literally, unlike `LIKE`; `username` has SQLite's default `BINARY` collation, so
+/// it is compared and ordered byte for byte.
+const SELECT_PAGE_FROM_START: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE ($1 IS NULL OR instr(username, $1) > 0) ORDER BY username LIMIT $2"
+);
+
+/// A page of users after the username `$3`, otherwise as [`SELECT_PAGE_FROM_START`].
+const SELECT_PAGE_AFTER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE username > $3 AND ($1 IS NULL OR instr(username, $1) > 0) \
+     ORDER BY username LIMIT $2"
+);
 
 const INSERT_USER: &str = concat!(
     "INSERT INTO users \
@@ -225,6 +241,25 @@ impl Store for SqliteStore {
             .fetch_all(self.reader())
             .await
             .map_err(read_error)?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
+    async fn list_users_page(
+        &self,
+        after: Option<&str>,
+        contains: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let query = match after {
+            Some(after) => sqlx::query_as::<_, UserRow>(SELECT_PAGE_AFTER)
+                .bind(contains)
+                .bind(i64::from(limit))
+                .bind(after),
+            None => sqlx::query_as::<_, UserRow>(SELECT_PAGE_FROM_START)
+                .bind(contains)
+                .bind(i64::from(limit)),
+        };
+        let rows = query.fetch_all(self.reader()).await.map_err(read_error)?;
         rows.into_iter().map(UserRow::into_user).collect()
     }
 

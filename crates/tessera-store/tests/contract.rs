@@ -33,6 +33,10 @@ use feed::*;
 mod throttle;
 use throttle::*;
 
+#[path = "contract/pages.rs"]
+mod pages;
+use pages::*;
+
 const T0: i64 = 1_700_000_000;
 
 fn hash_for(username: &str) -> String {
@@ -452,6 +456,9 @@ macro_rules! every_contract {
             contract_duplicate_id_is_not_a_taken_username,
             contract_list_is_ordered_by_username,
             contract_list_is_ordered_by_bytes,
+            contract_pages_yield_every_user_once_in_byte_order,
+            contract_page_search_is_literal_and_exact,
+            contract_empty_pages,
             contract_any_typed_name_is_looked_up_and_counted,
             contract_update_each_field_alone_and_together,
             contract_update_missing_user_is_none,

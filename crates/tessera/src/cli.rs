@@ -37,6 +37,8 @@ use tessera_store::{EndReason, SessionId};
 
 /// Exit code for invalid settings or usage.
 const EXIT_SETTINGS: u8 = 2;
+/// Users read per store query by `tessera user list`.
+const LIST_PAGE_SIZE: u32 = 1000;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -493,15 +495,26 @@ async fn user_action(
                 "{:<24} {:<36} {:<8} {:<20} roles",
                 "username", "id", "active", "created"
             );
-            for user in users.list().await? {
-                println!(
-                    "{:<24} {:<36} {:<8} {:<20} {}",
-                    user.username,
-                    user.id,
-                    if user.active { "yes" } else { "no" },
-                    rfc3339(user.created_at),
-                    user.roles.join(",")
-                );
+            // Page by page, so a large database is never held in memory at once.
+            let mut after: Option<String> = None;
+            loop {
+                let page = users
+                    .list_page(after.as_deref(), None, LIST_PAGE_SIZE)
+                    .await?;
+                for user in &page.users {
+                    println!(
+                        "{:<24} {:<36} {:<8} {:<20} {}",
+                        user.username,
+                        user.id,
+                        if user.active { "yes" } else { "no" },
+                        rfc3339(user.created_at),
+                        user.roles.join(",")
+                    );
+                }
+                match page.users.last() {
+                    Some(last) if page.more => after = Some(last.username.clone()),
+                    _ => break,
+                }
             }
         }
         UserCommand::Activate { username } => {

@@ -28,7 +28,7 @@ pub struct Username(String);
 impl Username {
     /// Lower-cases ASCII letters, then checks the allowed alphabet and length.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let lowered = raw.to_ascii_lowercase();
+        let lowered = Self::normalise(raw);
         let count = lowered.chars().count();
         let allowed = |c: char| {
             c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@')
@@ -39,6 +39,13 @@ impl Username {
             )));
         }
         Ok(Self(lowered))
+    }
+
+    /// What [`Username::parse`] does to its input before checking it (ASCII letters in lower
+    /// case, everything else kept), so text searched for in usernames can be normalised the
+    /// same way: `normalise(a)` contains `normalise(b)` whenever `a` contains `b`.
+    pub fn normalise(raw: &str) -> String {
+        raw.to_ascii_lowercase()
     }
 
     /// The normalised username.

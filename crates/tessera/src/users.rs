@@ -34,6 +34,15 @@ const PRUNE_BATCH: u32 = 5_000;
 /// The bootstrap administrator's username.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
 
+/// One page of users, as [`Users::list_page`] reads it.
+#[derive(Debug)]
+pub struct UserPage {
+    /// At most the limit asked for, ordered by username byte for byte.
+    pub users: Vec<UserView>,
+    /// True when at least one more matching user follows the last of `users`.
+    pub more: bool,
+}
+
 /// What the server shows and checks of a user: everything but the password hash.
 #[derive(Debug, Clone)]
 pub struct UserView {
@@ -267,10 +276,28 @@ impl Users {
             .ok_or(UsersError::NotFound)
     }
 
-    /// Every user, ordered by username.
-    pub async fn list(&self) -> Result<Vec<UserView>, UsersError> {
-        let users = self.store().list_users().await?;
-        Ok(users.iter().map(UserView::from).collect())
+    /// At most `limit` users, ordered by username byte for byte, after the username `after`
+    /// when given (a cursor: the last username of the previous page), and only those whose
+    /// username contains `contains` when given (matched literally and exactly: pass it
+    /// normalised, see [`Username::normalise`]). [`UserPage::more`] is false only when no
+    /// matching user follows the page, so a client stops at the first page that says so.
+    pub async fn list_page(
+        &self,
+        after: Option<&str>,
+        contains: Option<&str>,
+        limit: u32,
+    ) -> Result<UserPage, UsersError> {
+        // One more than asked tells whether another page follows, without a second query.
+        let mut users = self
+            .store()
+            .list_users_page(after, contains, limit.saturating_add(1))
+            .await?;
+        let more = users.len() > limit as usize;
+        users.truncate(limit as usize);
+        Ok(UserPage {
+            users: users.iter().map(UserView::from).collect(),
+            more,
+        })
     }
 
     /// Creates a user.

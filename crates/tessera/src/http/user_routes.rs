@@ -1,7 +1,7 @@
 //! Administration of users: `/api/users` and `/api/users/{id}` (admin role required).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
@@ -16,7 +16,7 @@ use super::openapi::{
 };
 use super::{AdminUser, ApiError, ApiJson, ApiPath, AppState};
 use crate::clock::Rfc3339;
-use crate::model::{NewPassword, Roles, Username};
+use crate::model::{MAX_USERNAME_CHARS, NewPassword, Roles, Username};
 use crate::users::{UserChanges, UserView};
 
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
@@ -147,10 +147,91 @@ impl UpdateUserBody {
     }
 }
 
-/// Every user.
+/// One page of users (every user, when they fit in one page).
 #[derive(Serialize, utoipa::ToSchema)]
 struct UserList<'a> {
+    /// Ordered by username byte for byte.
     users: Vec<UserJson<'a>>,
+}
+
+/// The page size when `limit` is left out.
+const DEFAULT_PAGE_LIMIT: u32 = 100;
+/// The largest `limit`.
+const MAX_PAGE_LIMIT: u32 = 1000;
+
+/// The query parameters of `GET /api/users`, checked.
+#[derive(Debug, PartialEq, Eq)]
+struct PageQuery {
+    /// 1 to [`MAX_PAGE_LIMIT`].
+    limit: u32,
+    /// The last username of the previous page, as given.
+    after: Option<String>,
+    /// Normalised as usernames are ([`Username::normalise`]), 1 to 64 characters.
+    q: Option<String>,
+}
+
+impl PageQuery {
+    /// Reads `limit`, `after` and `q` from a query string; other parameters are ignored (as
+    /// they always were here). A bad or repeated parameter is a `400` naming it, never
+    /// echoing its value.
+    fn parse(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut limit = None;
+        let mut after = None;
+        let mut q = None;
+        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let (slot, name) = match &*name {
+                "limit" => (&mut limit, "limit"),
+                "after" => (&mut after, "after"),
+                "q" => (&mut q, "q"),
+                _ => continue,
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(ApiError::BadRequest(format!(
+                    "query parameter `{name}` may be given only once"
+                )));
+            }
+        }
+        let limit = match limit {
+            None => DEFAULT_PAGE_LIMIT,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|limit| (1..=MAX_PAGE_LIMIT).contains(limit))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "query parameter `limit` must be a whole number from 1 to \
+                         {MAX_PAGE_LIMIT} (default {DEFAULT_PAGE_LIMIT})"
+                    ))
+                })?,
+        };
+        let q = q
+            .map(|raw| {
+                let normalised = Username::normalise(&raw);
+                let count = normalised.chars().count();
+                if (1..=MAX_USERNAME_CHARS).contains(&count) {
+                    Ok(normalised)
+                } else {
+                    Err(ApiError::BadRequest(format!(
+                        "query parameter `q` must be 1 to {MAX_USERNAME_CHARS} characters"
+                    )))
+                }
+            })
+            .transpose()?;
+        Ok(Self { limit, after, q })
+    }
+
+    /// The `Link` header announcing the page after the one ending with `last`: the same
+    /// limit and search, percent-encoded.
+    fn next_link(&self, last: &str) -> Result<HeaderValue, ApiError> {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("limit", &self.limit.to_string());
+        query.append_pair("after", last);
+        if let Some(q) = &self.q {
+            query.append_pair("q", q);
+        }
+        HeaderValue::from_str(&format!("</api/users?{}>; rel=\"next\"", query.finish()))
+            .map_err(|error| ApiError::Internal(format!("writing the Link header: {error}")))
+    }
 }
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
@@ -161,15 +242,29 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
     })
 }
 
-/// Every user.
+/// A page of users, ordered by username, optionally only those whose username contains a text.
 #[utoipa::path(
     get,
     path = "/api/users",
     tag = "users",
     operation_id = "list_users",
     security(("bearer" = [])),
+    params(
+        ("limit" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 1000,
+         description = "The most users in one page, 1 to 1000; 100 when left out"),
+        ("after" = Option<String>, Query, nullable = false,
+         description = "Only the users after this username (byte for byte): the last username \
+                        of the previous page, as the `Link` header gives it"),
+        ("q" = Option<String>, Query, nullable = false, min_length = 1, max_length = 64,
+         description = "Only the users whose username contains this text, matched literally \
+                        after ASCII letters are put in lower case, as usernames are"),
+    ),
     responses(
-        (status = 200, description = "Every user", body = UserList),
+        (status = 200, description = "A page of users", body = UserList,
+         headers(("Link" = String,
+                  description = "`</api/users?limit=N&after=USERNAME&q=TEXT>; rel=\"next\"` \
+                                 (RFC 8288), the next page; only when more users may follow"))),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 408, response = Timeout),
@@ -177,12 +272,29 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
         (status = 503, response = Unavailable),
     )
 )]
-async fn get_users(State(state): State<AppState>, _: AdminUser) -> Result<Response, ApiError> {
-    let users = state.auth.users.list().await?;
-    Ok(Json(UserList {
-        users: users.iter().map(UserJson::from).collect(),
+async fn get_users(
+    State(state): State<AppState>,
+    _: AdminUser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = PageQuery::parse(query.as_deref())?;
+    let page = state
+        .auth
+        .users
+        .list_page(query.after.as_deref(), query.q.as_deref(), query.limit)
+        .await?;
+    let next = match page.users.last() {
+        Some(last) if page.more => Some(query.next_link(&last.username)?),
+        _ => None,
+    };
+    let mut response = Json(UserList {
+        users: page.users.iter().map(UserJson::from).collect(),
     })
-    .into_response())
+    .into_response();
+    if let Some(next) = next {
+        response.headers_mut().insert(header::LINK, next);
+    }
+    Ok(response)
 }
 
 /// Creates a user.

@@ -31,3 +31,4 @@ mod seeds;
 mod sessions;
 mod storage;
 mod typos;
+mod user_pages;
