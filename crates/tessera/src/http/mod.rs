@@ -14,6 +14,7 @@ pub mod fuzzing;
 mod health;
 mod me;
 mod openapi;
+mod pages;
 mod refusal;
 mod rejection;
 mod session_routes;
@@ -49,6 +50,7 @@ pub use error::ApiError;
 pub use extract::{AdminUser, ApiJson, ApiPath, AuthUser, ClientIp, CookieSecurity, OptionalJson};
 use openapi::ApiRoutes;
 pub use openapi::{DOCUMENT_PATH, UI_PATH, UI_ROUTES};
+pub use pages::{CLIENT_PATH, PAGE_CSP, PAGE_ROUTES};
 pub use refusal::Refusal;
 
 /// The largest request body accepted, in bytes.
@@ -103,10 +105,12 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     documented_routes(true).split().1
 }
 
-/// Every documented route, and Swagger UI; anything else is the JSON 404.
+/// Every documented route, Swagger UI, and the browser pages with their assets; anything
+/// else is the JSON 404.
 fn routes(with_metrics: bool) -> Router<AppState> {
     let (api, _) = documented_routes(with_metrics).split();
     api.merge(openapi::swagger_ui())
+        .merge(pages::routes())
         .fallback(|| async { ApiError::NotFound })
 }
 
@@ -333,7 +337,7 @@ mod tests {
                 documented.insert((method.to_ascii_uppercase(), path.clone()));
             }
         }
-        for path in UI_ROUTES {
+        for path in UI_ROUTES.into_iter().chain(PAGE_ROUTES) {
             documented.insert(("GET".to_owned(), path.to_owned()));
         }
         let undocumented: Vec<_> = served.difference(&documented).collect();
