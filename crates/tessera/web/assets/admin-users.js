@@ -50,7 +50,9 @@ function row(user) {
   toggle.addEventListener('click', () => setActive(user, !user.active, tr));
   const actions = document.createElement('td');
   actions.append(toggle);
-  tr.append(name, cell(user.roles.join(', ') || 'none'), state, cell(formatDate(user.created_at)), actions);
+  const created = cell(formatDate(user.created_at));
+  created.className = 'optional';
+  tr.append(name, cell(user.roles.join(', ') || 'none'), state, created, actions);
   return tr;
 }
 

@@ -12,8 +12,13 @@ function here() {
   return location.pathname + location.search;
 }
 
-/** Leaves for the login page, which comes back here afterwards. */
+/** Whether the page is already on its way to the login page. */
+let leaving = false;
+
+/** Leaves for the login page (once), which comes back here afterwards. */
 function toLogin() {
+  if (leaving) return;
+  leaving = true;
   location.replace('/login?next=' + encodeURIComponent(here()));
 }
 
