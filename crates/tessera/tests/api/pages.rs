@@ -182,6 +182,7 @@ async fn the_root_sends_the_browser_to_the_account_page() {
 #[tokio::test]
 async fn pages_are_not_api_operations() {
     let (_env, server) = server().await;
+    assert_eq!(get(&server, "/login").await.status, StatusCode::OK);
     let document = server.get("/api/openapi.json", None).await;
     assert_eq!(document.status, StatusCode::OK);
     let paths = document.body["paths"].as_object().unwrap();
@@ -301,12 +302,27 @@ async fn the_client_at_its_stable_path_is_revalidated_by_its_etag() {
 #[tokio::test]
 async fn an_unknown_asset_is_the_json_404() {
     let (_env, server) = server().await;
+    let login = get(&server, "/login").await.text;
+    let stylesheet = attribute_values(&login, "href")
+        .into_iter()
+        .find(|href| href.ends_with(".css"))
+        .unwrap()
+        .to_owned();
+    assert_eq!(get(&server, &stylesheet).await.status, StatusCode::OK);
+    // The same name with another hash: an asset that changed since, or never was.
+    let (stem, rest) = stylesheet.split_once('.').unwrap();
+    let other = if rest.starts_with('0') { '1' } else { '0' };
+    let other_hash = format!("{stem}.{other}{}", &rest[1..]);
     for path in [
+        other_hash.as_str(),
+        &stylesheet.replace(".css", ".js"),
+        &stylesheet.replace("/assets/", "/assets/x"),
         "/assets/nope.js",
         "/assets/tessera.0000000000000000.js",
         "/assets/",
         "/assets/a/b.js",
         "/assets/..%2Fpages.rs",
+        "/assets/tessera.js",
     ] {
         let answer = server.get(path, None).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
