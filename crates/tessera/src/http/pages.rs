@@ -325,7 +325,7 @@ fn page(path: &str) -> Result<Response, ApiError> {
             (header::CACHE_CONTROL, REVALIDATE),
             (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
         ],
-        html.to_owned(),
+        html,
     )
         .into_response())
 }
@@ -338,7 +338,7 @@ async fn get_asset(Path(file): Path<String>) -> Result<Response, ApiError> {
             (header::CONTENT_TYPE, asset.content_type),
             (header::CACHE_CONTROL, IMMUTABLE),
         ],
-        asset.body.clone(),
+        asset.body.as_str(),
     )
         .into_response())
 }
@@ -366,7 +366,7 @@ async fn get_client(headers: HeaderMap) -> Result<Response, ApiError> {
     Ok((
         cache,
         [(header::CONTENT_TYPE, asset.content_type)],
-        asset.body.clone(),
+        asset.body.as_str(),
     )
         .into_response())
 }

@@ -43,16 +43,16 @@ function row(user) {
   link.href = `/admin/user?id=${encodeURIComponent(user.id)}`;
   link.textContent = user.username;
   name.append(link);
-  const state = cell(user.active ? 'Active' : 'Deactivated');
+  const state = cell(user.active ? 'Active' : 'Deactivated', 'Status');
   const toggle = button(user.active ? 'Deactivate' : 'Reactivate',
     user.active ? 'toggle-active danger' : 'toggle-active secondary',
     `${user.active ? 'Deactivate' : 'Reactivate'} ${user.username}`);
   toggle.addEventListener('click', () => setActive(user, !user.active, tr));
   const actions = document.createElement('td');
   actions.append(toggle);
-  const created = cell(formatDate(user.created_at));
+  const created = cell(formatDate(user.created_at), 'Created');
   created.className = 'optional';
-  tr.append(name, cell(user.roles.join(', ') || 'none'), state, created, actions);
+  tr.append(name, cell(user.roles.join(', ') || 'none', 'Roles'), state, created, actions);
   return tr;
 }
 

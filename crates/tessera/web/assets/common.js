@@ -107,10 +107,11 @@ export function report(statusId, errorId, text, isError = false) {
   if (error) error.textContent = isError ? text : '';
 }
 
-/** A table cell holding `text`. */
-export function cell(text) {
+/** A table cell holding `text`, labelled by its column (shown on narrow screens). */
+export function cell(text, label) {
   const td = document.createElement('td');
   td.textContent = text;
+  if (label) td.dataset.label = label;
   return td;
 }
 
@@ -130,9 +131,9 @@ export function sessionRow(session, action) {
   row.dataset.sessionId = session.id;
   if (session.current) row.dataset.current = 'true';
   row.append(
-    cell(session.user_agent || 'Unknown device'),
-    cell(session.client_ip || ''),
-    cell(formatDate(session.last_used_at)),
+    cell(session.user_agent || 'Unknown device', 'Device'),
+    cell(session.client_ip || '', 'Address'),
+    cell(formatDate(session.last_used_at), 'Last used'),
   );
   const last = document.createElement('td');
   const content = action(session);

@@ -2,10 +2,14 @@
 // otherwise the form logs in and goes on to `next` (a path of this site) or the account.
 import { client, describe, TesseraError } from '{{asset:common.js}}';
 
-/** `next` when it is a path of this site (`/…`, never `//…` or with a backslash). */
+/**
+ * `next` when it is a path of this site (`/…`, never `//…` or with a backslash) other than
+ * this page; otherwise the account page.
+ */
 function destination() {
   const next = new URLSearchParams(location.search).get('next');
-  if (next && next.startsWith('/') && !next.startsWith('//') && !/[\\\u0000-\u001f]/.test(next)) {
+  if (next && next.startsWith('/') && !next.startsWith('//') && !/[\\\u0000-\u001f]/.test(next)
+    && new URL(next, location.origin).pathname !== '/login') {
     return next;
   }
   return '/account';
