@@ -38,6 +38,7 @@ async function loadSessions() {
     return end;
   })));
   endAll.disabled = sessions.length === 0;
+  document.getElementById('user-sessions-empty').hidden = sessions.length !== 0;
 }
 
 document.getElementById('roles-form').addEventListener('submit', async (event) => {
