@@ -107,6 +107,7 @@ fn optional_bodies_are_left_out(document: &mut Document) {
             BadRequest,
             Unauthorized,
             Forbidden,
+            WrongPassword,
             NotFound,
             Conflict,
             PayloadTooLarge,
@@ -214,6 +215,10 @@ shared_response!(
     "The token is valid but its user lacks the admin role (`forbidden`)"
 );
 shared_response!(
+    WrongPassword,
+    "The current password is not correct (`wrong_password`); counted as a failed login"
+);
+shared_response!(
     NotFound,
     "Nothing by that id (`not_found`); an id that is not a UUID names nothing"
 );
@@ -236,9 +241,9 @@ shared_response!(
 );
 shared_response!(
     TooManyRequests,
-    "Too many failed logins from this client or for this account (`too_many_requests`, \
-     login only), or too many open connections from the client's address \
-     (`too_many_connections`)",
+    "Too many failed logins or password checks from this client or for this account \
+     (`too_many_requests`: login and password change only), or too many open connections \
+     from the client's address (`too_many_connections`)",
     RETRY_AFTER
 );
 shared_response!(

@@ -22,6 +22,7 @@ mod login;
 mod login_log;
 mod metrics_listener;
 mod openapi;
+mod password;
 mod pg;
 mod postgres;
 mod proxy;
