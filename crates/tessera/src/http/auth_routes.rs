@@ -1,5 +1,8 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `POST /api/auth/logout`,
 //! `POST /api/auth/logout-all`, `POST /api/auth/password`; `GET /api/auth/me` is in `me`.
+//!
+//! The requests that carry or set the refresh cookie are refused when another site's page
+//! sent them (see `super::csrf`).
 
 use axum::Json;
 use axum::extract::State;
@@ -13,11 +16,12 @@ use utoipa_axum::routes;
 
 use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
 use super::openapi::{
-    ApiRoutes, BadRequest, PayloadTooLarge, Timeout, TooManyRequests, Unauthorized, Unavailable,
-    Unprocessable, UnsupportedMediaType, WrongPassword,
+    ApiRoutes, BadRequest, CrossSite, PayloadTooLarge, Timeout, TooManyRequests, Unauthorized,
+    Unavailable, Unprocessable, UnsupportedMediaType, WrongPassword,
 };
 use super::{
-    ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, OptionalJson, json_answer,
+    ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, CookieSite, OptionalJson,
+    json_answer,
 };
 use crate::auth::{Grant, LoginAttempt, PasswordChange};
 use crate::clock::Rfc3339;
@@ -126,6 +130,7 @@ enum Delivery {
                                  (it is then left out of the body)"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
         (status = 408, response = Timeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -138,9 +143,14 @@ async fn post_login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     CookieSecurity(secure): CookieSecurity,
+    site: CookieSite,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
+    if body.refresh_cookie {
+        // Before the password is checked: a refused request counts as no attempt.
+        site.check()?;
+    }
     let user_agent = headers
         .get(USER_AGENT)
         .and_then(|value| value.to_str().ok())
@@ -183,6 +193,7 @@ async fn post_login(
                                  cookie (it is then left out of the body)"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
         (status = 408, response = Timeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -194,6 +205,7 @@ async fn post_login(
 async fn post_refresh(
     State(state): State<AppState>,
     CookieSecurity(secure): CookieSecurity,
+    site: CookieSite,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
@@ -201,7 +213,11 @@ async fn post_refresh(
     let (presented, delivery) = match in_body {
         Some(token) => (token, Delivery::Body),
         None => match refresh_cookie(&headers) {
-            Some(token) => (token, Delivery::Cookie),
+            Some(token) => {
+                // The cookie is left alone: another site's page must not end the session.
+                site.check()?;
+                (token, Delivery::Cookie)
+            }
             None => {
                 return Err(ApiError::BadRequest(
                     "a refresh token is required: send {\"refresh_token\": …} or the tessera_refresh cookie"

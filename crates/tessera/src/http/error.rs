@@ -50,6 +50,10 @@ pub enum ApiError {
     /// 403: the current password given for a password change is not the user's.
     #[error("the current password is not correct")]
     WrongPassword,
+    /// 403: a request that carries or would set the refresh cookie came from another site's
+    /// page; the message says which header told.
+    #[error("{0}")]
+    CrossSiteRequest(&'static str),
     /// 404.
     #[error("not found")]
     NotFound,
@@ -101,7 +105,7 @@ pub enum ApiError {
 pub(super) struct ErrorBody<'a> {
     /// A stable code a client can branch on, such as `invalid_request`, `missing_token`,
     /// `invalid_token`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`,
-    /// `wrong_password`, `not_found`, `conflict`,
+    /// `wrong_password`, `cross_site_request`, `not_found`, `conflict`,
     /// `payload_too_large`, `unsupported_media_type`, `invalid_body`, `too_many_requests`,
     /// `too_many_connections`, `busy`, `database_busy`, `instance_out_of_date` or
     /// `internal_error`.
@@ -149,6 +153,11 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "wrong_password",
                 "the current password is not correct".into(),
+            ),
+            E::CrossSiteRequest(message) => (
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                (*message).into(),
             ),
             E::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".into()),
             E::NotAnId { param, names } => (

@@ -7,6 +7,7 @@
 mod auth_routes;
 mod cookie;
 mod cors;
+mod csrf;
 mod error;
 mod extract;
 #[doc(hidden)]
@@ -45,6 +46,7 @@ use tessera_config::TrustedProxies;
 use crate::auth::Authenticator;
 pub use cookie::REFRESH_COOKIE;
 pub use cors::{CorsOrigins, PREFLIGHT_MAX_AGE_SECONDS};
+pub use csrf::CookieSite;
 pub use error::ApiError;
 pub use extract::{AdminUser, ApiJson, ApiPath, AuthUser, ClientIp, CookieSecurity, OptionalJson};
 use openapi::ApiRoutes;

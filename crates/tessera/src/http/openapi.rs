@@ -107,6 +107,7 @@ fn optional_bodies_are_left_out(document: &mut Document) {
             BadRequest,
             Unauthorized,
             Forbidden,
+            CrossSite,
             WrongPassword,
             NotFound,
             Conflict,
@@ -213,6 +214,12 @@ shared_response!(
 shared_response!(
     Forbidden,
     "The token is valid but its user lacks the admin role (`forbidden`)"
+);
+shared_response!(
+    CrossSite,
+    "A request carrying or setting the refresh cookie sent by another site's page \
+     (`cross_site_request`): `Sec-Fetch-Site` is `cross-site` or `same-site`, or `Origin` is \
+     neither this server's own origin nor one of `TESSERA_CORS_ORIGINS`"
 );
 shared_response!(
     WrongPassword,
