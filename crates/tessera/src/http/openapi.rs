@@ -12,6 +12,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
@@ -314,9 +315,22 @@ async fn get_openapi() -> Response {
     }
 }
 
-/// Swagger UI at [`UI_PATH`], reading the document from [`DOCUMENT_PATH`].
+/// The Content-Security-Policy of Swagger UI's page and assets. Its page loads its scripts
+/// and style sheets from this server (no inline script); its bundle adds a `<style>`
+/// element as it starts (hence `'unsafe-inline'` for styles, and for styles only), may show
+/// `data:` images, and fetches the document from this server. Nothing else, and no framing.
+/// (Checked in Chromium against the Swagger UI this build embeds: no violation reported.)
+pub const UI_CSP: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Swagger UI at [`UI_PATH`], reading the document from [`DOCUMENT_PATH`], with [`UI_CSP`].
 pub(super) fn swagger_ui() -> Router<AppState> {
-    SwaggerUi::new(UI_PATH)
+    let ui: Router<AppState> = SwaggerUi::new(UI_PATH)
         .config(Config::from(DOCUMENT_PATH))
-        .into()
+        .into();
+    ui.layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(UI_CSP),
+    ))
 }

@@ -1,11 +1,15 @@
-//! What keeps other sites' pages away from the refresh cookie.
+//! What keeps other sites' pages away from the refresh cookie, and the headers every answer
+//! carries for browsers: `Referrer-Policy`, `X-Frame-Options`, `Cross-Origin-Opener-Policy`
+//! and a Content-Security-Policy (Swagger UI gets one that lets it run).
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{ADMIN_PASSWORD, Answer, Grant, TestEnv, TestServer};
 
 const LISTED: &str = "https://app.example.com";
+/// The policy of every answer that is not Swagger UI's.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// A cookie-mode login of the admin with these extra headers.
 async fn cookie_login(server: &TestServer, headers: &[(&str, &str)]) -> Answer {
@@ -187,4 +191,141 @@ async fn behind_a_trusted_proxy_the_own_origin_is_the_proxys_https_address() {
         &cookie_login(&untrusted, &through_proxy).await,
         "untrusted proxy",
     );
+}
+
+fn assert_browser_headers(answer: &reqwest::Response, csp: &str, what: &str) {
+    let header = |name: &str| {
+        answer
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("referrer-policy").as_deref(),
+        Some("no-referrer"),
+        "{what}"
+    );
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+    assert_eq!(
+        header("cross-origin-opener-policy").as_deref(),
+        Some("same-origin"),
+        "{what}"
+    );
+    assert_eq!(
+        header("content-security-policy").as_deref(),
+        Some(csp),
+        "{what}"
+    );
+    assert_eq!(
+        answer
+            .headers()
+            .get_all("content-security-policy")
+            .iter()
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_browser_security_headers() {
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[("TESSERA_METRICS_LISTEN", "127.0.0.1:0")])
+        .await;
+    let token = server.admin_token().await;
+    let client = &server.client;
+    let requests = [
+        (
+            "login",
+            client
+                .post(server.url("/api/auth/login"))
+                .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD })),
+        ),
+        (
+            "me",
+            client.get(server.url("/api/auth/me")).bearer_auth(&token),
+        ),
+        ("401", client.get(server.url("/api/auth/me"))),
+        ("404", client.get(server.url("/no/such/page"))),
+        ("405", client.delete(server.url("/api/auth/login"))),
+        ("415", client.post(server.url("/api/auth/login")).body("x")),
+        (
+            "OPTIONS",
+            client.request(Method::OPTIONS, server.url("/api/auth/me")),
+        ),
+        ("healthz", client.get(server.url("/healthz"))),
+        ("document", client.get(server.url("/api/openapi.json"))),
+        (
+            "metrics listener",
+            client.get(format!(
+                "{}/metrics",
+                server.metrics_base.as_deref().unwrap()
+            )),
+        ),
+    ];
+    for (what, request) in requests {
+        let answer = request.send().await.unwrap();
+        assert_browser_headers(&answer, API_CSP, what);
+    }
+}
+
+#[tokio::test]
+async fn swagger_ui_gets_a_policy_it_runs_under() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let page = server
+        .client
+        .get(server.url("/api/docs/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_browser_headers(&page, &csp, "Swagger UI");
+    assert_eq!(csp, tessera::http::UI_CSP);
+    let html = page.text().await.unwrap();
+    // The page's scripts and style sheets are files of this server (`script-src 'self'`
+    // would block an inline script) ...
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "{html}");
+    for script in &scripts {
+        let tag = script.split('>').next().unwrap();
+        assert!(
+            tag.contains("src=\"./"),
+            "an inline or foreign script: {tag}"
+        );
+    }
+    for href in html.split("href=\"").skip(1) {
+        let href = href.split('"').next().unwrap();
+        assert!(!href.contains("//"), "a foreign asset: {href}");
+    }
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(
+        csp.contains("connect-src 'self';"),
+        "it fetches the document: {csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-eval"), "{csp}");
+    // ... and they are served with the same policy.
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+        "swagger-ui.css",
+    ] {
+        let answer = server
+            .client
+            .get(server.url(&format!("/api/docs/{asset}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{asset}");
+        assert_browser_headers(&answer, &csp, asset);
+    }
 }
