@@ -58,6 +58,7 @@ SESSION_ENDING = [
     "end_user_session",
     "update_user",
     "delete_user",
+    "change_password",
 ]
 # Sent along with each of those, so that schemathesis learns real ids to send it.
 ID_SOURCES = ["create_user", "list_users", "list_own_sessions", "list_user_sessions"]

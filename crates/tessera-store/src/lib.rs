@@ -92,6 +92,9 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
     /// Ends every live session of the user in the same transaction, for this reason.
     pub end_sessions: Option<EndReason>,
+    /// With `end_sessions`, this one session of the user is left alive (the caller's own,
+    /// when a user changes their own password); ignored without `end_sessions`.
+    pub keep_session: Option<SessionId>,
     /// Guards the change: it is refused as a whole when it would take away the last active
     /// user holding this role (see [`Store::update_user`]).
     pub keep_active_holder_of: Option<String>,
@@ -244,7 +247,8 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     ) -> Result<Vec<User>, StoreError>;
 
     /// Applies only the `Some` fields, sets `updated_at = now`, and ends the user's live
-    /// sessions when `patch.end_sessions` asks; `Ok(None)` if no such user. All of it is one
+    /// sessions when `patch.end_sessions` asks, all but `patch.keep_session` when that is
+    /// given; `Ok(None)` if no such user. All of it is one
     /// atomic write: it happens completely or not at all. A new username that another user
     /// holds (compared exactly, as [`Store::create_user`] compares) fails the whole write
     /// with [`StoreError::UsernameTaken`]; of racing renames to one name, exactly one wins.

@@ -351,7 +351,7 @@ impl Store for PostgresStore {
             guard.after(&mut transaction).await?;
         }
         if let Some(reason) = patch.end_sessions {
-            sessions::end_for_user(&mut transaction, id, None, reason, now).await?;
+            sessions::end_for_user(&mut transaction, id, patch.keep_session, reason, now).await?;
         }
         transaction.commit().await.map_err(database_error)?;
         Ok(Some(user))

@@ -24,11 +24,11 @@ use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, TokenCodec
 use crate::clock::SharedClock;
 use crate::cluster::{Cluster, OutOfDate};
 use crate::metrics::Metrics;
-use crate::model::MAX_USERNAME_CHARS;
+use crate::model::{MAX_USERNAME_CHARS, NewPassword};
 use crate::password::{MAX_PASSWORD_CHARS, PasswordError};
 use crate::sessions::{Refreshed, SessionRefusal, Sessions, SessionsError};
 use crate::throttle::{LoginThrottle, Refused, RetryAfter};
-use crate::users::{UserView, Users};
+use crate::users::{UserView, Users, UsersError};
 
 /// A login attempt.
 #[derive(Debug)]
@@ -164,6 +164,40 @@ pub enum LoginError {
     /// Something on our side failed.
     #[error("login failed internally: {0}")]
     Internal(String),
+}
+
+/// Why a user's own password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordChangeError {
+    /// The current password given is not the user's: counted as a failed login.
+    #[error("the current password is not correct")]
+    WrongPassword,
+    /// Too many recent failures for this account or client.
+    #[error("too many failed password checks; retry in {} s", .0.0)]
+    Throttled(RetryAfter),
+    /// Password hashing is at capacity; nothing was counted against the account.
+    #[error("too many password checks at once; retry shortly")]
+    Busy,
+    /// The database was locked by another writer for too long; retrying may succeed.
+    #[error("password change failed, the database is busy: {0}")]
+    Unavailable(String),
+    /// Writing the new password failed (the user vanished, the store failed, hashing failed).
+    #[error(transparent)]
+    Users(#[from] UsersError),
+    /// Something on our side failed.
+    #[error("password change failed internally: {0}")]
+    Internal(String),
+}
+
+/// A user's own password change, made with a valid access token.
+#[derive(Debug)]
+pub struct PasswordChange {
+    /// The user's current password, exactly as received.
+    pub current: SecretString,
+    /// The new password, already checked against the policy.
+    pub new: NewPassword,
+    /// The client's address, for throttling.
+    pub client: IpAddr,
 }
 
 /// Why an access token was refused.
@@ -445,6 +479,96 @@ impl Authenticator {
         })
     }
 
+    /// Changes the password of the token's user, who must prove the current one: ends every
+    /// other session of the user and keeps the token's own; returns how many ended. The
+    /// current password is checked exactly as a login checks one, under the same throttle
+    /// (per account and per client, consulted before any password work): a wrong one is
+    /// recorded as a failed login, so a stolen access token cannot be used to guess the
+    /// password faster than the login form allows. Every attempt is logged at `info`
+    /// (outcome, user id, client), never a password.
+    pub async fn change_own_password(
+        &self,
+        access: &Access,
+        change: PasswordChange,
+    ) -> Result<u64, PasswordChangeError> {
+        let client = change.client;
+        let result = self.try_change_own_password(access, change).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(PasswordChangeError::WrongPassword) => "wrong_password",
+            Err(PasswordChangeError::Throttled(_)) => "throttled",
+            Err(PasswordChangeError::Busy) => "busy",
+            Err(PasswordChangeError::Unavailable(_)) => "database_busy",
+            Err(PasswordChangeError::Users(_) | PasswordChangeError::Internal(_)) => "error",
+        };
+        tracing::info!(
+            outcome = %outcome,
+            user_id = %access.user.id,
+            session_id = %access.session_id,
+            client = %client,
+            "password change"
+        );
+        result
+    }
+
+    async fn try_change_own_password(
+        &self,
+        access: &Access,
+        change: PasswordChange,
+    ) -> Result<u64, PasswordChangeError> {
+        // The login's throttle key for this account: its normalised username.
+        let account = access.user.username.to_ascii_lowercase();
+        let now = self.clock.now();
+        let checked = self
+            .throttle
+            .check(&account, change.client, now)
+            .await
+            .map_err(|refused| match refused {
+                Refused::Throttled(wait) => PasswordChangeError::Throttled(wait),
+                Refused::Unavailable(error) => PasswordChangeError::Unavailable(describe(&error)),
+            })?;
+        let user = self
+            .users
+            .with_hash(access.user.id)
+            .await
+            .map_err(|error| change_failure(error.is_busy(), &error))?;
+        // No stored password is longer than any accepted one: such a password is wrong,
+        // and not worth hashing.
+        let too_long = change.current.expose_secret().chars().count() > MAX_PASSWORD_CHARS;
+        let matches = if too_long {
+            false
+        } else {
+            self.users
+                .passwords()
+                .verify(
+                    user.as_ref().map(|user| user.password_hash.as_str()),
+                    &change.current,
+                )
+                .await
+                .map_err(|error| match error {
+                    PasswordError::Busy => PasswordChangeError::Busy,
+                    other => PasswordChangeError::Internal(describe(&other)),
+                })?
+                .matches
+        };
+        if !matches {
+            // As for a login: a failure that cannot be counted is not answered as one.
+            self.throttle
+                .record_failure(&account, change.client, now)
+                .await
+                .map_err(|error| PasswordChangeError::Unavailable(describe(&error)))?;
+            return Err(PasswordChangeError::WrongPassword);
+        }
+        if let Err(error) = self.throttle.record_success(checked, &account, now).await {
+            tracing::warn!(error = %describe(&error), "could not clear the account's failed logins");
+        }
+        let ended = self
+            .users
+            .change_own_password(access.user.id, access.session_id, &change.new, now)
+            .await?;
+        Ok(ended)
+    }
+
     /// Trades a refresh token for a new access token and a new refresh token.
     pub async fn refresh(&self, presented: &str) -> Result<Grant, RefreshError> {
         let (result, outcome) = match RefreshToken::parse(presented) {
@@ -618,6 +742,15 @@ fn login_failure(busy: bool, error: &dyn std::error::Error) -> LoginError {
         LoginError::Unavailable(describe(error))
     } else {
         LoginError::Internal(describe(error))
+    }
+}
+
+/// A failed store call during a password change: a busy database is its own case.
+fn change_failure(busy: bool, error: &dyn std::error::Error) -> PasswordChangeError {
+    if busy {
+        PasswordChangeError::Unavailable(describe(error))
+    } else {
+        PasswordChangeError::Internal(describe(error))
     }
 }
 

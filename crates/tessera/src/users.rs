@@ -10,7 +10,8 @@
 //!   has applied it ([`Cluster::await_everyone`]), so none of them serves the old user after;
 //! - a cache fill that raced with an invalidation is discarded (see [`EpochCache`]);
 //! - a password change, a role change and deactivation end all of the user's sessions in
-//!   the same store write, and drop them from the session cache before returning;
+//!   the same store write (a user changing their own password keeps the session they did it
+//!   from), and drop them from the session cache before returning;
 //! - "at least one active admin remains" is checked by the store inside the write (never
 //!   by reading first here), so racing changes cannot together remove every admin.
 
@@ -19,7 +20,7 @@ use std::sync::{Arc, OnceLock};
 
 use secrecy::SecretString;
 use serde_json::value::RawValue;
-use tessera_store::{EndReason, NewUser, Store, StoreError, User, UserId, UserPatch};
+use tessera_store::{EndReason, NewUser, SessionId, Store, StoreError, User, UserId, UserPatch};
 
 use crate::cache::EpochCache;
 use crate::cluster::Cluster;
@@ -366,6 +367,7 @@ impl Users {
             roles,
             password_hash,
             end_sessions,
+            keep_session: None,
             keep_active_holder_of: Some(ADMIN_ROLE.to_owned()),
         };
         let updated = self.store().update_user(id, patch, now).await;
@@ -379,6 +381,55 @@ impl Users {
         let user = updated?.ok_or(UsersError::NotFound)?;
         self.inner.cluster.await_everyone().await;
         Ok(UserView::from(&user))
+    }
+
+    /// A user's own password change, made with the access token of session `keep`: sets the
+    /// new password and, in the same store write, ends every other session of the user
+    /// (`password_changed`), keeping `keep` alive. Returns how many sessions ended: the
+    /// user's live sessions other than `keep` as read just before the write (a session
+    /// started meanwhile is ended too, uncounted). Answered once every other live instance
+    /// has applied the change, so none of them accepts an ended session's tokens after.
+    ///
+    /// The current password is the caller's to check first (see
+    /// [`crate::auth::Authenticator::change_own_password`]).
+    pub async fn change_own_password(
+        &self,
+        id: UserId,
+        keep: SessionId,
+        password: &NewPassword,
+        now: i64,
+    ) -> Result<u64, UsersError> {
+        let password_hash = self.inner.passwords.hash(password.secret()).await?;
+        let others = self
+            .inner
+            .sessions
+            .live(Some(id), now)
+            .await?
+            .iter()
+            .filter(|session| session.id != keep)
+            .count();
+        let reason = EndReason::PasswordChanged;
+        let patch = UserPatch {
+            password_hash: Some(password_hash),
+            end_sessions: Some(reason),
+            keep_session: Some(keep),
+            ..UserPatch::default()
+        };
+        let updated = self.store().update_user(id, patch, now).await;
+        self.invalidate(id);
+        self.inner.sessions.forget_user(id);
+        if matches!(updated, Ok(Some(_))) {
+            self.inner.sessions.count_ended_with_user(reason);
+        }
+        updated?.ok_or(UsersError::NotFound)?;
+        self.inner.cluster.await_everyone().await;
+        Ok(u64::try_from(others).unwrap_or(u64::MAX))
+    }
+
+    /// The stored user with its password hash, read from the store (never the cache): what a
+    /// password check needs.
+    pub async fn with_hash(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.store().user_by_id(id).await
     }
 
     /// Deletes a user; refuses to delete the last active admin (atomically, in the store).

@@ -421,6 +421,92 @@ pub async fn contract_ending_sessions(store: &dyn Store) {
     );
 }
 
+/// A user change that ends the user's sessions can keep one of them (a user changing their
+/// own password stays logged in where they did it): that one stays live and keeps rotating,
+/// every other one of the user is ended for the patch's reason, in the same write as the
+/// change, and other users' sessions are untouched.
+pub async fn contract_user_change_can_keep_one_session(store: &dyn Store) {
+    let alice = create(store, "alice", T0).await;
+    let bob = create(store, "bob", T0).await;
+    let kept = open(store, alice.id, 1, T0).await;
+    let other = open(store, alice.id, 2, T0).await;
+    let third = open(store, alice.id, 3, T0).await;
+    let bobs = open(store, bob.id, 4, T0).await;
+
+    let before = store.latest_change().await.unwrap();
+    let patch = UserPatch {
+        password_hash: Some("$argon2id$changed-by-alice".to_owned()),
+        end_sessions: Some(EndReason::PasswordChanged),
+        keep_session: Some(kept.id),
+        ..UserPatch::default()
+    };
+    let user = store
+        .update_user(alice.id, patch, T0 + 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.password_hash, "$argon2id$changed-by-alice");
+    assert!(store.latest_change().await.unwrap() > before);
+
+    let live: Vec<SessionId> = store
+        .live_sessions(Some(alice.id), T0 + 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|session| session.id)
+        .collect();
+    assert_eq!(live, [kept.id]);
+    for ended in [&other, &third] {
+        let ended = store.session_by_id(ended.id).await.unwrap().unwrap();
+        let revoked = ended.revoked.expect("ended");
+        assert_eq!(revoked.reason, "password_changed");
+    }
+    assert_eq!(live_count(store, bob.id, T0 + 1).await, 1);
+    assert_eq!(
+        store.session_by_id(bobs.id).await.unwrap().unwrap().revoked,
+        None
+    );
+    // The kept session still refreshes; the ended ones do not.
+    rotated(
+        store
+            .rotate_refresh_token(rotation(1, 11), T0 + 2)
+            .await
+            .unwrap(),
+    );
+    assert!(!matches!(
+        store
+            .rotate_refresh_token(rotation(2, 12), T0 + 2)
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated(_)
+    ));
+
+    // `keep_session` alone ends nothing.
+    let patch = UserPatch {
+        keep_session: Some(kept.id),
+        ..UserPatch::default()
+    };
+    store
+        .update_user(alice.id, patch, T0 + 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live_count(store, alice.id, T0 + 3).await, 1);
+    // Keeping a session of another user keeps none of this user's.
+    let patch = UserPatch {
+        end_sessions: Some(EndReason::PasswordChanged),
+        keep_session: Some(bobs.id),
+        ..UserPatch::default()
+    };
+    store
+        .update_user(alice.id, patch, T0 + 4)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live_count(store, alice.id, T0 + 4).await, 0);
+    assert_eq!(live_count(store, bob.id, T0 + 4).await, 1);
+}
+
 pub async fn contract_purge_in_batches(store: &dyn Store) {
     let alice = create(store, "alice", T0).await;
     let mut expired = Vec::new();

@@ -1,5 +1,8 @@
 //! `POST /api/auth/login`, `POST /api/auth/refresh`, `POST /api/auth/logout`,
-//! `POST /api/auth/logout-all`; `GET /api/auth/me` is in `me`.
+//! `POST /api/auth/logout-all`, `POST /api/auth/password`; `GET /api/auth/me` is in `me`.
+//!
+//! The requests that carry or set the refresh cookie are refused when another site's page
+//! sent them (see `super::csrf`).
 
 use axum::Json;
 use axum::extract::State;
@@ -13,20 +16,23 @@ use utoipa_axum::routes;
 
 use super::cookie::{clear_refresh_cookie, refresh_cookie, set_refresh_cookie};
 use super::openapi::{
-    ApiRoutes, BadRequest, PayloadTooLarge, Timeout, TooManyRequests, Unauthorized, Unavailable,
-    Unprocessable, UnsupportedMediaType,
+    ApiRoutes, BadRequest, CrossSite, PayloadTooLarge, Timeout, TooManyRequests, Unauthorized,
+    Unavailable, Unprocessable, UnsupportedMediaType, WrongPassword,
 };
 use super::{
-    ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, OptionalJson, json_answer,
+    ApiError, ApiJson, AppState, AuthUser, ClientIp, CookieSecurity, CookieSite, OptionalJson,
+    json_answer,
 };
-use crate::auth::{Grant, LoginAttempt};
+use crate::auth::{Grant, LoginAttempt, PasswordChange};
 use crate::clock::Rfc3339;
+use crate::model::NewPassword;
 
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
     api.add(routes!(post_login))
         .add(routes!(post_refresh))
         .add(routes!(post_logout))
         .add(routes!(post_logout_all))
+        .add(routes!(post_password))
         .add(routes!(super::me::get_me))
 }
 
@@ -91,6 +97,17 @@ pub(super) struct SessionsEnded {
     pub(super) sessions_ended: u64,
 }
 
+/// A change of the caller's own password.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordBody {
+    /// The password the user has now.
+    current_password: String,
+    /// The new password: 8 to 1024 characters, kept exactly as given (as at user creation).
+    #[schema(min_length = 8, max_length = 1024)]
+    new_password: String,
+}
+
 /// Where the refresh token travels: in the JSON body, or only in the HttpOnly cookie.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Delivery {
@@ -113,6 +130,7 @@ enum Delivery {
                                  (it is then left out of the body)"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
         (status = 408, response = Timeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -125,9 +143,14 @@ async fn post_login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
     CookieSecurity(secure): CookieSecurity,
+    site: CookieSite,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
+    if body.refresh_cookie {
+        // Before the password is checked: a refused request counts as no attempt.
+        site.check()?;
+    }
     let user_agent = headers
         .get(USER_AGENT)
         .and_then(|value| value.to_str().ok())
@@ -170,6 +193,7 @@ async fn post_login(
                                  cookie (it is then left out of the body)"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = CrossSite),
         (status = 408, response = Timeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -181,6 +205,7 @@ async fn post_login(
 async fn post_refresh(
     State(state): State<AppState>,
     CookieSecurity(secure): CookieSecurity,
+    site: CookieSite,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<RefreshBody>,
 ) -> Result<Response, ApiError> {
@@ -188,7 +213,11 @@ async fn post_refresh(
     let (presented, delivery) = match in_body {
         Some(token) => (token, Delivery::Body),
         None => match refresh_cookie(&headers) {
-            Some(token) => (token, Delivery::Cookie),
+            Some(token) => {
+                // The cookie is left alone: another site's page must not end the session.
+                site.check()?;
+                (token, Delivery::Cookie)
+            }
             None => {
                 return Err(ApiError::BadRequest(
                     "a refresh token is required: send {\"refresh_token\": …} or the tessera_refresh cookie"
@@ -324,4 +353,57 @@ async fn post_logout_all(
         .headers_mut()
         .insert(header::SET_COOKIE, clear_refresh_cookie(secure));
     Ok(response)
+}
+
+/// Changes the caller's own password, given the current one. Every other session of the
+/// user ends at once (`password_changed`: their access and refresh tokens are refused, on
+/// every instance, by the time this answers); the session of the presented token stays
+/// alive. A wrong current password counts as a failed login for the login throttle, per
+/// account and per client.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password",
+    tag = "auth",
+    operation_id = "change_password",
+    security(("bearer" = [])),
+    request_body(content = PasswordBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The password is changed; every other session of the user \
+                                      is ended", body = SessionsEnded),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = WrongPassword),
+        (status = 408, response = Timeout),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn post_password(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    AuthUser(access): AuthUser,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<Response, ApiError> {
+    // The policy is checked before the current password: a refused new password costs no
+    // attempt.
+    let new = NewPassword::parse(SecretString::from(body.new_password))
+        .map_err(|error| ApiError::BadRequest(format!("`new_password`: {}", error.0)))?;
+    let ended = state
+        .auth
+        .change_own_password(
+            &access,
+            PasswordChange {
+                current: SecretString::from(body.current_password),
+                new,
+                client,
+            },
+        )
+        .await?;
+    Ok(Json(SessionsEnded {
+        sessions_ended: ended,
+    })
+    .into_response())
 }

@@ -53,7 +53,7 @@ impl CorsOrigins {
     }
 
     /// The request's `Origin` when it is exactly one of the listed origins.
-    fn listed(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+    pub(super) fn listed(&self, headers: &HeaderMap) -> Option<HeaderValue> {
         let mut values = headers.get_all(header::ORIGIN).iter();
         match (values.next(), values.next()) {
             (Some(origin), None) => self.0.iter().find(|listed| *listed == origin).cloned(),

@@ -15,7 +15,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::auth::{AccessError, LoginError, RefreshError, TokenReason, TokenRefusal, describe};
+use crate::auth::{
+    AccessError, LoginError, PasswordChangeError, RefreshError, TokenReason, TokenRefusal, describe,
+};
 use crate::password::PasswordError;
 use crate::users::UsersError;
 
@@ -45,6 +47,13 @@ pub enum ApiError {
     /// 403: authenticated but not allowed.
     #[error("admin role required")]
     Forbidden,
+    /// 403: the current password given for a password change is not the user's.
+    #[error("the current password is not correct")]
+    WrongPassword,
+    /// 403: a request that carries or would set the refresh cookie came from another site's
+    /// page; the message says which header told.
+    #[error("{0}")]
+    CrossSiteRequest(&'static str),
     /// 404.
     #[error("not found")]
     NotFound,
@@ -96,9 +105,10 @@ pub enum ApiError {
 pub(super) struct ErrorBody<'a> {
     /// A stable code a client can branch on, such as `invalid_request`, `missing_token`,
     /// `invalid_token`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`,
-    /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `invalid_body`, `too_many_requests`, `too_many_connections`, `busy`,
-    /// `database_busy`, `instance_out_of_date` or `internal_error`.
+    /// `wrong_password`, `cross_site_request`, `not_found`, `conflict`,
+    /// `payload_too_large`, `unsupported_media_type`, `invalid_body`, `too_many_requests`,
+    /// `too_many_connections`, `busy`, `database_busy`, `instance_out_of_date` or
+    /// `internal_error`.
     error: &'a str,
     /// A short text for people; it never echoes the request.
     message: &'a str,
@@ -138,6 +148,16 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "this requires the admin role".into(),
+            ),
+            E::WrongPassword => (
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "the current password is not correct".into(),
+            ),
+            E::CrossSiteRequest(message) => (
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                (*message).into(),
             ),
             E::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".into()),
             E::NotAnId { param, names } => (
@@ -408,6 +428,21 @@ impl From<LoginError> for ApiError {
             LoginError::Busy => Self::Busy,
             LoginError::Unavailable(cause) => Self::DatabaseBusy(cause),
             LoginError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<PasswordChangeError> for ApiError {
+    fn from(error: PasswordChangeError) -> Self {
+        match error {
+            PasswordChangeError::WrongPassword => Self::WrongPassword,
+            PasswordChangeError::Throttled(wait) => Self::TooManyRequests {
+                retry_after: wait.0,
+            },
+            PasswordChangeError::Busy => Self::Busy,
+            PasswordChangeError::Unavailable(cause) => Self::DatabaseBusy(cause),
+            PasswordChangeError::Users(error) => Self::from(error),
+            PasswordChangeError::Internal(cause) => Self::Internal(cause),
         }
     }
 }

@@ -130,25 +130,31 @@ impl FromRequestParts<AppState> for CookieSecurity {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.secure_cookies {
-            return Ok(Self(true));
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
-        let from_trusted_proxy = peer.is_some_and(|peer| state.trusted_proxies.contains(peer));
-        // The proxy nearest to us appends last; only its word counts.
-        let https = parts
-            .headers
-            .get_all("x-forwarded-proto")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .next_back()
-            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
-        Ok(Self(from_trusted_proxy && https))
+        Ok(Self(
+            state.secure_cookies || https_by_trusted_proxy(parts, state),
+        ))
     }
+}
+
+/// Whether a trusted proxy says, in `X-Forwarded-Proto`, that the client reached it over
+/// HTTPS (the server itself only speaks plain HTTP). The word of a peer that is not a
+/// trusted proxy is ignored.
+pub(super) fn https_by_trusted_proxy(parts: &Parts, state: &AppState) -> bool {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let from_trusted_proxy = peer.is_some_and(|peer| state.trusted_proxies.contains(peer));
+    // The proxy nearest to us appends last; only its word counts.
+    let https = parts
+        .headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .next_back()
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    from_trusted_proxy && https
 }
 
 /// `axum::Json` with rejections turned into [`ApiError`]s that echo nothing of the body.

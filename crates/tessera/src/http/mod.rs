@@ -7,6 +7,7 @@
 mod auth_routes;
 mod cookie;
 mod cors;
+mod csrf;
 mod error;
 mod extract;
 #[doc(hidden)]
@@ -46,10 +47,11 @@ use tessera_config::TrustedProxies;
 use crate::auth::Authenticator;
 pub use cookie::REFRESH_COOKIE;
 pub use cors::{CorsOrigins, PREFLIGHT_MAX_AGE_SECONDS};
+pub use csrf::CookieSite;
 pub use error::ApiError;
 pub use extract::{AdminUser, ApiJson, ApiPath, AuthUser, ClientIp, CookieSecurity, OptionalJson};
 use openapi::ApiRoutes;
-pub use openapi::{DOCUMENT_PATH, UI_PATH, UI_ROUTES};
+pub use openapi::{DOCUMENT_PATH, UI_CSP, UI_PATH, UI_ROUTES};
 pub use pages::{CLIENT_PATH, PAGE_CSP, PAGE_ROUTES};
 pub use refusal::Refusal;
 
@@ -129,8 +131,9 @@ fn documented_routes(with_metrics: bool) -> ApiRoutes {
 }
 
 /// Request ids, masked credentials, tracing, headers that keep per-user answers out of
-/// caches and browsers from sniffing types, `OPTIONS` and CORS, JSON for every error, the
-/// panic catcher, a timeout and the body limit.
+/// caches, browsers from sniffing types and pages from framing, leaking or scripting the
+/// answers (see [`with_browser_security_headers`]), `OPTIONS` and CORS, JSON for every
+/// error, the panic catcher, a timeout and the body limit.
 ///
 /// The layers wrap the routes once, as one stack, and the result is the fallback of an
 /// otherwise empty router. `Router::layer` would wrap every route separately, boxing each
@@ -149,6 +152,7 @@ fn with_middleware(routes: Router, cors_origins: CorsOrigins) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        .map_response(with_browser_security_headers)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -164,6 +168,34 @@ fn with_middleware(routes: Router, cors_origins: CorsOrigins) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(routes);
     Router::new().fallback_service(stack)
+}
+
+/// The Content-Security-Policy of every answer that does not set its own: the API's JSON
+/// loads nothing, runs nothing and may not be framed.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Adds to every answer, errors and answers of the outer layers included: no `Referer`
+/// to other sites, no framing (`X-Frame-Options: DENY`, and the CSP's `frame-ancestors`),
+/// a browsing context of its own (`Cross-Origin-Opener-Policy: same-origin`), and
+/// [`API_CSP`] unless the handler set a policy of its own (Swagger UI, the pages).
+fn with_browser_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_CSP),
+        );
+    }
+    response
 }
 
 /// A JSON answer serialized into one buffer of `capacity` bytes. axum's `Json` starts at 128

@@ -2,8 +2,9 @@
 //! before it is closed: no request is read and no router runs for them.
 //!
 //! Each is a whole HTTP/1.1 response with the usual `{"error", "message"}` body,
-//! `Retry-After: 1` and `Connection: close`. This module must never answer anything but
-//! these fixed bytes.
+//! `Retry-After: 1`, the headers every answer carries for browsers (see
+//! `super::with_browser_security_headers`) and `Connection: close`. This module must never
+//! answer anything but these fixed bytes.
 
 /// Why a connection is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,11 @@ const SERVER_FULL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 content-type: application/json\r\n\
 retry-after: 1\r\n\
 cache-control: no-store\r\n\
+x-content-type-options: nosniff\r\n\
+referrer-policy: no-referrer\r\n\
+x-frame-options: DENY\r\n\
+cross-origin-opener-policy: same-origin\r\n\
+content-security-policy: default-src 'none'; frame-ancestors 'none'\r\n\
 connection: close\r\n\
 content-length: 89\r\n\
 \r\n\
@@ -27,6 +33,11 @@ const CLIENT_FULL: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
 content-type: application/json\r\n\
 retry-after: 1\r\n\
 cache-control: no-store\r\n\
+x-content-type-options: nosniff\r\n\
+referrer-policy: no-referrer\r\n\
+x-frame-options: DENY\r\n\
+cross-origin-opener-policy: same-origin\r\n\
+content-security-policy: default-src 'none'; frame-ancestors 'none'\r\n\
 connection: close\r\n\
 content-length: 96\r\n\
 \r\n\
@@ -63,6 +74,13 @@ mod tests {
             assert_eq!(json["error"], "too_many_connections");
             assert!(head.contains("\r\nretry-after: 1"));
             assert!(head.contains("\r\nconnection: close"));
+            let csp = format!("\r\ncontent-security-policy: {}\r\n", super::super::API_CSP);
+            assert!(head.contains(&csp), "{head}");
+            assert!(head.contains("\r\nx-frame-options: DENY\r\n"), "{head}");
+            assert!(
+                head.contains("\r\nreferrer-policy: no-referrer\r\n"),
+                "{head}"
+            );
         }
     }
 }
