@@ -276,6 +276,18 @@ status=$(http POST "$lb/api/auth/login" "" \
 [ "$status" = 200 ] || fail "POST /api/auth/login answered $status"
 user_token=$(json "$work/body.json" 'd["access_token"]')
 
+step="a page of this site logs in with the cookie through the balancer"
+# The cross-site check compares Origin with the Host nginx passes on: its port must survive.
+browser_login() {
+  curl -s -o "$work/body.json" -w '%{http_code}' -X POST "$lb/api/auth/login" \
+    -H "origin: $1" -H 'sec-fetch-site: same-origin' -H 'content-type: application/json' \
+    --data-binary "{\"username\":\"$username\",\"password\":\"$user_password\",\"refresh_cookie\":true}" || true
+}
+status=$(browser_login "$lb")
+[ "$status" = 200 ] || fail "a same-origin cookie login through the balancer answered $status: $(cat "$work/body.json")"
+status=$(browser_login "http://elsewhere.example")
+[ "$status" = 403 ] || fail "a cookie login from another origin answered $status, not 403"
+
 step="the user's token is accepted by every instance"
 mark=$(log_lines)
 for _ in 1 2 3 4 5 6; do
