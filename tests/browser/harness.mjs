@@ -211,48 +211,51 @@ export async function launchBrowser() {
  * - a record of every console error, uncaught exception and CSP violation of every page
  *   (`device.problems`), see `assertNoProblems`.
  */
-export async function newDevice(browser, base, { clock, bypassCSP = false, name = 'device' } = {}) {
-  const context = await browser.newContext({ baseURL: base, bypassCSP });
+export async function newDevice(browser, base, { clock, bypassCSP = false, name = 'device', userAgent } = {}) {
+  const context = await browser.newContext({ baseURL: base, bypassCSP, ...(userAgent ? { userAgent } : {}) });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
   if (clock) await context.clock.install({ time: clock.time });
 
   const counts = new Map();
   const answers = [];
-  let inFlight = 0;
+  // Requests to /api/… sent and not yet answered (headers received) nor failed. Not
+  // `requestfinished`: Chromium reports that only once the page has read the whole body,
+  // which a page ignoring an error's body never does.
+  const pending = new Set();
   let idleWaiters = [];
   const wakeIdle = () => {
-    if (inFlight > 0) return;
+    if (pending.size > 0) return;
     const waiters = idleWaiters;
     idleWaiters = [];
     for (const resolve of waiters) resolve();
   };
+  const done = (request) => {
+    if (pending.delete(request)) wakeIdle();
+  };
   await context.route(
     (url) => url.pathname.startsWith('/api/'),
     async (route) => {
-      const pathname = new URL(route.request().url()).pathname;
+      const request = route.request();
+      const pathname = new URL(request.url()).pathname;
       counts.set(pathname, (counts.get(pathname) ?? 0) + 1);
-      inFlight += 1;
+      pending.add(request);
       try {
         await route.continue();
       } catch {
-        inFlight -= 1;
-        wakeIdle();
+        // The page went away before the request could go on.
+        done(request);
       }
     },
   );
-  const finished = (request) => {
-    if (!new URL(request.url()).pathname.startsWith('/api/')) return;
-    inFlight = Math.max(0, inFlight - 1);
-    wakeIdle();
-  };
-  context.on('requestfinished', finished);
-  context.on('requestfailed', finished);
+  context.on('requestfailed', done);
   context.on('response', (response) => {
+    const request = response.request();
     const url = new URL(response.url());
     if (url.pathname.startsWith('/api/')) {
-      answers.push({ method: response.request().method(), path: url.pathname, status: response.status() });
+      answers.push({ method: request.method(), path: url.pathname, status: response.status() });
     }
+    done(request);
   });
 
   const problems = [];
@@ -276,7 +279,7 @@ export async function newDevice(browser, base, { clock, bypassCSP = false, name 
     });
   });
 
-  return {
+  const device = {
     name,
     context,
     base,
@@ -298,7 +301,7 @@ export async function newDevice(browser, base, { clock, bypassCSP = false, name 
     },
     /** Resolves once no `/api/…` request of this context is in flight. */
     idle() {
-      if (inFlight === 0) return Promise.resolve();
+      if (pending.size === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
     /** A new tab. */
@@ -312,6 +315,9 @@ export async function newDevice(browser, base, { clock, bypassCSP = false, name 
       await context.close();
     },
   };
+  // The page helpers find their device through the page's context.
+  context.__tesseraDevice = device;
+  return device;
 }
 
 /**
@@ -370,24 +376,64 @@ export async function runFor(device, ms) {
   await settle(device);
 }
 
-/** Logs in through the /login page of `page` and waits to land on `landing` (a path). */
-export async function loginThroughPage(page, username, password, { next, landing = next ?? '/account' } = {}) {
-  await page.goto(next ? `/login?next=${encodeURIComponent(next)}` : '/login');
+/**
+ * Resolves with the first answer to `/api/auth/refresh` that `page` receives while showing
+ * `pathname`: the end of that page's restore() (with no other tab of the device to ask, the
+ * contract's restore() always tries the cookie).
+ */
+export function restoreAnswered(page, pathname) {
+  return page.waitForResponse((response) => {
+    if (new URL(response.url()).pathname !== '/api/auth/refresh') return false;
+    try {
+      return new URL(response.request().frame().url()).pathname === pathname;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Opens `url` (a /login URL) in `page`, with no other tab of its device logged in, and waits
+ * until the page is ready: its restore() has been answered and what followed is done, so
+ * the form's submit handler is in place (a click before that would submit the bare form).
+ */
+export async function openLoginPage(page, url = '/login') {
+  const ready = restoreAnswered(page, '/login');
+  await page.goto(url);
   await page.locator('#login-form').waitFor();
+  await ready;
+  const device = page.context().__tesseraDevice;
+  if (device) await settle(device);
+}
+
+/**
+ * Opens /login in `page` (with no other tab of its device logged in), waits until it is
+ * ready, logs in, and waits to land on `landing` (`next`, or /account) and for that page's
+ * own restore() to be done.
+ */
+export async function loginThroughPage(page, username, password, { next, landing = next ?? '/account' } = {}) {
+  await openLoginPage(page, next ? `/login?next=${encodeURIComponent(next)}` : '/login');
   await page.fill('#username', username);
   await page.fill('#password', password);
+  const landed = restoreAnswered(page, landing);
   await page.locator('#login-form [type="submit"]').click();
   await page.waitForURL((url) => url.pathname === landing);
+  const answer = await landed;
+  if (answer.status() !== 200) {
+    throw new Error(`${landing} restored the new session with a ${answer.status()} from /api/auth/refresh`);
+  }
   await waitForLoggedInPage(page);
 }
 
 /** Waits until a logged-in page has shown who is logged in (the navigation is there and,
- * on /account, `#who` has the username). */
+ * on /account, `#who` has the username), and its background work is done. */
 export async function waitForLoggedInPage(page) {
   await page.locator('#nav').waitFor();
   if (new URL(page.url()).pathname === '/account') {
     await page.waitForFunction(() => (document.querySelector('#who')?.textContent ?? '').trim() !== '');
   }
+  const device = page.context().__tesseraDevice;
+  if (device) await settle(device);
 }
 
 /** The `/login?next=…` URL a logged-in page sends to when there is no session. */
