@@ -10,6 +10,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod binary;
+mod browser;
 mod cli;
 mod cluster;
 mod connections;
