@@ -125,8 +125,8 @@ test('"end other sessions" on the sessions page logs every other device out', as
     assert.notEqual((await mine.locator('#sessions-status').innerText()).trim(), '', '#sessions-status reports the result');
 
     for (const page of others) {
-      await page.locator('#nav a[href="/password"]').click();
-      await page.waitForURL((url) => isLoginUrl(url, '/password'));
+      await page.locator('#nav a[href="/account"]').click();
+      await page.waitForURL((url) => isLoginUrl(url, '/account'));
     }
     await mine.reload();
     await mine.locator('#sessions tr[data-current="true"]').waitFor();
