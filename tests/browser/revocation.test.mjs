@@ -43,6 +43,7 @@ test('a user deactivated by an admin goes to /login in every tab on the next act
     await admin.locator('#users tr[data-username="hana"][data-active="false"]').waitFor();
 
     const refreshesBefore = laptop.count(REFRESH);
+    const answersBefore = laptop.answers.length;
     // Hana's next action: the sessions link of the first tab.
     await first.locator('#nav a[href="/sessions"]').click();
     await first.waitForURL((url) => isLoginUrl(url, '/sessions'));
@@ -53,6 +54,8 @@ test('a user deactivated by an admin goes to /login in every tab on the next act
     // At most one per tab for finding out the session ended, and one per /login page for
     // its restore() finding no session: two tabs, at most four.
     assert.ok(refreshes <= 4, `${refreshes} refresh calls after the deactivation; requests ${JSON.stringify(laptop.counts())}`);
+    const granted = laptop.answers.slice(answersBefore).filter((a) => a.path === REFRESH && a.status === 200);
+    assert.deepEqual(granted, [], 'a deactivated user was given a new token');
 
     // No loop: minutes pass on /login without a single request to the API.
     const requestsBefore = laptop.total();
