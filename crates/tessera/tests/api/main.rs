@@ -10,6 +10,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod binary;
+mod browser;
 mod browser_security;
 mod cli;
 mod cluster;
