@@ -57,7 +57,7 @@ function tesseraBinary() {
   if (!existsSync(bin)) {
     throw new Error(`TESSERA_BIN=${bin} does not exist; build it with cargo build -p tessera`);
   }
-  return bin;
+  return path.resolve(bin);
 }
 
 /**

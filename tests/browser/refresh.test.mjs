@@ -6,8 +6,8 @@
 // `t0 + k min` (`t0` the start of the 60-s loop): at check k, 15 - k min - (t0 - tb) remain,
 // so through the 9th check at least 6:00 remain (no refresh), and at the 11th at most 4:00
 // (a refresh is due). The 10th check finds 5:00 give or take a second: the server writes
-// `expires_at` and `server_time` in whole seconds, `server_time` read a moment after the
-// token's `iat` (a second boundary may fall in between), and `t0 - tb` is the few
+// `expires_at` and `server_time` (the token's `iat`) in whole seconds, so the token's true
+// lifetime is 15 min less the fraction of a second cut from `iat`, and `t0 - tb` is the few
 // milliseconds between the token's arrival and the loop's start or, for a token the loop
 // fetched itself, minus the refresh's round trip. "Fewer than 5 min" cannot be decided there
 // to the second, so the schedule asserted is: none through minute 9, then exactly one at

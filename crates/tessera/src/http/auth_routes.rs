@@ -77,7 +77,8 @@ struct TokenResponse {
     refresh_expires_at: Rfc3339,
     #[schema(format = Uuid)]
     session_id: String,
-    /// The server's clock, so a client with a skewed clock can still refresh on time.
+    /// The server's clock (the instant the access token was issued, during this request),
+    /// so a client with a skewed clock can still refresh on time.
     server_time: Rfc3339,
     user: LoginUser,
 }
@@ -266,7 +267,10 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery, secure: b
         refresh_token,
         refresh_expires_at: Rfc3339(session_expires_at),
         session_id: grant.session.id.to_string(),
-        server_time: Rfc3339(now),
+        // The clock reading the token was issued at, so `expires_at - server_time` is exactly
+        // the token's lifetime: a client computing its refresh point from the two sees the
+        // same remaining time whatever second the answer was written in.
+        server_time: Rfc3339(claims.iat),
         user: LoginUser {
             id: grant.user.id.to_string(),
             username: grant.user.username.clone(),
