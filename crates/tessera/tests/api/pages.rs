@@ -423,6 +423,11 @@ fn forbidden_content(path: &str, text: &str) -> Vec<String> {
         if tag.starts_with("<style") {
             flag("inline style element", at);
         }
+        // A form submitted before its script is wired (or without it) must not put a
+        // password into the URL, the history and the logs: only POST.
+        if tag.starts_with("<form") && !tag.contains(" method=\"post\"") {
+            flag("form without method=\"post\"", at);
+        }
         offset += start + length;
         rest = &rest[start + length..];
     }
@@ -488,6 +493,7 @@ fn the_content_check_catches_what_it_forbids() {
         ("a.js", "el.innerHTML = name;"),
         ("a.js", "import x from 'http://cdn.example.com/x.js';"),
         ("a.js", "el.setAttribute('onclick', 'x()');"),
+        ("p", "<form id=\"login-form\"><input type=\"password\"></form>"),
         ("a.css", "@import url(https://fonts.example.com/f.css);"),
         (
             "a.js",
