@@ -1,9 +1,9 @@
 //! The Node suites, run from here so that `cargo test` covers them: the browser suite
 //! (`tests/browser/`: the real binary's pages and JS client in headless Chromium, through
 //! playwright-core) and the JS client's unit tests (`clients/js/test/`). Each needs Node 20
-//! or later; the browser suite also Debian's Chromium and its npm packages
-//! (`npm ci --prefix tests/browser`). A missing piece fails the test with what to install,
-//! never skips it.
+//! or later; the browser suite also Debian's Chromium and its npm packages, which it
+//! installs itself when they are missing (`npm ci --prefix tests/browser`, the versions of
+//! its lock file). A missing piece fails the test with what to install, never skips it.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -122,15 +122,33 @@ fn the_pages_and_the_js_client_pass_the_browser_suite_in_chromium() {
         chromium.display()
     );
     let suite = root().join("tests/browser");
-    for package in ["playwright-core", "axe-core"] {
+    let installed = |package: &str| {
+        suite
+            .join("node_modules")
+            .join(package)
+            .join("package.json")
+            .is_file()
+    };
+    let packages = ["playwright-core", "axe-core"];
+    if !packages.iter().all(|package| installed(package)) {
+        // A fresh clone: the exact versions of package-lock.json, from the npm registry.
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&suite)
+            .status()
+            .unwrap_or_else(|error| {
+                panic!("npm is not installed ({error}): apt-get install -y nodejs npm")
+            });
         assert!(
-            suite
-                .join("node_modules")
-                .join(package)
-                .join("package.json")
-                .is_file(),
-            "tests/browser/node_modules/{package} is missing: run \
-             npm ci --prefix tests/browser (.ci/run does)"
+            status.success(),
+            "npm ci --prefix tests/browser failed ({status}); the browser suite needs its \
+             packages from the npm registry"
+        );
+    }
+    for package in packages {
+        assert!(
+            installed(package),
+            "tests/browser/node_modules/{package} is missing after npm ci --prefix tests/browser"
         );
     }
     let tests = files(&suite, &|name| name.ends_with(".test.mjs"));
