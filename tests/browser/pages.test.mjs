@@ -23,6 +23,15 @@ import {
 const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/** The navigation link each logged-in page marks as the current page. */
+const CURRENT_LINK = {
+  account: '/account',
+  sessions: '/sessions',
+  password: '/password',
+  'admin-users': '/admin/users',
+  'admin-user': '/admin/users',
+};
+
 /**
  * Visits every page as the admin on `device`: /login before logging in, then the logged-in
  * pages, the admin user page of `gina` (a user with a session of her own). Calls
@@ -94,6 +103,11 @@ test('every page has its headers and skeleton, logs no error and no CSP violatio
       if (name !== 'login') {
         assert.equal(await page.locator('#nav a[href="/admin/users"]').count(), 1, `${name}: the admin sees the admin link`);
         assert.equal(await page.locator('button#logout').count(), 1, `${name}: #logout`);
+        // One navigation link, this page's (the list of users for a user's page), is marked
+        // current and stands out.
+        const current = await page.locator('#nav a[aria-current="page"]').evaluateAll((links) =>
+          links.map((link) => [link.getAttribute('href'), getComputedStyle(link).fontWeight]));
+        assert.deepEqual(current, [[CURRENT_LINK[name], '600']], `${name}: the current page's link`);
       }
       await screenshot(page, name);
     });

@@ -6,6 +6,15 @@
 //! the assets they name, dependencies first, and only then is the asset itself hashed, so a
 //! page script that imports the client changes path whenever the client changes.
 //!
+//! What pages share (the `<head>`, the header and its navigation, the closing tags, the
+//! table of sessions) is written once, in the partials under `web/partials/`. A page includes one with
+//! `{{include:NAME key=value key="a value"}}`, on a line of its own: the partial's text, its
+//! last newline dropped and each `{{param:key}}` replaced by the value given, takes the
+//! directive's place before the asset placeholders are resolved, so a partial may name
+//! assets, even through a parameter (`{{asset:{{param:script}}}}`). Values are written into
+//! the HTML as they are. Partials do not include partials, and an include must give exactly
+//! the parameters its partial uses.
+//!
 //! Assets are served at `/assets/<stem>.<hash>.<ext>`, cacheable for a year and immutable;
 //! the client also at the stable [`CLIENT_PATH`], revalidated by its `ETag`, for web apps on
 //! the same site that import it. Pages are HTML with the page [`PAGE_CSP`] (no inline script
@@ -54,8 +63,12 @@ const REVALIDATE: &str = "no-cache";
 const HASH_HEX_LEN: usize = 16;
 /// What opens a placeholder; `}}` closes it.
 const PLACEHOLDER_OPEN: &str = "{{asset:";
-/// What closes a placeholder.
+/// What closes a placeholder, an include or a parameter.
 const PLACEHOLDER_CLOSE: &str = "}}";
+/// What opens a page's include of a partial; `}}` closes it.
+const INCLUDE_OPEN: &str = "{{include:";
+/// What opens a parameter in a partial; `}}` closes it.
+const PARAM_OPEN: &str = "{{param:";
 
 /// The embedded assets, by name (`tessera.js`, `login.js`, `style.css`).
 const ASSET_SOURCES: [(&str, &str); 9] = [
@@ -95,9 +108,20 @@ const PAGE_SOURCES: [(&str, &str); 6] = [
     ),
 ];
 
-/// The embedded files, placeholders resolved and hashed at first use.
+/// The embedded partials, by the name pages include them by.
+const PARTIAL_SOURCES: [(&str, &str); 4] = [
+    ("head.html", include_str!("../../web/partials/head.html")),
+    ("nav.html", include_str!("../../web/partials/nav.html")),
+    ("foot.html", include_str!("../../web/partials/foot.html")),
+    (
+        "sessions-table.html",
+        include_str!("../../web/partials/sessions-table.html"),
+    ),
+];
+
+/// The embedded files, includes and placeholders resolved and hashed at first use.
 static EMBEDDED: LazyLock<Result<Assets, AssetError>> =
-    LazyLock::new(|| Assets::build(&ASSET_SOURCES, &PAGE_SOURCES));
+    LazyLock::new(|| Assets::build(&ASSET_SOURCES, &PARTIAL_SOURCES, &PAGE_SOURCES));
 
 /// Why a set of web files cannot be served; a test checks the embedded set has none.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,11 +134,62 @@ pub enum AssetError {
         /// The name it refers to.
         name: String,
     },
-    /// A placeholder is opened and never closed.
-    #[error("`{file}` has an unclosed `{{{{asset:` placeholder")]
+    /// A placeholder, an include or a parameter is opened and never closed.
+    #[error("`{file}` has an unclosed `{opening}`")]
     Unclosed {
-        /// The file holding the placeholder.
+        /// The file holding it.
         file: String,
+        /// What opens it: `{{asset:`, `{{include:` or `{{param:`.
+        opening: &'static str,
+    },
+    /// An include names no partial of the set.
+    #[error("`{file}` includes `{name}`, which is not a partial")]
+    UnknownPartial {
+        /// The page holding the include.
+        file: String,
+        /// The name it includes.
+        name: String,
+    },
+    /// A partial includes another; partials do not nest.
+    #[error("the partial `{0}` includes another partial; partials do not nest")]
+    NestedInclude(String),
+    /// An include's parameter is not `key=value` or `key="value"`, or is given twice.
+    #[error("`{file}` passes `{parameter}` to a partial, {reason}")]
+    BadParameter {
+        /// The page holding the include.
+        file: String,
+        /// The parameter as written.
+        parameter: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A partial uses a parameter its include does not give.
+    #[error("`{file}` includes `{partial}` without the parameter `{name}` it uses")]
+    MissingParameter {
+        /// The page holding the include.
+        file: String,
+        /// The partial.
+        partial: String,
+        /// The parameter.
+        name: String,
+    },
+    /// An include gives a parameter its partial does not use.
+    #[error("`{file}` passes `{name}` to `{partial}`, which does not use it")]
+    UnusedParameter {
+        /// The page holding the include.
+        file: String,
+        /// The partial.
+        partial: String,
+        /// The parameter.
+        name: String,
+    },
+    /// A page uses a parameter outside any partial.
+    #[error("`{file}` uses the parameter `{name}` outside a partial")]
+    StrayParameter {
+        /// The page.
+        file: String,
+        /// The parameter.
+        name: String,
     },
     /// Assets refer to each other, so none of them can be hashed first.
     #[error("assets refer to each other in a cycle: {0}")]
@@ -150,10 +225,26 @@ pub struct Assets {
 
 impl Assets {
     /// Resolves `assets` (name, text) in dependency order, hashing each after replacing its
-    /// placeholders, then the placeholders of `pages` (path, HTML).
-    pub fn build(assets: &[(&str, &str)], pages: &[(&str, &str)]) -> Result<Self, AssetError> {
+    /// placeholders, then the includes of `pages` (path, HTML) of `partials` (name, HTML)
+    /// and then their placeholders.
+    pub fn build(
+        assets: &[(&str, &str)],
+        partials: &[(&str, &str)],
+        pages: &[(&str, &str)],
+    ) -> Result<Self, AssetError> {
+        for (name, text) in partials {
+            if text.contains(INCLUDE_OPEN) {
+                return Err(AssetError::NestedInclude((*name).to_owned()));
+            }
+        }
+        let partials: HashMap<&str, &str> = partials.iter().copied().collect();
+        let pages = pages
+            .iter()
+            .map(|(path, html)| Ok((*path, include_partials(path, html, &partials)?)))
+            .collect::<Result<Vec<_>, AssetError>>()?;
         let names: Vec<&str> = assets.iter().map(|(name, _)| *name).collect();
-        for (file, text) in assets.iter().chain(pages) {
+        let page_texts = pages.iter().map(|(path, html)| (*path, html.as_str()));
+        for (file, text) in assets.iter().copied().chain(page_texts) {
             for name in placeholders(file, text)? {
                 if !names.contains(&name) {
                     return Err(AssetError::Unknown {
@@ -238,6 +329,7 @@ fn placeholders<'a>(file: &str, text: &'a str) -> Result<Vec<&'a str>, AssetErro
         let after = &rest[start + PLACEHOLDER_OPEN.len()..];
         let end = after.find(PLACEHOLDER_CLOSE).ok_or(AssetError::Unclosed {
             file: file.to_owned(),
+            opening: PLACEHOLDER_OPEN,
         })?;
         names.push(&after[..end]);
         rest = &after[end + PLACEHOLDER_CLOSE.len()..];
@@ -258,6 +350,7 @@ fn substitute(
         let after = &rest[start + PLACEHOLDER_OPEN.len()..];
         let end = after.find(PLACEHOLDER_CLOSE).ok_or(AssetError::Unclosed {
             file: file.to_owned(),
+            opening: PLACEHOLDER_OPEN,
         })?;
         let name = &after[..end];
         let asset = resolved.get(name).ok_or_else(|| AssetError::Unknown {
@@ -268,6 +361,150 @@ fn substitute(
         rest = &after[end + PLACEHOLDER_CLOSE.len()..];
     }
     out.push_str(rest);
+    Ok(out)
+}
+
+/// `html` (the page served at `file`) with each `{{include:NAME …}}` replaced by the partial
+/// called `NAME`, its parameters filled in.
+fn include_partials(
+    file: &str,
+    html: &str,
+    partials: &HashMap<&str, &str>,
+) -> Result<String, AssetError> {
+    let stray = |text: &str| -> Result<(), AssetError> {
+        match text.find(PARAM_OPEN) {
+            None => Ok(()),
+            Some(start) => {
+                let after = &text[start + PARAM_OPEN.len()..];
+                let name = after.split(PLACEHOLDER_CLOSE).next().unwrap_or(after);
+                Err(AssetError::StrayParameter {
+                    file: file.to_owned(),
+                    name: name.to_owned(),
+                })
+            }
+        }
+    };
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find(INCLUDE_OPEN) {
+        stray(&rest[..start])?;
+        out.push_str(&rest[..start]);
+        let after = &rest[start + INCLUDE_OPEN.len()..];
+        let end = after.find(PLACEHOLDER_CLOSE).ok_or(AssetError::Unclosed {
+            file: file.to_owned(),
+            opening: INCLUDE_OPEN,
+        })?;
+        let directive = after[..end].trim();
+        let (name, arguments) = directive
+            .split_once(char::is_whitespace)
+            .unwrap_or((directive, ""));
+        let partial = partials
+            .get(name)
+            .ok_or_else(|| AssetError::UnknownPartial {
+                file: file.to_owned(),
+                name: name.to_owned(),
+            })?;
+        let parameters = parameters(file, arguments)?;
+        out.push_str(&fill(file, name, partial, &parameters)?);
+        rest = &after[end + PLACEHOLDER_CLOSE.len()..];
+    }
+    stray(rest)?;
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Why a parameter that is not one is refused.
+const NOT_KEY_VALUE: &str = "which is not key=value or key=\"value\"";
+
+/// The parameters of an include, `key=value` or `key="a value"` separated by white space, in
+/// order.
+fn parameters<'a>(file: &str, arguments: &'a str) -> Result<Vec<(&'a str, &'a str)>, AssetError> {
+    let bad = |parameter: &str, reason: &'static str| AssetError::BadParameter {
+        file: file.to_owned(),
+        parameter: parameter.to_owned(),
+        reason,
+    };
+    let mut parameters: Vec<(&str, &str)> = Vec::new();
+    let mut rest = arguments.trim_start();
+    while !rest.is_empty() {
+        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let Some((key, value_start)) = rest.split_once('=') else {
+            return Err(bad(&rest[..word_end], NOT_KEY_VALUE));
+        };
+        let valid_key = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_key {
+            return Err(bad(&rest[..word_end], NOT_KEY_VALUE));
+        }
+        let (value, after) = if let Some(quoted) = value_start.strip_prefix('"') {
+            let close = quoted
+                .find('"')
+                .ok_or_else(|| bad(rest, "whose quote is never closed"))?;
+            let after = &quoted[close + 1..];
+            if !after.is_empty() && !after.starts_with(char::is_whitespace) {
+                let end = after.find(char::is_whitespace).unwrap_or(after.len());
+                let written = &rest[..rest.len() - after.len() + end];
+                return Err(bad(written, "which goes on after its closing quote"));
+            }
+            (&quoted[..close], after)
+        } else {
+            let end = value_start
+                .find(char::is_whitespace)
+                .unwrap_or(value_start.len());
+            (&value_start[..end], &value_start[end..])
+        };
+        if parameters.iter().any(|(given, _)| *given == key) {
+            let written = &rest[..rest.len() - after.len()];
+            return Err(bad(written, "which the include already gives"));
+        }
+        parameters.push((key, value));
+        rest = after.trim_start();
+    }
+    Ok(parameters)
+}
+
+/// The partial `name` (`text`, included by `file`) with its last newline dropped and each
+/// `{{param:key}}` replaced by the value of `key` in `parameters`, all of which it must use.
+fn fill(
+    file: &str,
+    name: &str,
+    text: &str,
+    parameters: &[(&str, &str)],
+) -> Result<String, AssetError> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let mut used = vec![false; parameters.len()];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(PARAM_OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + PARAM_OPEN.len()..];
+        let end = after.find(PLACEHOLDER_CLOSE).ok_or(AssetError::Unclosed {
+            file: name.to_owned(),
+            opening: PARAM_OPEN,
+        })?;
+        let key = &after[..end];
+        let index = parameters
+            .iter()
+            .position(|(given, _)| *given == key)
+            .ok_or_else(|| AssetError::MissingParameter {
+                file: file.to_owned(),
+                partial: name.to_owned(),
+                name: key.to_owned(),
+            })?;
+        used[index] = true;
+        out.push_str(parameters[index].1);
+        rest = &after[end + PLACEHOLDER_CLOSE.len()..];
+    }
+    out.push_str(rest);
+    if let Some(index) = used.iter().position(|used| !used) {
+        return Err(AssetError::UnusedParameter {
+            file: file.to_owned(),
+            partial: name.to_owned(),
+            name: parameters[index].0.to_owned(),
+        });
+    }
     Ok(out)
 }
 
@@ -389,9 +626,16 @@ mod tests {
     fn built(assets: &[(&str, &str)]) -> Assets {
         Assets::build(
             assets,
+            &[],
             &[("/p", "<script src=\"{{asset:page.js}}\"></script>")],
         )
         .unwrap()
+    }
+
+    /// The HTML of the page `/p` of `html`, including from `partials`, with `page.js`.
+    fn page_of(partials: &[(&str, &str)], html: &str) -> Result<String, AssetError> {
+        let assets = Assets::build(&[("page.js", "")], partials, &[("/p", html)])?;
+        Ok(assets.page("/p").unwrap().to_owned())
     }
 
     #[test]
@@ -460,35 +704,218 @@ mod tests {
     fn broken_sets_are_refused_with_the_reason() {
         let pages: [(&str, &str); 0] = [];
         assert_eq!(
-            Assets::build(&[("a.js", "{{asset:b.js}}")], &pages),
+            Assets::build(&[("a.js", "{{asset:b.js}}")], &[], &pages),
             Err(AssetError::Unknown {
                 file: "a.js".into(),
                 name: "b.js".into()
             })
         );
         assert_eq!(
-            Assets::build(&[("a.js", "{{asset:a.js")], &pages),
+            Assets::build(&[("a.js", "{{asset:a.js")], &[], &pages),
             Err(AssetError::Unclosed {
-                file: "a.js".into()
+                file: "a.js".into(),
+                opening: "{{asset:",
             })
         );
         assert_eq!(
             Assets::build(
                 &[("a.js", "{{asset:b.js}}"), ("b.js", "{{asset:a.js}}")],
+                &[],
                 &pages
             ),
             Err(AssetError::Cycle("a.js, b.js".into()))
         );
         assert_eq!(
-            Assets::build(&[("a.txt", "")], &pages),
+            Assets::build(&[("a.txt", "")], &[], &pages),
             Err(AssetError::UnknownType("a.txt".into()))
         );
         assert_eq!(
-            Assets::build(&[("a.js", "")], &[("/p", "{{asset:nope.css}}")]),
+            Assets::build(&[("a.js", "")], &[], &[("/p", "{{asset:nope.css}}")]),
             Err(AssetError::Unknown {
                 file: "/p".into(),
                 name: "nope.css".into()
             })
+        );
+    }
+
+    #[test]
+    fn an_include_is_replaced_by_its_partial_with_the_parameters_filled_in() {
+        let head = (
+            "head.html",
+            "<title>{{param:title}} · site</title>\n\
+             <script src=\"{{asset:{{param:script}}}}\"></script>\n",
+        );
+        let html = page_of(
+            &[head, ("nav.html", "<nav></nav>\n")],
+            "{{include:head.html title=\"Your account\" script=page.js}}\n\
+             {{include:nav.html}}\n<main></main>\n",
+        )
+        .unwrap();
+        let assets = Assets::build(&[("page.js", "")], &[], &[]).unwrap();
+        let script = &assets.asset("page.js").unwrap().path;
+        assert_eq!(
+            html,
+            format!(
+                "<title>Your account · site</title>\n<script src=\"{script}\"></script>\n\
+                 <nav></nav>\n<main></main>\n"
+            ),
+            "the partial's own last newline is dropped, the page's kept"
+        );
+        // A value may be written without quotes, and a parameter used twice.
+        assert_eq!(
+            page_of(
+                &[("p.html", "{{param:x}}{{param:x}}")],
+                "{{include:p.html x=ab}}"
+            ),
+            Ok("abab".into())
+        );
+    }
+
+    #[test]
+    fn the_embedded_pages_share_the_head_and_the_navigation() {
+        let assets = EMBEDDED.as_ref().unwrap();
+        let style = &assets.asset("style.css").unwrap().path;
+        for (path, _) in PAGE_SOURCES {
+            let html = assets.page(path).unwrap();
+            assert!(
+                html.starts_with("<!doctype html>\n<html lang=\"en\">\n<head>\n"),
+                "{path}"
+            );
+            assert!(
+                html.contains(&format!("<link rel=\"stylesheet\" href=\"{style}\">")),
+                "{path}"
+            );
+            assert_eq!(html.matches("<title>").count(), 1, "{path}");
+            assert!(html.contains(" · tessera</title>"), "{path}");
+            let nav = html.contains("<nav id=\"nav\" aria-label=\"Main\" data-current-page=\"/");
+            assert_eq!(nav, path != "/login", "{path}");
+        }
+        for (name, _) in PARTIAL_SOURCES {
+            let include = format!("{INCLUDE_OPEN}{name}");
+            let used = PAGE_SOURCES.iter().any(|(_, html)| html.contains(&include));
+            assert!(used, "no page includes {name}");
+        }
+        let account = assets.page("/account").unwrap();
+        let script = &assets.asset("account.js").unwrap().path;
+        assert!(account.contains("<title>Your account · tessera</title>"));
+        assert!(account.contains(&format!(
+            "<script type=\"module\" src=\"{script}\"></script>"
+        )));
+    }
+
+    #[test]
+    fn broken_includes_are_refused_with_the_reason() {
+        let nav = ("nav.html", "<nav>{{param:current}}</nav>");
+        let refused = |html: &str| page_of(&[nav], html).unwrap_err();
+        assert_eq!(
+            refused("{{include:menu.html}}"),
+            AssetError::UnknownPartial {
+                file: "/p".into(),
+                name: "menu.html".into()
+            }
+        );
+        assert_eq!(
+            refused("{{include:nav.html current=/a"),
+            AssetError::Unclosed {
+                file: "/p".into(),
+                opening: "{{include:"
+            }
+        );
+        assert_eq!(
+            refused("{{include:nav.html}}"),
+            AssetError::MissingParameter {
+                file: "/p".into(),
+                partial: "nav.html".into(),
+                name: "current".into()
+            }
+        );
+        assert_eq!(
+            refused("{{include:nav.html current=/a curent=/b}}"),
+            AssetError::UnusedParameter {
+                file: "/p".into(),
+                partial: "nav.html".into(),
+                name: "curent".into()
+            }
+        );
+        for (html, parameter, reason) in [
+            (
+                "{{include:nav.html current}}",
+                "current",
+                "which is not key=value or key=\"value\"",
+            ),
+            (
+                "{{include:nav.html =/a}}",
+                "=/a",
+                "which is not key=value or key=\"value\"",
+            ),
+            (
+                "{{include:nav.html current=\"/a}}",
+                "current=\"/a",
+                "whose quote is never closed",
+            ),
+            (
+                "{{include:nav.html current=\"/a\"b}}",
+                "current=\"/a\"b",
+                "which goes on after its closing quote",
+            ),
+            (
+                "{{include:nav.html current=/a current=/b}}",
+                "current=/b",
+                "which the include already gives",
+            ),
+        ] {
+            assert_eq!(
+                refused(html),
+                AssetError::BadParameter {
+                    file: "/p".into(),
+                    parameter: parameter.into(),
+                    reason
+                },
+                "{html}"
+            );
+        }
+        assert_eq!(
+            refused("<p>{{param:current}}</p>"),
+            AssetError::StrayParameter {
+                file: "/p".into(),
+                name: "current".into()
+            }
+        );
+        assert_eq!(
+            page_of(&[("a.html", "{{include:b.html}}"), ("b.html", "")], "").unwrap_err(),
+            AssetError::NestedInclude("a.html".into())
+        );
+        assert_eq!(
+            page_of(&[("a.html", "{{param:x")], "{{include:a.html}}").unwrap_err(),
+            AssetError::Unclosed {
+                file: "a.html".into(),
+                opening: "{{param:"
+            }
+        );
+        // An asset a partial names must exist, like one a page names.
+        assert_eq!(
+            page_of(&[("a.html", "{{asset:nope.css}}")], "{{include:a.html}}").unwrap_err(),
+            AssetError::Unknown {
+                file: "/p".into(),
+                name: "nope.css".into()
+            }
+        );
+        assert_eq!(
+            AssetError::UnusedParameter {
+                file: "/p".into(),
+                partial: "nav.html".into(),
+                name: "curent".into()
+            }
+            .to_string(),
+            "`/p` passes `curent` to `nav.html`, which does not use it"
+        );
+        assert_eq!(
+            AssetError::Unclosed {
+                file: "/p".into(),
+                opening: INCLUDE_OPEN
+            }
+            .to_string(),
+            "`/p` has an unclosed `{{include:`"
         );
     }
 

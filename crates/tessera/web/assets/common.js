@@ -7,6 +7,21 @@ export { TesseraError };
 /** The page's one client, same origin. */
 export const client = new TesseraClient({ baseUrl: '' });
 
+/**
+ * Marks the navigation's link to this page, the one its `data-current-page` names (the list
+ * of users for a user's page), as the current page. Pages share one navigation, so this
+ * cannot be written in each page's HTML.
+ */
+function markCurrentPage() {
+  const nav = document.getElementById('nav');
+  if (!nav) return;
+  for (const link of nav.querySelectorAll('a')) {
+    if (link.getAttribute('href') === nav.dataset.currentPage) link.setAttribute('aria-current', 'page');
+  }
+}
+
+markCurrentPage();
+
 /** This page's path and query, where the login page sends the user back to. */
 function here() {
   return location.pathname + location.search;
