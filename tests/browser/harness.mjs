@@ -198,9 +198,10 @@ export async function startServer(settings = {}) {
 /**
  * A TCP proxy on 127.0.0.1:0 in front of `target` (a server's base URL) that records the
  * head of every HTTP/1.1 request passing through it, as the server receives it: `{ method,
- * path, headers }` (header names in lower case) in `requests`, in order. The bytes are
- * passed on untouched, `Host` included, so to the server and to the browser the proxy's
- * address is the server's own origin. `close()` stops it and cuts every connection.
+ * path, headers, status }` (header names in lower case; `status` the server's answer, once
+ * it came, matched to the requests of a connection in order) in `requests`, in order. The
+ * bytes are passed on untouched, `Host` included, so to the server and to the browser the
+ * proxy's address is the server's own origin. `close()` stops it and cuts every connection.
  */
 export async function startProxy(target) {
   const { hostname, port } = new URL(target);
@@ -210,13 +211,29 @@ export async function startProxy(target) {
     sockets.add(client);
     const upstream = connect({ host: hostname, port: Number(port) });
     sockets.add(upstream);
-    const parse = requestHeadParser((request) => requests.push(request));
+    // This connection's requests not answered yet, oldest first.
+    const waiting = [];
+    const parseRequests = headParser((requestLine, headers) => {
+      const [method, requestPath] = requestLine.split(' ');
+      const request = { method, path: requestPath, headers, status: undefined };
+      requests.push(request);
+      waiting.push(request);
+    });
+    const parseResponses = headParser((statusLine) => {
+      const status = Number.parseInt(statusLine.split(' ')[1], 10);
+      // 1xx answers are followed by the real one.
+      if (status >= 200 && waiting.length > 0) waiting.shift().status = status;
+    });
     client.on('data', (chunk) => {
-      parse(chunk);
+      parseRequests(chunk);
       upstream.write(chunk);
     });
     client.on('end', () => upstream.end());
-    upstream.pipe(client);
+    upstream.on('data', (chunk) => {
+      parseResponses(chunk);
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
     const drop = () => {
       client.destroy();
       upstream.destroy();
@@ -247,12 +264,12 @@ export async function startProxy(target) {
 }
 
 /**
- * A parser of the HTTP/1.1 requests sent on one connection, fed its bytes in order: calls
- * `onRequest({ method, path, headers })` for each request head, and skips its body
- * (`Content-Length`). A chunked body ends the parsing of that connection (browsers send
- * `fetch` bodies with a length).
+ * A parser of the HTTP/1.1 messages sent one way on one connection, fed its bytes in
+ * order: calls `onHead(firstLine, headers)` for each message head (header names in lower
+ * case) and skips its body (`Content-Length`). A chunked body ends the parsing of that
+ * direction: neither browsers' `fetch` bodies nor tessera's JSON answers are chunked.
  */
-function requestHeadParser(onRequest) {
+function headParser(onHead) {
   let buffer = Buffer.alloc(0);
   let bodyLeft = 0;
   let lost = false;
@@ -268,9 +285,8 @@ function requestHeadParser(onRequest) {
       }
       const end = buffer.indexOf('\r\n\r\n');
       if (end < 0) return;
-      const [requestLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
+      const [firstLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
       buffer = buffer.subarray(end + 4);
-      const [method, requestPath] = requestLine.split(' ');
       const headers = {};
       for (const line of lines) {
         const colon = line.indexOf(':');
@@ -279,7 +295,7 @@ function requestHeadParser(onRequest) {
         const value = line.slice(colon + 1).trim();
         headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
       }
-      onRequest({ method, path: requestPath, headers });
+      onHead(firstLine, headers);
       if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
         lost = true;
         return;
