@@ -15,7 +15,6 @@ import {
   USER_PASSWORD,
   advance,
   createUser,
-  isLoginUrl,
   loginThroughPage,
   openLoginPage,
   runFor,
@@ -187,12 +186,16 @@ test('Swagger UI at /api/docs/ renders the operations under its CSP, with no vio
 });
 
 /**
- * A page of another site: `http://localhost:PORT/` (not the same site as 127.0.0.1) from
- * a server of its own, whose script (no inline code) posts to `target`'s refresh endpoint
- * with `credentials: 'include'` and writes what became of it into `window.attempt`.
+ * A server of pages foreign to tessera on 127.0.0.1:PORT, whose page `/` runs a script (no
+ * inline code) that posts to `target`'s refresh endpoint with `credentials: 'include'` and
+ * keeps what became of it in `window.attempt`. Its `sites` are two origins of it:
+ * `http://localhost:PORT/`, another site than 127.0.0.1 (the refresh cookie is
+ * `SameSite=Strict`: it stays home), and `http://127.0.0.1:PORT/`, another origin of the
+ * same site (ports do not make sites: the cookie goes along, as it would from a sibling
+ * subdomain).
  */
-async function foreignSite(target) {
-  const html = '<!doctype html><title>another site</title><p>Nothing to see.</p><script src="/attack.js"></script>';
+async function foreignPages(target) {
+  const html = '<!doctype html><title>not tessera</title><p>Nothing to see.</p><script src="/attack.js"></script>';
   const script = `
 window.attempt = fetch(${JSON.stringify(new URL(REFRESH, target).href)}, { method: 'POST', credentials: 'include' })
   .then((response) => ({ status: response.status }), (error) => ({ error: String(error) }));
@@ -210,18 +213,20 @@ window.attempt = fetch(${JSON.stringify(new URL(REFRESH, target).href)}, { metho
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
   return {
-    url: `http://localhost:${server.address().port}/`,
+    anotherSite: `http://localhost:${port}/`,
+    sameSite: `http://127.0.0.1:${port}/`,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
 
-test("another site's page cannot refresh the session with the cookie, and the logged-in tab keeps working", async () => {
+test("another site's page cannot refresh the session with the cookie, nor can another origin of the same site, and the logged-in tab keeps working", async () => {
   await withServer({ TESSERA_JWT_EXPIRATION_MINUTES: '15' }, async ({ base, device }) => {
     // The real origin is a recording proxy in front of the server: it sees every request
-    // as the server does, cookies included.
+    // as the server does, cookies included, and the server's answer.
     const proxy = await startProxy(base);
-    const foreign = await foreignSite(proxy.base);
+    const foreign = await foreignPages(proxy.base);
     try {
       await createUser(base, 'kim');
       const laptop = await device({ name: 'laptop' });
@@ -231,53 +236,62 @@ test("another site's page cannot refresh the session with the cookie, and the lo
       await loginOn(page, proxy.base, 'kim');
       const sessionId = (await page.locator('#session-id').innerText()).trim();
       const cookieUrl = new URL(REFRESH, proxy.base).href;
-      const cookies = await real.cookies(cookieUrl);
-      assert.ok(cookies.some((cookie) => cookie.name === 'tessera_refresh'), 'the login set the refresh cookie');
+      const refreshCookie = async () =>
+        (await real.cookies(cookieUrl)).filter((cookie) => cookie.name === 'tessera_refresh').map((cookie) => cookie.value);
+      const cookie = await refreshCookie();
+      assert.equal(cookie.length, 1, 'the login set the refresh cookie');
 
-      const seenBefore = proxy.to(REFRESH).length;
-      const evil = await real.newPage();
-      await evil.goto(foreign.url);
-      assert.equal(new URL(evil.url()).hostname, 'localhost', 'the foreign page is on localhost');
-      const attempt = await evil.evaluate(() => window.attempt);
-      await settle(laptop);
+      for (const [what, url, cookieGoesAlong] of [
+        ['another site', foreign.anotherSite, false],
+        ['another origin of the same site', foreign.sameSite, true],
+      ]) {
+        const seenBefore = proxy.to(REFRESH).length;
+        const evil = await real.newPage();
+        await evil.goto(url);
+        const attempt = await evil.evaluate(() => window.attempt);
+        await settle(laptop);
+        await evil.close();
 
-      // What reached the server from the foreign page: its refresh, either without the
-      // cookie (SameSite=Strict) or refused as cross-site, never granted.
-      const foreignOrigin = new URL(foreign.url).origin;
-      const arrived = proxy.to(REFRESH).slice(seenBefore);
-      const described = JSON.stringify({ attempt, arrived: arrived.map(({ headers, status }) => ({ origin: headers.origin, site: headers['sec-fetch-site'], cookie: hasRefreshCookie(headers), status })) });
-      assert.equal(arrived.length, 1, `the foreign page's one refresh and nothing else reached the server: ${described}`);
-      assert.equal(arrived[0].headers.origin, foreignOrigin, `the request came from the foreign page: ${described}`);
-      for (const request of arrived) {
-        assert.notEqual(request.status, 200, `the foreign page's refresh was granted: ${described}`);
-        if (hasRefreshCookie(request.headers)) {
-          assert.equal(request.status, 403, `the foreign page's refresh carried the cookie and was not refused 403: ${described}`);
+        // What reached the server from the foreign page: its refresh, without the cookie or
+        // refused 403, never granted.
+        const arrived = proxy.to(REFRESH).slice(seenBefore);
+        const described = `${what}: ${JSON.stringify({
+          attempt,
+          arrived: arrived.map(({ headers, status }) => ({ origin: headers.origin, site: headers['sec-fetch-site'], cookie: hasRefreshCookie(headers), status })),
+        })}`;
+        assert.equal(arrived.length, 1, `the foreign page's one refresh and nothing else reached the server; ${described}`);
+        assert.equal(arrived[0].headers.origin, new URL(url).origin, `the request came from the foreign page; ${described}`);
+        assert.notEqual(arrived[0].status, 200, `the foreign page's refresh was granted; ${described}`);
+        if (hasRefreshCookie(arrived[0].headers)) {
+          assert.equal(arrived[0].status, 403, `the foreign page's refresh carried the cookie and was not refused 403; ${described}`);
         }
+        if (cookieGoesAlong) {
+          // What makes this case worth having: the cookie did go along, the server refused.
+          assert.ok(hasRefreshCookie(arrived[0].headers), `SameSite=Strict lets the cookie go along within the site; ${described}`);
+        }
+        // The foreign page learns nothing either: the answer is not readable across origins.
+        assert.ok(attempt.error || attempt.status !== 200, `the foreign page's fetch; ${described}`);
+        // And the cookie of the real origin is untouched (not replaced, not cleared).
+        assert.deepEqual(await refreshCookie(), cookie, `the refresh cookie after the attempt from ${what}`);
       }
-      // The foreign page learns nothing either: the answer is not readable across origins.
-      assert.ok(attempt.error || attempt.status !== 200, `the foreign page's fetch: ${JSON.stringify(attempt)}`);
 
-      // The logged-in tab keeps its cookie and its session: a reload restores it.
-      const after = await real.cookies(cookieUrl);
-      assert.deepEqual(
-        after.filter((cookie) => cookie.name === 'tessera_refresh').map((cookie) => cookie.value),
-        cookies.filter((cookie) => cookie.name === 'tessera_refresh').map((cookie) => cookie.value),
-        'the foreign attempt changed the refresh cookie',
-      );
+      // The logged-in tab keeps its session: a reload restores it through the cookie.
       const answersBeforeReload = laptop.answers.length;
       await page.reload();
       await waitForLoggedInPage(page);
-      assert.equal(new URL(page.url()).pathname, '/account', 'the real tab was sent to /login after the foreign attempt');
+      assert.equal(new URL(page.url()).pathname, '/account', 'the real tab was sent to /login after the foreign attempts');
       assert.equal((await page.locator('#session-id').innerText()).trim(), sessionId, 'the same session, restored');
       assert.deepEqual(
         refreshAnswers(laptop, answersBeforeReload).map((answer) => answer.status),
         [200],
         'the reload restored the session with one granted refresh',
       );
-      assert.ok(!isLoginUrl(page.url()), 'still logged in');
       // The reload's refresh reached the server with the cookie, same-origin, and was granted.
       const last = proxy.to(REFRESH).at(-1);
-      assert.ok(hasRefreshCookie(last.headers) && last.headers['sec-fetch-site'] === 'same-origin' && last.status === 200, `the reload's refresh: ${JSON.stringify(last)}`);
+      assert.ok(
+        hasRefreshCookie(last.headers) && last.headers['sec-fetch-site'] === 'same-origin' && last.status === 200,
+        `the reload's refresh: ${JSON.stringify({ site: last.headers['sec-fetch-site'], status: last.status })}`,
+      );
     } finally {
       await foreign.close();
       await proxy.close();
