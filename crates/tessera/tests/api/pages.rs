@@ -493,7 +493,10 @@ fn the_content_check_catches_what_it_forbids() {
         ("a.js", "el.innerHTML = name;"),
         ("a.js", "import x from 'http://cdn.example.com/x.js';"),
         ("a.js", "el.setAttribute('onclick', 'x()');"),
-        ("p", "<form id=\"login-form\"><input type=\"password\"></form>"),
+        (
+            "p",
+            "<form id=\"login-form\"><input type=\"password\"></form>",
+        ),
         ("a.css", "@import url(https://fonts.example.com/f.css);"),
         (
             "a.js",
