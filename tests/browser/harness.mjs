@@ -198,8 +198,9 @@ export async function startServer(settings = {}) {
 /**
  * A TCP proxy on 127.0.0.1:0 in front of `target` (a server's base URL) that records the
  * head of every HTTP/1.1 request passing through it, as the server receives it: `{ method,
- * path, headers, status }` (header names in lower case; `status` the server's answer, once
- * it came, matched to the requests of a connection in order) in `requests`, in order. The
+ * path, headers, status, body }` (header names in lower case; `status` and `body` the
+ * server's answer, once it came, matched to the requests of a connection in order) in
+ * `requests`, in order. The
  * bytes are passed on untouched, `Host` included, so to the server and to the browser the
  * proxy's address is the server's own origin. `close()` stops it and cuts every connection.
  */
@@ -215,15 +216,22 @@ export async function startProxy(target) {
     const waiting = [];
     const parseRequests = headParser((requestLine, headers) => {
       const [method, requestPath] = requestLine.split(' ');
-      const request = { method, path: requestPath, headers, status: undefined };
+      const request = { method, path: requestPath, headers, status: undefined, body: undefined };
       requests.push(request);
       waiting.push(request);
     });
-    const parseResponses = headParser((statusLine) => {
-      const status = Number.parseInt(statusLine.split(' ')[1], 10);
-      // 1xx answers are followed by the real one.
-      if (status >= 200 && waiting.length > 0) waiting.shift().status = status;
-    });
+    let answered = null;
+    const parseResponses = headParser(
+      (statusLine) => {
+        const status = Number.parseInt(statusLine.split(' ')[1], 10);
+        // 1xx answers are followed by the real one.
+        answered = status >= 200 && waiting.length > 0 ? waiting.shift() : null;
+        if (answered) answered.status = status;
+      },
+      (body) => {
+        if (answered) answered.body = body.toString('utf8');
+      },
+    );
     client.on('data', (chunk) => {
       parseRequests(chunk);
       upstream.write(chunk);
@@ -266,22 +274,27 @@ export async function startProxy(target) {
 /**
  * A parser of the HTTP/1.1 messages sent one way on one connection, fed its bytes in
  * order: calls `onHead(firstLine, headers)` for each message head (header names in lower
- * case) and skips its body (`Content-Length`). A chunked body ends the parsing of that
- * direction: neither browsers' `fetch` bodies nor tessera's JSON answers are chunked.
+ * case), then `onBody(bytes)` with its body (`Content-Length`; empty without one). A
+ * chunked body ends the parsing of that direction: neither browsers' `fetch` bodies nor
+ * tessera's JSON answers are chunked.
  */
-function headParser(onHead) {
+function headParser(onHead, onBody = () => {}) {
   let buffer = Buffer.alloc(0);
   let bodyLeft = 0;
+  let body = [];
   let lost = false;
   return (chunk) => {
     if (lost) return;
     buffer = Buffer.concat([buffer, chunk]);
     for (;;) {
       if (bodyLeft > 0) {
-        const skip = Math.min(bodyLeft, buffer.length);
-        buffer = buffer.subarray(skip);
-        bodyLeft -= skip;
+        const take = Math.min(bodyLeft, buffer.length);
+        body.push(buffer.subarray(0, take));
+        buffer = buffer.subarray(take);
+        bodyLeft -= take;
         if (bodyLeft > 0) return;
+        onBody(Buffer.concat(body));
+        body = [];
       }
       const end = buffer.indexOf('\r\n\r\n');
       if (end < 0) return;
@@ -301,6 +314,7 @@ function headParser(onHead) {
         return;
       }
       bodyLeft = Number.parseInt(headers['content-length'] ?? '0', 10) || 0;
+      if (bodyLeft === 0) onBody(Buffer.alloc(0));
     }
   };
 }

@@ -260,13 +260,14 @@ test("another site's page cannot refresh the session with the cookie, nor can an
         const arrived = proxy.to(REFRESH).slice(seenBefore);
         const described = `${what}: ${JSON.stringify({
           attempt,
-          arrived: arrived.map(({ headers, status }) => ({ origin: headers.origin, site: headers['sec-fetch-site'], cookie: hasRefreshCookie(headers), status })),
+          arrived: arrived.map(({ headers, status, body }) => ({ origin: headers.origin, site: headers['sec-fetch-site'], cookie: hasRefreshCookie(headers), status, body: status === 200 ? '(a token answer, not shown)' : body })),
         })}`;
         assert.equal(arrived.length, 1, `the foreign page's one refresh and nothing else reached the server; ${described}`);
         assert.equal(arrived[0].headers.origin, new URL(url).origin, `the request came from the foreign page; ${described}`);
         assert.notEqual(arrived[0].status, 200, `the foreign page's refresh was granted; ${described}`);
         if (hasRefreshCookie(arrived[0].headers)) {
           assert.equal(arrived[0].status, 403, `the foreign page's refresh carried the cookie and was not refused 403; ${described}`);
+          assert.equal(JSON.parse(arrived[0].body).error, 'cross_site_request', `the refusal's code; ${described}`);
         }
         if (cookieGoesAlong) {
           // What makes this case worth having: the cookie did go along, the server refused.
