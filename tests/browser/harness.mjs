@@ -227,6 +227,8 @@ export async function startProxy(target) {
         // 1xx answers are followed by the real one.
         answered = status >= 200 && waiting.length > 0 ? waiting.shift() : null;
         if (answered) answered.status = status;
+        // Answers that never have a body, whatever their Content-Length says.
+        return !(status < 200 || status === 204 || status === 304 || answered?.method === 'HEAD');
       },
       (body) => {
         if (answered) answered.body = body.toString('utf8');
@@ -274,7 +276,9 @@ export async function startProxy(target) {
 /**
  * A parser of the HTTP/1.1 messages sent one way on one connection, fed its bytes in
  * order: calls `onHead(firstLine, headers)` for each message head (header names in lower
- * case), then `onBody(bytes)` with its body (`Content-Length`; empty without one). A
+ * case; it returns false for a message that has no body whatever its headers say, an
+ * answer to HEAD or a 304), then `onBody(bytes)` with its body (`Content-Length`; empty
+ * without one). A
  * chunked body ends the parsing of that direction: neither browsers' `fetch` bodies nor
  * tessera's JSON answers are chunked.
  */
@@ -308,7 +312,10 @@ function headParser(onHead, onBody = () => {}) {
         const value = line.slice(colon + 1).trim();
         headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
       }
-      onHead(firstLine, headers);
+      if (onHead(firstLine, headers) === false) {
+        onBody(Buffer.alloc(0));
+        continue;
+      }
       if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
         lost = true;
         return;
