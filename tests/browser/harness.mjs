@@ -11,6 +11,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -61,34 +62,17 @@ function tesseraBinary() {
 }
 
 /**
- * Starts `tessera serve` on 127.0.0.1:0 with a fresh SQLite database in a new temporary
- * directory, the fixed secret, and the bootstrapped `admin`; `settings` adds or overrides
- * settings (for example `{ TESSERA_JWT_EXPIRATION_MINUTES: '15' }`). Resolves once the
- * server has printed `tessera listening on URL`. Call `stop()` at the end (it kills the
- * server and removes the directory); `t.after(() => server.stop())` does that.
+ * Runs `tessera serve` with `env` in `dir` and resolves, once it has printed `tessera
+ * listening on URL`, with `{ child, base, exited }` (`exited` resolves with the exit code
+ * and signal). Everything it writes to stderr goes to `onStderr`.
  */
-export async function startServer(settings = {}) {
-  const bin = tesseraBinary();
-  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-browser-'));
-  const env = {};
-  // A clean slate: no setting leaks in from the developer's shell.
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('TESSERA_') && !key.startsWith('AYANOVA_')) env[key] = value;
-  }
-  Object.assign(env, {
-    TESSERA_LISTEN: '127.0.0.1:0',
-    TESSERA_DATABASE_URL: `sqlite://${path.join(dir, 't.db')}`,
-    TESSERA_JWT_SECRET: JWT_SECRET,
-    TESSERA_ADMIN_PASSWORD: ADMIN.password,
-    TESSERA_JWT_EXPIRATION_MINUTES: '15',
-    TESSERA_LOG: 'warn',
-    ...settings,
-  });
+async function spawnTessera(bin, dir, env, onStderr) {
   const child = spawn(bin, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
+    onStderr(chunk);
   });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const seen = [];
@@ -116,26 +100,229 @@ export async function startServer(settings = {}) {
     });
   } catch (error) {
     child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await exited;
     throw error;
   }
   // Keep draining stdout so the server never blocks on a full pipe.
   lines.on('line', () => {});
   if (!base.startsWith('http://')) base = `http://${base}`;
+  return { child, base, exited };
+}
+
+/**
+ * Starts `tessera serve` on 127.0.0.1:0 with a fresh SQLite database in a new temporary
+ * directory, the fixed secret, and the bootstrapped `admin`; `settings` adds or overrides
+ * settings (for example `{ TESSERA_JWT_EXPIRATION_MINUTES: '15' }`). Resolves once the
+ * server has printed `tessera listening on URL`. Call `stop()` at the end (it kills the
+ * server and removes the directory); `t.after(() => server.stop())` does that.
+ *
+ * `kill()` and `restart()` take the server away (SIGKILL, as a crash or a power cut would)
+ * and bring it back on the same address and the same database file, so the sessions of
+ * before the crash are still there.
+ */
+export async function startServer(settings = {}) {
+  const bin = tesseraBinary();
+  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-browser-'));
+  const env = {};
+  // A clean slate: no setting leaks in from the developer's shell.
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('TESSERA_') && !key.startsWith('AYANOVA_')) env[key] = value;
+  }
+  Object.assign(env, {
+    TESSERA_LISTEN: '127.0.0.1:0',
+    TESSERA_DATABASE_URL: `sqlite://${path.join(dir, 't.db')}`,
+    TESSERA_JWT_SECRET: JWT_SECRET,
+    TESSERA_ADMIN_PASSWORD: ADMIN.password,
+    TESSERA_JWT_EXPIRATION_MINUTES: '15',
+    TESSERA_LOG: 'warn',
+    ...settings,
+  });
+  let stderr = '';
+  const collect = (chunk) => {
+    stderr += chunk;
+  };
+  let running;
+  try {
+    running = await spawnTessera(bin, dir, env, collect);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const { base } = running;
+  /** Kills the running process, if any, and waits for it to exit. */
+  const killRunning = async () => {
+    if (!running) return;
+    const { child, exited } = running;
+    running = null;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
   let stopped = false;
   return {
     base,
     dir,
-    /** Everything the server has written to stderr so far. */
+    /** Everything the server has written to stderr so far (every run of it). */
     stderr: () => stderr,
+    /** Whether a server process is running (not killed, not stopped). */
+    get running() {
+      return running !== null;
+    },
+    /** Kills the server with SIGKILL and waits for it to exit; its database stays. */
+    async kill() {
+      await killRunning();
+    },
+    /**
+     * Starts the server again, after `kill()`, on the same address (`base`) and the same
+     * database file; resolves once it listens.
+     */
+    async restart() {
+      if (stopped) throw new Error('restart() after stop()');
+      if (running) throw new Error('restart() while the server is running: kill() it first');
+      const again = await spawnTessera(bin, dir, { ...env, TESSERA_LISTEN: new URL(base).host }, collect);
+      running = again;
+      if (again.base !== base) {
+        await killRunning();
+        throw new Error(`tessera came back on ${again.base}, not on ${base}`);
+      }
+    },
     /** Kills the server, waits for it to exit, and removes its directory. */
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      await killRunning();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A TCP proxy on 127.0.0.1:0 in front of `target` (a server's base URL) that records the
+ * head of every HTTP/1.1 request passing through it, as the server receives it: `{ method,
+ * path, headers, status, body }` (header names in lower case; `status` and `body` the
+ * server's answer, once it came, matched to the requests of a connection in order) in
+ * `requests`, in order. The
+ * bytes are passed on untouched, `Host` included, so to the server and to the browser the
+ * proxy's address is the server's own origin. `close()` stops it and cuts every connection.
+ */
+export async function startProxy(target) {
+  const { hostname, port } = new URL(target);
+  const requests = [];
+  const sockets = new Set();
+  const server = createServer((client) => {
+    sockets.add(client);
+    const upstream = connect({ host: hostname, port: Number(port) });
+    sockets.add(upstream);
+    // This connection's requests not answered yet, oldest first.
+    const waiting = [];
+    const parseRequests = headParser((requestLine, headers) => {
+      const [method, requestPath] = requestLine.split(' ');
+      const request = { method, path: requestPath, headers, status: undefined, body: undefined };
+      requests.push(request);
+      waiting.push(request);
+    });
+    let answered = null;
+    const parseResponses = headParser(
+      (statusLine) => {
+        const status = Number.parseInt(statusLine.split(' ')[1], 10);
+        // 1xx answers are followed by the real one.
+        answered = status >= 200 && waiting.length > 0 ? waiting.shift() : null;
+        if (answered) answered.status = status;
+        // Answers that never have a body, whatever their Content-Length says.
+        return !(status < 200 || status === 204 || status === 304 || answered?.method === 'HEAD');
+      },
+      (body) => {
+        if (answered) answered.body = body.toString('utf8');
+      },
+    );
+    client.on('data', (chunk) => {
+      parseRequests(chunk);
+      upstream.write(chunk);
+    });
+    client.on('end', () => upstream.end());
+    upstream.on('data', (chunk) => {
+      parseResponses(chunk);
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    /** The recorded requests to `pathname`. */
+    to(pathname) {
+      return requests.filter((request) => request.path.split('?')[0] === pathname);
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/**
+ * A parser of the HTTP/1.1 messages sent one way on one connection, fed its bytes in
+ * order: calls `onHead(firstLine, headers)` for each message head (header names in lower
+ * case; it returns false for a message that has no body whatever its headers say, an
+ * answer to HEAD or a 304), then `onBody(bytes)` with its body (`Content-Length`; empty
+ * without one). A
+ * chunked body ends the parsing of that direction: neither browsers' `fetch` bodies nor
+ * tessera's JSON answers are chunked.
+ */
+function headParser(onHead, onBody = () => {}) {
+  let buffer = Buffer.alloc(0);
+  let bodyLeft = 0;
+  let body = [];
+  let lost = false;
+  return (chunk) => {
+    if (lost) return;
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (bodyLeft > 0) {
+        const take = Math.min(bodyLeft, buffer.length);
+        body.push(buffer.subarray(0, take));
+        buffer = buffer.subarray(take);
+        bodyLeft -= take;
+        if (bodyLeft > 0) return;
+        onBody(Buffer.concat(body));
+        body = [];
+      }
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const [firstLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
+      buffer = buffer.subarray(end + 4);
+      const headers = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        if (colon < 0) continue;
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+      }
+      if (onHead(firstLine, headers) === false) {
+        onBody(Buffer.alloc(0));
+        continue;
+      }
+      if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+        lost = true;
+        return;
+      }
+      bodyLeft = Number.parseInt(headers['content-length'] ?? '0', 10) || 0;
+      if (bodyLeft === 0) onBody(Buffer.alloc(0));
+    }
   };
 }
 
@@ -441,6 +628,23 @@ export function isLoginUrl(url, next) {
   const parsed = new URL(url);
   if (parsed.pathname !== '/login') return false;
   return next === undefined || parsed.searchParams.get('next') === next;
+}
+
+/**
+ * Makes `page` hidden or visible as far as its scripts can tell, and tells them
+ * (`visibilitychange`). Headless Chromium keeps every page visible whatever is done to its
+ * tabs or windows (`bringToFront`, a minimized window, CDP's focus emulation and web
+ * lifecycle states all leave `document.visibilityState` at 'visible'), so the document's
+ * `visibilityState` and `hidden` are overridden in the page, and the event is dispatched as
+ * the browser would dispatch it. Lasts until the page navigates.
+ */
+export async function setVisibility(page, state) {
+  if (state !== 'hidden' && state !== 'visible') throw new Error(`not a visibility state: ${state}`);
+  await page.evaluate((visibility) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => visibility === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
 }
 
 /** Parses `m:ss` (as `#token-remaining` shows it) into seconds. */
