@@ -88,6 +88,10 @@ test('the server going away is not a logout: three refresh attempts, then none, 
     assert.equal(new URL(page.url()).pathname, '/account', 'the page left /account while the server was away');
     assert.equal((await page.locator('#who').innerText()).trim(), 'ivan');
     assert.deepEqual(problemsBesidesUnreachable(laptop), [], 'uncaught exceptions or console errors while the server was away');
+    // The person is told, and told the renewal is paused.
+    const notice = page.locator('#connection-status');
+    assert.equal(await notice.isVisible(), true, 'no notice that the server cannot be reached');
+    assert.match(await notice.innerText(), /cannot be reached.*paused/s);
 
     await server.restart();
 
@@ -106,6 +110,7 @@ test('the server going away is not a logout: three refresh attempts, then none, 
     const remaining = await tokenRemaining(page);
     assert.ok(remaining > 14 * 60 && remaining <= 15 * 60, `#token-remaining once the server is back: ${remaining} s`);
     assert.equal((await page.locator('#session-id').innerText()).trim(), sessionId, 'the same session');
+    assert.equal(await notice.isVisible(), false, 'the notice stays once the server is back');
 
     // And the next page works without logging in: the sessions list, this session current.
     await page.locator('#nav a[href="/sessions"]').click();

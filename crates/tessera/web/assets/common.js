@@ -65,8 +65,30 @@ export async function requireSession() {
       toLogin();
     }
   });
+  showConnection();
   client.start();
   return client;
+}
+
+/**
+ * Tells the person when the session cannot be renewed for a reason that may pass (the
+ * server away, overloaded): the session is kept, and the notice goes once a renewal works.
+ */
+function showConnection() {
+  const notice = document.getElementById('connection-status');
+  if (!notice) return;
+  client.onError((error) => {
+    notice.textContent = client.paused
+      ? 'The server cannot be reached. Renewing the session is paused; it is tried again when you use this page.'
+      : `The server cannot be reached (${error.message}); the session is kept and renewing it is tried again in a minute.`;
+    notice.hidden = false;
+  });
+  client.onChange((state) => {
+    if (state) {
+      notice.hidden = true;
+      notice.textContent = '';
+    }
+  });
 }
 
 /** Whether the logged-in user is an admin. */
