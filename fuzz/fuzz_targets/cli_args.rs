@@ -79,6 +79,7 @@ fuzz_target!(|data: &[u8]| {
         cli: settings.clone(),
         env: Vec::new(),
         file: None,
+        secret_files: Vec::new(),
     };
     resolve_and_render(&sources, &settings);
 });

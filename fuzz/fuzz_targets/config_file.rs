@@ -38,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
         cli: Vec::new(),
         env: Vec::new(),
         file: Some(file),
+        secret_files: Vec::new(),
     };
     resolve_and_render(&sources, &given);
 });

@@ -47,10 +47,11 @@ pub use proxies::{IpRange, TrustedProxies};
 pub use render::{render_check, render_errors, settings_reference_markdown};
 pub use resolve::{Resolved, SettingReport, resolve};
 pub use secret::{JwtSecret, SecretAdjustment, SecretError, SecretPolicy};
-pub use sources::{RawSources, env_vars, read_sources};
+pub use sources::{RawSources, SECRET_FILE_MAX_BYTES, SecretFile, env_vars, read_sources};
 pub use table::{
-    DefaultValue, INSTANCE_LEASE_MAX_SECONDS, INSTANCE_LEASE_MIN_SECONDS, SETTINGS, Sensitivity,
-    SettingSpec, Settings, ValueKind, find_setting, setting_names,
+    DefaultValue, FILE_SUFFIX, FileName, INSTANCE_LEASE_MAX_SECONDS, INSTANCE_LEASE_MIN_SECONDS,
+    SETTINGS, Sensitivity, SettingSpec, Settings, ValueKind, file_names, find_file_setting,
+    find_setting, setting_names,
 };
 
 /// Where a setting's value came from.

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::error::ConfigErrors;
+use crate::error::{ConfigErrors, show_plain};
 use crate::resolve::{Resolved, SettingReport};
 use crate::table::{DefaultValue, SETTINGS, SettingSpec, ValueKind};
 use crate::unknown::AYANOVA_SETTINGS;
@@ -64,8 +64,14 @@ pub fn render_check(resolved: &Resolved) -> String {
 
 fn describe_source(entry: &SettingReport) -> String {
     let mut text = entry.source.to_string();
-    if let Some(alias) = entry.given_as {
-        let _ = write!(text, " (as {alias})");
+    match (entry.given_as, &entry.file) {
+        (Some(name), Some(path)) => {
+            let _ = write!(text, " {name}={}", show_plain(path));
+        }
+        (Some(alias), None) => {
+            let _ = write!(text, " (as {alias})");
+        }
+        (None, _) => {}
     }
     if !entry.overridden.is_empty() {
         let overridden: Vec<String> = entry.overridden.iter().map(ToString::to_string).collect();
@@ -117,6 +123,7 @@ pub fn settings_reference_markdown() -> String {
          settings JSON `true` and `false`. Other properties of the config file are ignored.\n\
          \n",
     );
+    write_file_rule(&mut out);
     write_unknown_names_rule(&mut out);
     out.push_str(
         "`tessera config check` prints every setting's value, secrets hidden, and where it came \
@@ -143,6 +150,31 @@ pub fn settings_reference_markdown() -> String {
         write_setting(&mut out, spec);
     }
     out
+}
+
+/// The rule for `NAME_FILE`, with the names that accept it.
+fn write_file_rule(out: &mut String) {
+    let names: Vec<String> = crate::table::file_names()
+        .iter()
+        .map(|file| format!("`{}`", file.file_name))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Every secret setting, and each of its aliases, is also accepted as `NAME_FILE`: the \
+         path of a file whose content is the value, the convention of container secrets \
+         (`/run/secrets/…`) and secret managers. It is given in the same three places \
+         (`--NAME_FILE=path`, a variable `NAME_FILE=path`, a property `\"NAME_FILE\": \"path\"`) \
+         with the same precedence: it is the value of `NAME` from that place, so a \
+         `--NAME_FILE` on the command line wins over `NAME` in the environment. Giving both \
+         `NAME` and `NAME_FILE` in one place is an error. A relative path is relative to the \
+         working directory. The value is the file's content with one trailing newline (`\\n` \
+         or `\\r\\n`) removed, as `echo secret > file` and Docker and Kubernetes secrets \
+         write it; nothing else is trimmed. The file must be a regular UTF-8 file of at most \
+         {} KiB that is not empty; tessera warns when users other than its owner may read or \
+         write it. `config check` shows the name and path the value came from. The names: {}.\n",
+        crate::sources::SECRET_FILE_MAX_BYTES / 1024,
+        names.join(", ")
+    );
 }
 
 /// The rule for names that are not settings, with AyaNova's settings that tessera ignores.
@@ -191,6 +223,17 @@ fn write_setting(out: &mut String, spec: &SettingSpec) {
             out,
             "- **Secret:** yes; never logged or shown: `config check` and error messages print \
              only its length"
+        );
+    }
+    if spec.accepts_file() {
+        let names: Vec<String> = spec
+            .names()
+            .map(|name| format!("`{name}{}`", crate::table::FILE_SUFFIX))
+            .collect();
+        let _ = writeln!(
+            out,
+            "- **From a file:** {} (the path of a file holding the value)",
+            names.join(", ")
         );
     }
     let places = if spec.in_config_file {

@@ -10,9 +10,9 @@
 //! the operating system when none is configured.
 
 use crate::Source;
-use crate::error::{ConfigError, ConfigErrors};
+use crate::error::{ConfigError, ConfigErrors, show_plain};
 use crate::file::FileValue;
-use crate::sources::RawSources;
+use crate::sources::{RawSources, SecretFile};
 use crate::table::{DefaultValue, Draft, SETTINGS, SettingSpec, Settings, ValueKind};
 
 /// The outcome of resolution.
@@ -31,8 +31,11 @@ pub struct Resolved {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingReport {
     pub name: &'static str,
-    /// The alias the value was given under, when it was not `name`.
+    /// The alias the value was given under, when it was not `name`; `NAME_FILE` when the value
+    /// was read from a file.
     pub given_as: Option<&'static str>,
+    /// The path given as `NAME_FILE`, when the value was read from that file.
+    pub file: Option<String>,
     /// The value as shown: secrets as `<hidden: N characters>` or `<not set>`.
     pub display_value: String,
     pub source: Source,
@@ -82,6 +85,7 @@ impl Resolved {
 pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
     let (mut errors, mut warnings) = crate::unknown::unknown_names(sources);
     warnings.extend(exposed_file_warning(sources));
+    warnings.extend(sources.secret_files.iter().filter_map(exposed_secret_file));
     let mut draft = Draft::default();
     let mut report = Vec::with_capacity(SETTINGS.len());
     let file_origin = sources
@@ -102,8 +106,8 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
                         failed = true;
                     }
                 },
-                Err(error) => {
-                    errors.push(error);
+                Err(found_errors) => {
+                    errors.extend(found_errors);
                     failed = true;
                 }
             }
@@ -113,9 +117,9 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         }
         let mut given = given.into_iter();
         let entry = match given.next() {
-            Some((origin, (name, value))) => {
+            Some((origin, value)) => {
                 let overridden = given.map(|(origin, _)| origin).collect();
-                apply_given(spec, name, &value, origin, overridden, &mut draft)
+                apply_given(spec, value, origin, overridden, &mut draft)
             }
             None => apply_default(spec, &mut draft),
         };
@@ -277,9 +281,31 @@ fn origin_of(report: &[SettingReport], name: &str) -> Option<Source> {
         .map(|entry| entry.source.clone())
 }
 
-/// A source's values for one setting: `(name as given, text)` pairs, or a type error from the
-/// config file.
-type Found = Result<Vec<(&'static str, String)>, ConfigError>;
+/// One value a source gives for a setting.
+struct Given {
+    /// The name as given: the setting's name, an alias, or one of them with `_FILE`.
+    name: &'static str,
+    /// The value (for `NAME_FILE`, the file's content).
+    value: String,
+    /// The path given as `NAME_FILE`, when the value was read from it.
+    file: Option<String>,
+}
+
+impl Given {
+    /// How the value is shown in messages: hidden as the setting hides it, after the path of
+    /// the file holding it.
+    fn shown(&self, spec: &SettingSpec) -> String {
+        let value = spec.display_value(&self.value);
+        match &self.file {
+            Some(path) => format!("{} (holding {value})", show_plain(path)),
+            None => value,
+        }
+    }
+}
+
+/// A source's values for one setting, or the errors found in them (a type error from the
+/// config file, a secret file that cannot be used, a value and a file given together).
+type Found = Result<Vec<Given>, Vec<ConfigError>>;
 
 /// The values each source holds for `spec`, in precedence order.
 fn candidates(
@@ -290,7 +316,13 @@ fn candidates(
     let from_pairs = |pairs: &[(String, String)]| -> Found {
         Ok(pairs
             .iter()
-            .filter_map(|(key, value)| spec_name(spec, key).map(|name| (name, value.clone())))
+            .filter_map(|(key, value)| {
+                spec_name(spec, key).map(|name| Given {
+                    name,
+                    value: value.clone(),
+                    file: None,
+                })
+            })
             .collect())
     };
     let mut found = vec![
@@ -305,8 +337,15 @@ fn candidates(
             .filter_map(|(key, value)| spec_name(spec, key).map(|name| (name, value)));
         if spec.in_config_file {
             let values = entries
-                .map(|(name, value)| file_text(spec, name, value, &origin).map(|text| (name, text)))
-                .collect();
+                .map(|(name, value)| {
+                    file_text(spec, name, value, &origin).map(|value| Given {
+                        name,
+                        value,
+                        file: None,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| vec![error]);
             found.push((origin, values));
         } else if let Some((name, _)) = entries.next() {
             warnings.push(format!(
@@ -315,7 +354,100 @@ fn candidates(
             ));
         }
     }
+    if spec.accepts_file() {
+        for (origin, values) in &mut found {
+            add_secret_files(spec, sources, origin, values);
+        }
+    }
     found
+}
+
+/// Adds the values of `spec` that `origin` gives as `NAME_FILE`. A file that cannot be used is
+/// an error, and so is a source giving both a value and a file for the setting (which one was
+/// meant is unknown).
+fn add_secret_files(
+    spec: &'static SettingSpec,
+    sources: &RawSources,
+    origin: &Source,
+    values: &mut Found,
+) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for secret_file in &sources.secret_files {
+        let Some(file_name) = crate::table::find_file_setting(&secret_file.key) else {
+            continue;
+        };
+        if secret_file.origin != *origin || !std::ptr::eq(file_name.spec, spec) {
+            continue;
+        }
+        let name = file_name.file_name;
+        match &secret_file.content {
+            Ok(content) => files.push(Given {
+                name,
+                value: content.as_str().to_owned(),
+                file: Some(secret_file.path.clone()),
+            }),
+            Err(reason) if secret_file.path.is_empty() => errors.push(ConfigError::about(
+                name,
+                Some(origin.clone()),
+                format!("{name} in {origin} is invalid: {reason}"),
+            )),
+            Err(reason) => errors.push(ConfigError::about(
+                name,
+                Some(origin.clone()),
+                format!(
+                    "{name}={} from {origin}: cannot read {} from the file: {reason}",
+                    show_plain(&secret_file.path),
+                    file_name.name
+                ),
+            )),
+        }
+    }
+    let direct: Vec<&'static str> = match values {
+        Ok(given) => given.iter().map(|given| given.name).collect(),
+        Err(_) => Vec::new(),
+    };
+    let mut file_names: Vec<&'static str> = files.iter().map(|given| given.name).collect();
+    file_names.extend(
+        sources
+            .secret_files
+            .iter()
+            .filter(|file| file.origin == *origin && file.content.is_err())
+            .filter_map(|file| crate::table::find_file_setting(&file.key))
+            .filter(|file| std::ptr::eq(file.spec, spec))
+            .map(|file| file.file_name),
+    );
+    if !direct.is_empty() && !file_names.is_empty() {
+        let mut names: Vec<&str> = Vec::new();
+        for name in direct.iter().chain(&file_names) {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        errors.insert(
+            0,
+            ConfigError::about(
+                spec.name,
+                Some(origin.clone()),
+                format!(
+                    "{} are all set in {origin}, which is ambiguous: give {} either as a \
+                     value or as a file holding it (NAME_FILE), not both",
+                    names.join(" and "),
+                    spec.name
+                ),
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        match values {
+            Err(existing) => existing.extend(errors),
+            Ok(_) => *values = Err(errors),
+        }
+        return;
+    }
+    if let Ok(given) = values {
+        given.extend(files);
+    }
 }
 
 /// The table's spelling of `key` when it names `spec`.
@@ -355,13 +487,8 @@ fn file_text(
 }
 
 /// The one value a source gives, or an error when its names disagree.
-fn agree(
-    spec: &SettingSpec,
-    origin: &Source,
-    values: Vec<(&'static str, String)>,
-) -> Result<(&'static str, String), ConfigError> {
-    let Some((first_name, first)) = values.first().map(|(name, value)| (*name, value.clone()))
-    else {
+fn agree(spec: &SettingSpec, origin: &Source, values: Vec<Given>) -> Result<Given, ConfigError> {
+    let Some(first) = values.first().map(|given| given.value.clone()) else {
         return Err(ConfigError::about(
             spec.name,
             Some(origin.clone()),
@@ -371,16 +498,16 @@ fn agree(
             ),
         ));
     };
-    if values.iter().any(|(_, value)| *value != first) {
+    if values.iter().any(|given| given.value != first) {
         let mut names: Vec<&str> = Vec::new();
-        for (name, _) in &values {
-            if !names.contains(name) {
-                names.push(name);
+        for given in &values {
+            if !names.contains(&given.name) {
+                names.push(given.name);
             }
         }
         let shown: Vec<String> = values
             .iter()
-            .map(|(name, value)| format!("{name}={}", spec.display_value(value)))
+            .map(|given| format!("{}={}", given.name, given.shown(spec)))
             .collect();
         return Err(ConfigError::about(
             spec.name,
@@ -394,27 +521,28 @@ fn agree(
         ));
     }
     // All values agree: report the main name when it is among them.
-    let name = values
+    let mut values = values;
+    let main = values
         .iter()
-        .map(|(name, _)| *name)
-        .find(|name| *name == spec.name)
-        .unwrap_or(first_name);
-    Ok((name, first))
+        .position(|given| given.name == spec.name)
+        .unwrap_or(0);
+    Ok(values.swap_remove(main))
 }
 
 fn apply_given(
     spec: &'static SettingSpec,
-    name: &'static str,
-    value: &str,
+    given: Given,
     origin: Source,
     overridden: Vec<Source>,
     draft: &mut Draft,
 ) -> Result<SettingReport, ConfigError> {
-    let shown = spec.display_value(value);
-    let mut warnings = spec
-        .apply(value, draft)
-        .map_err(|reason| ConfigError::invalid(name, &shown, origin.clone(), &reason))?;
-    if spec.is_secret() && origin == Source::CommandLine {
+    let name = given.name;
+    let mut warnings = spec.apply(&given.value, draft).map_err(|reason| {
+        ConfigError::invalid(name, &given.shown(spec), origin.clone(), &reason)
+    })?;
+    let shown = spec.display_value(&given.value);
+    // A file's path on the command line reveals nothing.
+    if spec.is_secret() && origin == Source::CommandLine && given.file.is_none() {
         warnings.push(
             "is given on the command line, where other local users can read it in the process \
              list; prefer the environment or the config file"
@@ -424,6 +552,7 @@ fn apply_given(
     Ok(SettingReport {
         name: spec.name,
         given_as: (name != spec.name).then_some(name),
+        file: given.file,
         display_value: shown,
         source: origin,
         overridden,
@@ -474,6 +603,7 @@ fn apply_default(
     Ok(SettingReport {
         name: spec.name,
         given_as: None,
+        file: None,
         display_value,
         source,
         overridden: Vec::new(),
@@ -507,5 +637,25 @@ fn exposed_file_warning(sources: &RawSources) -> Option<String> {
     Some(format!(
         "config file {path} holds {secret} and is {access} by users other than its owner \
          (mode {mode:04o}); restrict it with `chmod 600 {path}`"
+    ))
+}
+
+/// A warning when a secret file others than its owner may read or write, as for the config
+/// file.
+fn exposed_secret_file(file: &SecretFile) -> Option<String> {
+    let mode = file.mode.filter(|_| file.content.is_ok())?;
+    let readable = mode & 0o044 != 0;
+    let writable = mode & 0o022 != 0;
+    let access = match (readable, writable) {
+        (true, true) => "readable and writable",
+        (true, false) => "readable",
+        (false, true) => "writable",
+        (false, false) => return None,
+    };
+    let path = show_plain(&file.path);
+    Some(format!(
+        "{}={path} from {}: the file is {access} by users other than its owner (mode \
+         {mode:04o}); restrict it with `chmod 600 {path}`",
+        file.key, file.origin
     ))
 }

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::Source;
 use crate::error::{ConfigError, ConfigErrors, show_plain};
-use crate::file::ConfigFile;
+use crate::file::{ConfigFile, FileValue};
 use crate::table::{DefaultValue, SettingSpec, find_setting};
 
 /// The setting naming the config file.
@@ -27,7 +27,46 @@ pub struct RawSources {
     pub env: Vec<(String, String)>,
     /// The config file, or `None` when there is none at the default path.
     pub file: Option<ConfigFile>,
+    /// The files named by secret settings' `NAME_FILE` in any source, read by
+    /// [`read_sources`]; resolution takes each one as the value of `NAME` in its source.
+    pub secret_files: Vec<SecretFile>,
 }
+
+/// The file a secret setting's `NAME_FILE` names, and what reading it gave.
+#[derive(Clone)]
+pub struct SecretFile {
+    /// Where the `NAME_FILE` setting was given.
+    pub origin: Source,
+    /// `NAME_FILE` as given (`TESSERA_JWT_SECRET_FILE`).
+    pub key: String,
+    /// The path as given (paths are not secret).
+    pub path: String,
+    /// The file's content with one trailing newline removed, or why it cannot be used.
+    pub content: Result<Zeroizing<String>, String>,
+    /// The file's permission bits, when the platform has them and the file was read.
+    pub mode: Option<u32>,
+}
+
+/// The content is a secret: `Debug` shows the name, path and outcome only.
+impl fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let content = match &self.content {
+            Ok(text) => format!("<hidden: {} characters>", text.chars().count()),
+            Err(reason) => reason.clone(),
+        };
+        f.debug_struct("SecretFile")
+            .field("origin", &self.origin)
+            .field("key", &self.key)
+            .field("path", &self.path)
+            .field("content", &content)
+            .field("mode", &self.mode.map(|mode| format!("{mode:o}")))
+            .finish()
+    }
+}
+
+/// The largest secret file read, in bytes: secrets are short, and a larger file is a mistake
+/// (a wrong path), not a secret.
+pub const SECRET_FILE_MAX_BYTES: u64 = 64 * 1024;
 
 /// Values may be secrets: `Debug` shows names only.
 impl fmt::Debug for RawSources {
@@ -39,6 +78,7 @@ impl fmt::Debug for RawSources {
             .field("cli", &names(&self.cli))
             .field("env", &names(&self.env))
             .field("file", &self.file)
+            .field("secret_files", &self.secret_files)
             .finish()
     }
 }
@@ -98,7 +138,132 @@ pub fn read_sources(
             )));
         }
     };
-    Ok(RawSources { cli, env, file })
+    let secret_files = read_secret_files(&cli, &env, file.as_ref(), cwd);
+    Ok(RawSources {
+        cli,
+        env,
+        file,
+        secret_files,
+    })
+}
+
+/// Reads every file named by a secret setting's `NAME_FILE`, in source order. A relative path
+/// is joined to `cwd`. Problems are kept with each file, for resolution to report with the rest.
+fn read_secret_files(
+    cli: &[(String, String)],
+    env: &[(String, String)],
+    file: Option<&ConfigFile>,
+    cwd: &Path,
+) -> Vec<SecretFile> {
+    let mut given: Vec<(Source, &str, Result<&str, String>)> = Vec::new();
+    for (pairs, origin) in [(cli, Source::CommandLine), (env, Source::Environment)] {
+        for (key, path) in pairs {
+            if crate::table::find_file_setting(key).is_some() {
+                given.push((origin.clone(), key, Ok(path)));
+            }
+        }
+    }
+    if let Some(file) = file {
+        let origin = Source::ConfigFile(file.path.clone());
+        for (key, value) in &file.entries {
+            if crate::table::find_file_setting(key).is_some() {
+                let path = match value {
+                    FileValue::Text(path) => Ok(path.as_str()),
+                    FileValue::Integer(_) => Err("a number".to_owned()),
+                    FileValue::Boolean(_) => Err("true or false".to_owned()),
+                    FileValue::Other(kind) => Err((*kind).to_owned()),
+                }
+                .map_err(|found| format!("expected a string (a path), found {found}"));
+                given.push((origin.clone(), key, path));
+            }
+        }
+    }
+    given
+        .into_iter()
+        .map(|(origin, key, path)| {
+            let (path, content, mode) = match path {
+                Ok(path) => {
+                    let (content, mode) = read_secret_file(&cwd.join(path));
+                    (path.to_owned(), content, mode)
+                }
+                Err(reason) => (String::new(), Err(reason), None),
+            };
+            SecretFile {
+                origin,
+                key: key.to_owned(),
+                path,
+                content,
+                mode,
+            }
+        })
+        .collect()
+}
+
+/// Reads one secret file: a regular, UTF-8 file of at most [`SECRET_FILE_MAX_BYTES`] whose
+/// content, less one trailing `\n` or `\r\n`, is not empty. Nothing else is trimmed.
+fn read_secret_file(path: &Path) -> (Result<Zeroizing<String>, String>, Option<u32>) {
+    use std::io::Read as _;
+    let describe = |error: std::io::Error| match error.kind() {
+        std::io::ErrorKind::NotFound => "there is no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => {
+            "permission denied: tessera's user cannot read it".to_owned()
+        }
+        _ => format!("cannot read it: {error}"),
+    };
+    // Checked before opening, so a FIFO or a device is refused rather than waited on.
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() => {
+            let what = if metadata.is_dir() {
+                "a directory"
+            } else {
+                "a special file"
+            };
+            return (Err(format!("it is {what}, not a regular file")), None);
+        }
+        Ok(_) => {}
+        Err(error) => return (Err(describe(error)), None),
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    let read = std::fs::File::open(path)
+        .and_then(|file| file.take(SECRET_FILE_MAX_BYTES + 1).read_to_end(&mut bytes));
+    if let Err(error) = read {
+        return (Err(describe(error)), None);
+    }
+    let mode = permission_bits(path);
+    if bytes.len() as u64 > SECRET_FILE_MAX_BYTES {
+        return (
+            Err(format!(
+                "it is larger than {} KiB; a secret file holds the secret only",
+                SECRET_FILE_MAX_BYTES / 1024
+            )),
+            mode,
+        );
+    }
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            return (
+                Err(format!(
+                    "it is not UTF-8 (invalid byte at offset {})",
+                    error.valid_up_to()
+                )),
+                mode,
+            );
+        }
+    };
+    let value = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text);
+    if value.is_empty() {
+        let what = if text.is_empty() {
+            "it is empty"
+        } else {
+            "it holds only a newline"
+        };
+        return (Err(what.to_owned()), mode);
+    }
+    (Ok(Zeroizing::new(value.to_owned())), mode)
 }
 
 /// The permission bits of the file at `path` (`None` where the platform has none, or when they

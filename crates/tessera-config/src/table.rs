@@ -91,6 +91,12 @@ impl SettingSpec {
         self.sensitivity == Sensitivity::Secret
     }
 
+    /// Whether the setting also accepts `NAME_FILE`, the path of a file holding the value: its
+    /// value is a secret or may hold one (a database URL with a password).
+    pub fn accepts_file(&self) -> bool {
+        self.sensitivity != Sensitivity::Public
+    }
+
     /// The name followed by its aliases.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + use<> {
         std::iter::once(self.name).chain(self.aliases.iter().copied())
@@ -124,6 +130,48 @@ impl SettingSpec {
 /// Finds a setting by its name or an alias.
 pub fn find_setting(name: &str) -> Option<&'static SettingSpec> {
     SETTINGS.iter().find(|spec| spec.is_named(name))
+}
+
+/// The suffix of the name giving a secret setting's value as the path of a file holding it.
+pub const FILE_SUFFIX: &str = "_FILE";
+
+/// One `NAME_FILE` name of a setting that [accepts a file](SettingSpec::accepts_file).
+#[derive(Clone, Copy)]
+pub struct FileName {
+    /// The setting.
+    pub spec: &'static SettingSpec,
+    /// The name or alias the file gives the value of (`AYANOVA_JWT_SECRET`).
+    pub name: &'static str,
+    /// That name with [`FILE_SUFFIX`] (`AYANOVA_JWT_SECRET_FILE`).
+    pub file_name: &'static str,
+}
+
+/// Every `NAME_FILE` name, in table order: each name and alias of the settings that accept a
+/// file, with [`FILE_SUFFIX`].
+pub fn file_names() -> &'static [FileName] {
+    static NAMES: std::sync::LazyLock<Vec<FileName>> = std::sync::LazyLock::new(|| {
+        SETTINGS
+            .iter()
+            .filter(|spec| spec.accepts_file())
+            .flat_map(|spec| {
+                spec.names().map(move |name| FileName {
+                    spec,
+                    name,
+                    // Built once for the life of the process, like the table itself.
+                    file_name: Box::leak(format!("{name}{FILE_SUFFIX}").into_boxed_str()),
+                })
+            })
+            .collect()
+    });
+    &NAMES
+}
+
+/// The `NAME_FILE` name `key`, when it is one.
+pub fn find_file_setting(key: &str) -> Option<FileName> {
+    file_names()
+        .iter()
+        .find(|file| file.file_name == key)
+        .copied()
 }
 
 /// Every setting name and alias, in table order.

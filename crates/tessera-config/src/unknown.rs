@@ -21,7 +21,7 @@
 use crate::Source;
 use crate::error::{ConfigError, show_plain};
 use crate::sources::RawSources;
-use crate::table::{find_setting, setting_names};
+use crate::table::{FILE_SUFFIX, file_names, find_file_setting, find_setting, setting_names};
 
 /// AyaNova's own server settings that tessera does not use, each with tessera's setting for the
 /// same thing when there is one. AyaNova reads them from the same three places, so AyaNova's
@@ -80,7 +80,8 @@ pub(crate) fn unknown_names(sources: &RawSources) -> (Vec<ConfigError>, Vec<Stri
                 .map(move |(key, _)| (key, origin.clone()))
         });
     for (key, origin) in cli.chain(env).chain(file) {
-        if find_setting(key).is_some() || seen.iter().any(|(k, o)| *k == key && *o == origin) {
+        let known = find_setting(key).is_some() || find_file_setting(key).is_some();
+        if known || seen.iter().any(|(k, o)| *k == key && *o == origin) {
             continue;
         }
         seen.push((key, origin.clone()));
@@ -114,6 +115,21 @@ fn judge(key: &str, origin: &Source) -> Verdict {
             "{name} in {origin} is an AyaNova setting tessera does not use; {instead}"
         ));
     }
+    let without_suffix = key.strip_suffix(FILE_SUFFIX);
+    if let Some((base, spec)) =
+        without_suffix.and_then(|base| find_setting(base).map(|spec| (base, spec)))
+    {
+        let text = format!(
+            "unknown setting {key} in {origin}; only secret settings accept NAME{FILE_SUFFIX} (the \
+             path of a file holding the value), and {} is not secret: give its value directly, \
+             as {}",
+            spec.name, base,
+        );
+        return match origin {
+            Source::Environment => Verdict::Warn(text),
+            _ => Verdict::Refuse(text),
+        };
+    }
     let suggestion = closest_setting(key);
     if ayanova && *origin == Source::Environment && suggestion.is_none() {
         return Verdict::Ignore;
@@ -145,18 +161,21 @@ const SUGGEST_FROM_LETTERS: f64 = 0.75;
 
 /// The known name `key` most likely meant, when one is close enough.
 ///
-/// Candidates are every setting name and alias, and, for an `AYANOVA_*` key, AyaNova's own
+/// Candidates are every setting name and alias, the `NAME_FILE` names of the secret settings,
+/// and, for an `AYANOVA_*` key, AyaNova's own
 /// settings too. Case is ignored. Among equally close names, the one with the key's prefix
 /// wins, then the main name (table order).
 pub(crate) fn closest_setting(key: &str) -> Option<&'static str> {
     let (prefix, wanted) = split_name(key);
     let wanted_letters: String = wanted.concat();
-    let candidates = setting_names().chain(
-        AYANOVA_SETTINGS
-            .iter()
-            .map(|(name, _)| *name)
-            .filter(|_| prefix == Some("AYANOVA")),
-    );
+    let candidates = setting_names()
+        .chain(file_names().iter().map(|file| file.file_name))
+        .chain(
+            AYANOVA_SETTINGS
+                .iter()
+                .map(|(name, _)| *name)
+                .filter(|_| prefix == Some("AYANOVA")),
+        );
     let mut best: Option<(Score, &'static str)> = None;
     for name in candidates {
         let (their_prefix, known) = split_name(name);

@@ -72,6 +72,7 @@ pub(super) fn sources(case: &Case) -> RawSources {
         file: case
             .file
             .map(|text| ConfigFile::parse(PathBuf::from(FILE_PATH), text).unwrap()),
+        secret_files: Vec::new(),
     }
 }
 

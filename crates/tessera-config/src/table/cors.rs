@@ -215,6 +215,7 @@ mod tests {
             cli: Vec::new(),
             env: crate::test_support::pairs(&[("TESSERA_CORS_ORIGINS", value)]),
             file: None,
+            secret_files: Vec::new(),
         })
     }
 

@@ -105,6 +105,7 @@ async fn a_deactivation_from_another_process_is_refused_right_after_it_returns()
         ],
         env: Vec::new(),
         file: None,
+        secret_files: Vec::new(),
     })
     .unwrap();
     let operator =

@@ -86,6 +86,7 @@ impl TestEnv {
             cli,
             env: Vec::new(),
             file: None,
+            secret_files: Vec::new(),
         };
         let resolved = tessera_config::resolve(&sources)
             .unwrap_or_else(|e| panic!("{}", tessera_config::render_errors(&e)));
