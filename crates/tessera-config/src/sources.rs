@@ -182,6 +182,7 @@ fn read_secret_files(
         .into_iter()
         .map(|(origin, key, path)| {
             let (path, content, mode) = match path {
+                Ok("") => (String::new(), Err("the path is empty".to_owned()), None),
                 Ok(path) => {
                     let (content, mode) = read_secret_file(&cwd.join(path));
                     (path.to_owned(), content, mode)

@@ -2,6 +2,7 @@
 //! warning) out. One `check` helper (here) runs every case; the cases are grouped by topic.
 
 mod connection_cases;
+mod file_cases;
 mod metrics_cases;
 mod render_cases;
 mod secret_cases;
