@@ -502,3 +502,84 @@ fn serve_and_config_check_warn_about_an_exposed_config_file_and_running_as_root(
         }
     }
 }
+
+/// Writes `content` to `name` in `dir`, readable by its owner only, and returns its path.
+fn secret_file(dir: &std::path::Path, name: &str, content: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn the_secrets_can_be_given_as_files_under_both_names() {
+    // As `echo k7Wq > jwt` writes it: the newline goes, then the seed's pad rule applies.
+    const SHORT: &str = "k7Wq";
+    let padded = format!("{SHORT}{}", "-".repeat(28));
+    for name in ["TESSERA_JWT_SECRET_FILE", "AYANOVA_JWT_SECRET_FILE"] {
+        let env = TestEnv::new();
+        let jwt = secret_file(env.path(), "jwt", &format!("{SHORT}\n"));
+        let admin = secret_file(env.path(), "admin", &format!("{PASSWORD}\r\n"));
+        let (code, check, stderr) = Binary::new(env.path())
+            .env(name, &jwt)
+            .env("TESSERA_ADMIN_PASSWORD_FILE", &admin)
+            .arg("config")
+            .arg("check")
+            .output();
+        assert_eq!(code, 0, "{check}{stderr}");
+        assert!(
+            check.contains(&format!("environment {name}={jwt}")),
+            "{check}"
+        );
+        assert!(
+            check.contains(&format!("environment TESSERA_ADMIN_PASSWORD_FILE={admin}")),
+            "{check}"
+        );
+        assert!(
+            !check.contains(SHORT) && !check.contains(PASSWORD),
+            "{check}"
+        );
+
+        let server = Binary::new(env.path())
+            .env("TESSERA_LISTEN", "127.0.0.1:0")
+            .env(name, &jwt)
+            .env("TESSERA_ADMIN_PASSWORD_FILE", &admin)
+            .serve();
+        let login = server.login("admin", PASSWORD).await;
+        assert_eq!(login.status, StatusCode::OK, "{name}: {login:?}");
+        let token = login.body["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(server.me(&token).await.status, StatusCode::OK);
+        assert!(
+            signed_with(&token, &padded),
+            "{name}: signed with the padded file value"
+        );
+        let logs = server.stop();
+        assert!(logs.contains("padded from 4 characters"), "{logs}");
+        assert!(!logs.contains(SHORT), "the secret was logged: {logs}");
+    }
+}
+
+#[test]
+fn a_secret_file_that_cannot_be_read_stops_the_start_naming_it() {
+    let env = TestEnv::new();
+    let missing = env.path().join("missing").display().to_string();
+    let (code, _, stderr) = Binary::new(env.path())
+        .arg(format!("--AYANOVA_JWT_SECRET_FILE={missing}"))
+        .output();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "AYANOVA_JWT_SECRET_FILE={missing} from command line: cannot read \
+             AYANOVA_JWT_SECRET from the file: there is no such file"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !env.path().join("tessera.db").exists(),
+        "nothing may be written"
+    );
+}
