@@ -5,7 +5,9 @@
 //!
 //! Flow: [`split_cli_args`] takes `--NAME=value` settings out of argv, [`read_sources`] reads the
 //! config file, [`resolve`] turns the raw sources into typed [`Settings`]; [`load`] does all three.
-//! Precedence: command line over environment over config file over default.
+//! Precedence: command line over environment over config file over default. Secret settings
+//! also accept `NAME_FILE`, the path of a file holding the value, in each source: it is the
+//! value of `NAME` from that source.
 //!
 //! Code map:
 //! - `table`: [`SettingSpec`], [`SETTINGS`], [`Settings`].
@@ -17,7 +19,8 @@
 //!   nearest real name.
 //! - `render`: `config check`, error listings and the reference page.
 //!
-//! Invariants: [`read_sources`] is the only function doing I/O; [`resolve`] is pure except for
+//! Invariants: [`read_sources`] is the only function doing I/O (the config file and the secret
+//! files); [`resolve`] is pure except for
 //! drawing a random secret when none is set; no error, warning, report or `Debug` output
 //! contains a secret's value.
 

@@ -2,7 +2,9 @@
 //! and warnings.
 //!
 //! Precedence is command line, then environment, then config file, then the default. Within one
-//! source, a setting's names (its name and aliases, or one name repeated) must agree. Unknown
+//! source, a setting's names (its name and aliases, or one name repeated) must agree; a secret
+//! setting's `NAME_FILE` gives the value of `NAME` in its source, and a source giving both a
+//! value and a file for one setting is ambiguous, an error. Unknown
 //! names are judged in `unknown` (an error on the command line and in the config file, a warning
 //! in the environment); every error is collected, so all problems are reported at once.
 //!
@@ -13,7 +15,9 @@ use crate::Source;
 use crate::error::{ConfigError, ConfigErrors, show_plain};
 use crate::file::FileValue;
 use crate::sources::{RawSources, SecretFile};
-use crate::table::{DefaultValue, Draft, SETTINGS, SettingSpec, Settings, ValueKind};
+use crate::table::{
+    DefaultValue, Draft, FileName, SETTINGS, SettingSpec, Settings, ValueKind, find_file_setting,
+};
 
 /// The outcome of resolution.
 #[derive(Debug, Clone)]
@@ -371,23 +375,51 @@ fn add_secret_files(
     origin: &Source,
     values: &mut Found,
 ) {
-    let mut files = Vec::new();
+    let matching: Vec<(FileName, &SecretFile)> = sources
+        .secret_files
+        .iter()
+        .filter(|file| file.origin == *origin)
+        .filter_map(|file| {
+            find_file_setting(&file.key)
+                .filter(|file_name| std::ptr::eq(file_name.spec, spec))
+                .map(|file_name| (file_name, file))
+        })
+        .collect();
+    if matching.is_empty() {
+        return;
+    }
     let mut errors = Vec::new();
-    for secret_file in &sources.secret_files {
-        let Some(file_name) = crate::table::find_file_setting(&secret_file.key) else {
-            continue;
-        };
-        if secret_file.origin != *origin || !std::ptr::eq(file_name.spec, spec) {
-            continue;
+    if let Ok(direct) = values.as_ref()
+        && !direct.is_empty()
+    {
+        let mut names: Vec<&str> = Vec::new();
+        let given = direct.iter().map(|given| given.name);
+        for name in given.chain(matching.iter().map(|(file_name, _)| file_name.file_name)) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
         }
+        errors.push(ConfigError::about(
+            spec.name,
+            Some(origin.clone()),
+            format!(
+                "{} are set together in {origin}, which is ambiguous: give {} either as a \
+                 value or as a file holding it (NAME_FILE), not both",
+                names.join(" and "),
+                spec.name
+            ),
+        ));
+    }
+    let mut files = Vec::new();
+    for (file_name, file) in matching {
         let name = file_name.file_name;
-        match &secret_file.content {
+        match &file.content {
             Ok(content) => files.push(Given {
                 name,
                 value: content.as_str().to_owned(),
-                file: Some(secret_file.path.clone()),
+                file: Some(file.path.clone()),
             }),
-            Err(reason) if secret_file.path.is_empty() => errors.push(ConfigError::about(
+            Err(reason) if file.path.is_empty() => errors.push(ConfigError::about(
                 name,
                 Some(origin.clone()),
                 format!("{name} in {origin} is invalid: {reason}"),
@@ -397,56 +429,16 @@ fn add_secret_files(
                 Some(origin.clone()),
                 format!(
                     "{name}={} from {origin}: cannot read {} from the file: {reason}",
-                    show_plain(&secret_file.path),
+                    show_plain(&file.path),
                     file_name.name
                 ),
             )),
         }
     }
-    let direct: Vec<&'static str> = match values {
-        Ok(given) => given.iter().map(|given| given.name).collect(),
-        Err(_) => Vec::new(),
-    };
-    let mut file_names: Vec<&'static str> = files.iter().map(|given| given.name).collect();
-    file_names.extend(
-        sources
-            .secret_files
-            .iter()
-            .filter(|file| file.origin == *origin && file.content.is_err())
-            .filter_map(|file| crate::table::find_file_setting(&file.key))
-            .filter(|file| std::ptr::eq(file.spec, spec))
-            .map(|file| file.file_name),
-    );
-    if !direct.is_empty() && !file_names.is_empty() {
-        let mut names: Vec<&str> = Vec::new();
-        for name in direct.iter().chain(&file_names) {
-            if !names.contains(name) {
-                names.push(name);
-            }
-        }
-        errors.insert(
-            0,
-            ConfigError::about(
-                spec.name,
-                Some(origin.clone()),
-                format!(
-                    "{} are all set in {origin}, which is ambiguous: give {} either as a \
-                     value or as a file holding it (NAME_FILE), not both",
-                    names.join(" and "),
-                    spec.name
-                ),
-            ),
-        );
-    }
-    if !errors.is_empty() {
-        match values {
-            Err(existing) => existing.extend(errors),
-            Ok(_) => *values = Err(errors),
-        }
-        return;
-    }
-    if let Ok(given) = values {
-        given.extend(files);
+    match values {
+        Err(existing) => existing.extend(errors),
+        Ok(_) if !errors.is_empty() => *values = Err(errors),
+        Ok(given) => given.extend(files),
     }
 }
 
@@ -625,14 +617,7 @@ fn exposed_file_warning(sources: &RawSources) -> Option<String> {
                 .map(|_| key)
         })
         .next()?;
-    let readable = mode & 0o044 != 0;
-    let writable = mode & 0o022 != 0;
-    let access = match (readable, writable) {
-        (true, true) => "readable and writable",
-        (true, false) => "readable",
-        (false, true) => "writable",
-        (false, false) => return None,
-    };
+    let access = exposure(mode)?;
     let path = file.path.display();
     Some(format!(
         "config file {path} holds {secret} and is {access} by users other than its owner \
@@ -644,18 +629,24 @@ fn exposed_file_warning(sources: &RawSources) -> Option<String> {
 /// file.
 fn exposed_secret_file(file: &SecretFile) -> Option<String> {
     let mode = file.mode.filter(|_| file.content.is_ok())?;
-    let readable = mode & 0o044 != 0;
-    let writable = mode & 0o022 != 0;
-    let access = match (readable, writable) {
-        (true, true) => "readable and writable",
-        (true, false) => "readable",
-        (false, true) => "writable",
-        (false, false) => return None,
-    };
+    let access = exposure(mode)?;
     let path = show_plain(&file.path);
     Some(format!(
         "{}={path} from {}: the file is {access} by users other than its owner (mode \
          {mode:04o}); restrict it with `chmod 600 {path}`",
         file.key, file.origin
     ))
+}
+
+/// Who other than its owner may use a file with permission bits `mode`, in words, when anyone
+/// may.
+fn exposure(mode: u32) -> Option<&'static str> {
+    let readable = mode & 0o044 != 0;
+    let writable = mode & 0o022 != 0;
+    match (readable, writable) {
+        (true, true) => Some("readable and writable"),
+        (true, false) => Some("readable"),
+        (false, true) => Some("writable"),
+        (false, false) => None,
+    }
 }

@@ -2,7 +2,9 @@
 //! parsed config file.
 //!
 //! Invariant: [`read_sources`] is the only function in this crate doing I/O (it reads the config
-//! file). It interprets nothing but `TESSERA_CONFIG`.
+//! file and the files named by secret settings' `NAME_FILE`). It interprets nothing but
+//! `TESSERA_CONFIG` and which names are `NAME_FILE`; a secret file that cannot be used is kept
+//! as a reason, reported by resolution with every other problem.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -95,6 +97,11 @@ pub(crate) fn is_setting_like(name: &str) -> bool {
 /// environment, else `config.json`; a relative path is joined to `cwd`. A missing file at the
 /// default path means no file; a missing file at a path given explicitly is an error, as is an
 /// unreadable, non-UTF-8 or malformed file.
+///
+/// Every `NAME_FILE` of a secret setting, in any source, names a file read here into
+/// [`RawSources::secret_files`] (a relative path joined to `cwd`): a regular UTF-8 file of at
+/// most [`SECRET_FILE_MAX_BYTES`], whose value is its content less one trailing `\n` or `\r\n`
+/// and must not be empty.
 pub fn read_sources(
     cli: Vec<(String, String)>,
     env: impl IntoIterator<Item = (String, String)>,

@@ -244,9 +244,15 @@ fn settings_help() -> String {
         for alias in spec.aliases {
             help.push_str(&format!("  (or --{alias}=VALUE)"));
         }
+        if spec.accepts_file() {
+            help.push_str(&format!("  (or --{}_FILE=PATH)", spec.name));
+        }
         help.push('\n');
     }
-    help.push_str("See docs/SETTINGS.md or `tessera config check`.\n");
+    help.push_str(
+        "Secret settings also accept NAME_FILE, the path of a file holding the value.\n\
+         See docs/SETTINGS.md or `tessera config check`.\n",
+    );
     help
 }
 

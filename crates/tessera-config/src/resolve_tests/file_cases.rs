@@ -168,7 +168,7 @@ fn a_value_and_a_file_in_one_source_are_ambiguous() {
             };
             let errors = dir.errors(cli, env);
             assert!(
-                errors.contains(&format!("{direct} and {file} are all set in {origin}")),
+                errors.contains(&format!("{direct} and {file} are set together in {origin}")),
                 "{errors}"
             );
             assert!(errors.contains("ambiguous"), "{errors}");
@@ -182,7 +182,7 @@ fn a_value_and_a_file_in_one_source_are_ambiguous() {
     let errors = dir.errors(&[], &[]);
     assert!(
         errors.contains(
-            "TESSERA_ADMIN_PASSWORD and TESSERA_ADMIN_PASSWORD_FILE are all set in config file"
+            "TESSERA_ADMIN_PASSWORD and TESSERA_ADMIN_PASSWORD_FILE are set together in config file"
         ),
         "{errors}"
     );
