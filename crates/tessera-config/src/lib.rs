@@ -20,9 +20,8 @@
 //! - `render`: `config check`, error listings and the reference page.
 //!
 //! Invariants: [`read_sources`] is the only function doing I/O (the config file and the secret
-//! files); [`resolve`] is pure except for
-//! drawing a random secret when none is set; no error, warning, report or `Debug` output
-//! contains a secret's value.
+//! files); [`resolve`] is pure except for drawing a random secret when none is set; no error,
+//! warning, report or `Debug` output contains a secret's value.
 
 mod cli;
 mod error;

@@ -18,9 +18,10 @@ use super::Cli;
 /// The program name scripts and the page are written for.
 const NAME: &str = "tessera";
 
-/// The command line as clap knows it, plus every setting as a global `--NAME VALUE` option.
+/// The command line as clap knows it, plus every setting as a global `--NAME VALUE` option, and
+/// every secret setting's `--NAME_FILE PATH`.
 pub(super) fn command() -> clap::Command {
-    tessera_config::SETTINGS
+    let command = tessera_config::SETTINGS
         .iter()
         .fold(Cli::command(), |command, spec| {
             command.arg(
@@ -31,6 +32,21 @@ pub(super) fn command() -> clap::Command {
                     .global(true)
                     .help(first_sentence(spec.help))
                     .long_help(spec.help),
+            )
+        });
+    tessera_config::file_names()
+        .iter()
+        .fold(command, |command, file| {
+            command.arg(
+                Arg::new(file.file_name)
+                    .long(file.file_name)
+                    .value_name("PATH")
+                    .value_hint(clap::ValueHint::FilePath)
+                    .global(true)
+                    .help(format!(
+                        "The path of a file holding {} (one trailing newline removed)",
+                        file.name
+                    )),
             )
         })
 }
