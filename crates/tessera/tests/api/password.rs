@@ -216,3 +216,40 @@ async fn a_password_change_needs_a_valid_access_token() {
     assert_token_refused(&change(&server, Some(&alice.access), &body(OLD, NEW)).await);
     assert_eq!(server.login("alice", OLD).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_refresh_racing_the_change_never_keeps_the_other_session_alive() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    alice_and_bob(&server).await;
+    let mut password = OLD;
+    for round in 0..10 {
+        let here = server.grant("alice", password).await;
+        let laptop = server.grant("alice", password).await;
+        let next = if password == OLD { NEW } else { OLD };
+        // The laptop refreshes at the very moment this session changes the password.
+        let request = body(password, next);
+        let (changed, refreshed) = tokio::join!(
+            change(&server, Some(&here.access), &request),
+            server.refresh(&laptop.refresh),
+        );
+        assert_eq!(changed.status, StatusCode::OK, "round {round}: {changed:?}");
+        password = next;
+        // Whichever ran first, the laptop's session is over once the change is answered:
+        // its old tokens, and the tokens of a refresh that got in before the change.
+        assert_token_refused(&server.me(&laptop.access).await);
+        if refreshed.status == StatusCode::OK {
+            let successor = Grant::from(&refreshed);
+            assert_token_refused(&server.me(&successor.access).await);
+            assert_refresh_refused(&server.refresh(&successor.refresh).await);
+        } else {
+            assert_refresh_refused(&refreshed);
+        }
+        // This session goes on.
+        assert_eq!(
+            server.me(&here.access).await.status,
+            StatusCode::OK,
+            "round {round}"
+        );
+    }
+}
