@@ -16,7 +16,8 @@ use crate::error::{ConfigError, ConfigErrors, show_plain};
 use crate::file::FileValue;
 use crate::sources::{RawSources, SecretFile};
 use crate::table::{
-    DefaultValue, Draft, FileName, SETTINGS, SettingSpec, Settings, ValueKind, find_file_setting,
+    DefaultValue, Draft, FileName, Raw, SETTINGS, SettingSpec, Settings, ValueKind,
+    find_file_setting,
 };
 
 /// The outcome of resolution.
@@ -54,14 +55,22 @@ impl Resolved {
     /// which checks for it): the other commands never issue tokens, so they are not held to
     /// them.
     ///
-    /// The rule: on a PostgreSQL database, where several instances may share one database and
-    /// so must share one key, a JWT secret drawn at random at start is refused unless
-    /// `TESSERA_ALLOW_RANDOM_SECRET` accepts it. SQLite keeps the random secret (with its
-    /// warning).
+    /// The rules: an asymmetric `TESSERA_JWT_ALGORITHM` needs a private key, from
+    /// `TESSERA_JWT_PRIVATE_KEY_FILE` or generated and sealed with
+    /// `TESSERA_KEY_ENCRYPTION_SECRET`. With HS256, on a PostgreSQL database, where several
+    /// instances may share one database and so must share one key, a JWT secret drawn at
+    /// random at start is refused unless `TESSERA_ALLOW_RANDOM_SECRET` accepts it. SQLite
+    /// keeps the random secret (with its warning).
     pub fn check_serve(&self) -> Result<(), ConfigErrors> {
+        if let Some(error) = asymmetric_needs_a_key_source(&self.settings, &self.report) {
+            return Err(ConfigErrors::one(error));
+        }
         let secret = "TESSERA_JWT_SECRET";
         let generated = origin_of(&self.report, secret) == Some(Source::Generated);
+        // An asymmetric algorithm signs with a private key: the secret then only verifies old
+        // HS256 tokens, and a random one costs nothing at a restart.
         if !generated
+            || !self.settings.jwt_algorithm.is_symmetric()
             || self.settings.allow_random_secret
             || !crate::parse::is_postgres_url(&self.settings.database_url)
         {
@@ -145,6 +154,7 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         errors.extend(refresh_idle_within_absolute(&draft, &report));
         errors.extend(per_client_below_total(&draft, &report));
         errors.extend(metrics_apart_from_api(&draft, &report));
+        errors.extend(key_file_needs_asymmetric(&draft, &report));
     }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -256,6 +266,57 @@ fn metrics_apart_from_api(draft: &Draft, report: &[SettingReport]) -> Option<Con
     ))
 }
 
+/// A private key file signs with an asymmetric algorithm only: with HS256 it would be ignored,
+/// and the operator surely meant it to sign.
+fn key_file_needs_asymmetric(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
+    draft.jwt_private_key_file.as_ref()?;
+    if !draft.jwt_algorithm.is_symmetric() {
+        return None;
+    }
+    let name = "TESSERA_JWT_PRIVATE_KEY_FILE";
+    let algorithm = "TESSERA_JWT_ALGORITHM";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name} (from {}) is set but {algorithm} is {} (from {}), which signs with \
+             TESSERA_JWT_SECRET and no private key: set {algorithm} to the key's algorithm \
+             (EdDSA, ES256 or RS256), or unset {name}",
+            source_text(report, name),
+            draft.jwt_algorithm,
+            source_text(report, algorithm),
+        ),
+    ))
+}
+
+/// An asymmetric algorithm needs a private key: a file managed outside tessera, or keys tessera
+/// generates and seals with the key-encryption secret.
+fn asymmetric_needs_a_key_source(
+    settings: &Settings,
+    report: &[SettingReport],
+) -> Option<ConfigError> {
+    let algorithm = settings.jwt_algorithm;
+    if algorithm.is_symmetric()
+        || settings.jwt_private_key_file.is_some()
+        || settings.key_encryption_secret.is_some()
+    {
+        return None;
+    }
+    let name = "TESSERA_JWT_ALGORITHM";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name}={algorithm} (from {}) signs with a private key, but neither \
+             TESSERA_JWT_PRIVATE_KEY_FILE nor TESSERA_KEY_ENCRYPTION_SECRET is set: set \
+             TESSERA_KEY_ENCRYPTION_SECRET (32 or more random characters, the same on every \
+             instance) to let tessera generate, store and rotate keys, or set \
+             TESSERA_JWT_PRIVATE_KEY_FILE to a PEM private key managed outside tessera",
+            source_text(report, name),
+        ),
+    ))
+}
+
 /// A warning when access tokens live longer than an idle session: they are then cut off when
 /// the session ends rather than expiring on their own.
 fn access_outlives_idle_sessions(draft: &Draft, report: &[SettingReport]) -> Option<String> {
@@ -290,7 +351,7 @@ struct Given {
     /// The name as given: the setting's name, an alias, or one of them with `_FILE`.
     name: &'static str,
     /// The value (for `NAME_FILE`, the file's content).
-    value: String,
+    value: Raw,
     /// The path given as `NAME_FILE`, when the value was read from it.
     file: Option<String>,
 }
@@ -299,7 +360,7 @@ impl Given {
     /// How the value is shown in messages: hidden as the setting hides it, after the path of
     /// the file holding it.
     fn shown(&self, spec: &SettingSpec) -> String {
-        let value = spec.display_value(&self.value);
+        let value = spec.display_raw(&self.value);
         match &self.file {
             Some(path) => format!("{} (holding {value})", show_plain(path)),
             None => value,
@@ -323,7 +384,7 @@ fn candidates(
             .filter_map(|(key, value)| {
                 spec_name(spec, key).map(|name| Given {
                     name,
-                    value: value.clone(),
+                    value: Raw::Text(value.clone()),
                     file: None,
                 })
             })
@@ -416,7 +477,7 @@ fn add_secret_files(
         match &file.content {
             Ok(content) => files.push(Given {
                 name,
-                value: content.as_str().to_owned(),
+                value: Raw::FileContent(content.as_str().to_owned()),
                 file: Some(file.path.clone()),
             }),
             Err(reason) if file.path.is_empty() => errors.push(ConfigError::about(
@@ -447,28 +508,33 @@ fn spec_name(spec: &'static SettingSpec, key: &str) -> Option<&'static str> {
     spec.names().find(|name| *name == key)
 }
 
-/// A config file value as text, checked against the setting's JSON types.
+/// A config file value as the setting takes it, checked against the setting's JSON types.
 fn file_text(
     spec: &SettingSpec,
     name: &str,
     value: &FileValue,
     origin: &Source,
-) -> Result<String, ConfigError> {
+) -> Result<Raw, ConfigError> {
     let expected = match spec.kind {
         ValueKind::Text => "expected a string",
         ValueKind::Integer => "expected a string or an integer",
         ValueKind::Boolean => "expected a string or a boolean (true or false)",
+        ValueKind::List => "expected a string or an array of strings",
     };
     let found = match value {
-        FileValue::Text(text) => return Ok(text.clone()),
+        FileValue::Text(text) => return Ok(Raw::Text(text.clone())),
         FileValue::Integer(number) if spec.kind == ValueKind::Integer => {
-            return Ok(number.to_string());
+            return Ok(Raw::Text(number.to_string()));
         }
         FileValue::Boolean(value) if spec.kind == ValueKind::Boolean => {
-            return Ok(value.to_string());
+            return Ok(Raw::Text(value.to_string()));
+        }
+        FileValue::TextList(items) if spec.kind == ValueKind::List => {
+            return Ok(Raw::Items(items.clone()));
         }
         FileValue::Integer(_) => "a number",
         FileValue::Boolean(_) => "true or false",
+        FileValue::TextList(_) => "an array",
         FileValue::Other(kind) => kind,
     };
     Err(ConfigError::about(
@@ -529,10 +595,10 @@ fn apply_given(
     draft: &mut Draft,
 ) -> Result<SettingReport, ConfigError> {
     let name = given.name;
-    let mut warnings = spec.apply(&given.value, draft).map_err(|reason| {
+    let mut warnings = spec.apply_raw(&given.value, draft).map_err(|reason| {
         ConfigError::invalid(name, &given.shown(spec), origin.clone(), &reason)
     })?;
-    let shown = spec.display_value(&given.value);
+    let shown = spec.display_raw(&given.value);
     // A file's path on the command line reveals nothing.
     if spec.is_secret() && origin == Source::CommandLine && given.file.is_none() {
         warnings.push(

@@ -6,8 +6,16 @@
 //! an entry here whose `apply` parses the text into the draft. Entries are resolved in table
 //! order, so a setting another one depends on comes first (the secret policy before the secret).
 //! The connection settings' entries sit in [`connections`], the CORS origins' in [`cors`] and
-//! the metrics listener's in [`metrics`], and the settings for several instances on one
-//! PostgreSQL database in [`instances`], listed here like the others.
+//! the metrics listener's in [`metrics`], the settings for several instances on one
+//! PostgreSQL database in [`instances`], and the signing-key settings in [`keys`], listed here
+//! like the others.
+//!
+//! A setting's value is one text ([`Parser::Text`]) or a list ([`Parser::List`],
+//! [`ValueKind::List`]): comma-separated text on the command line, in the environment and in a
+//! config.json string, a JSON array of strings in config.json, one item per line in a
+//! `NAME_FILE`; [`Raw`] keeps the form a source gave until the setting parses it.
+
+use std::path::PathBuf;
 
 use secrecy::SecretString;
 
@@ -19,12 +27,60 @@ use crate::secret::{JwtSecret, SecretPolicy};
 mod connections;
 mod cors;
 mod instances;
+mod keys;
 mod metrics;
 
 pub use instances::{INSTANCE_LEASE_MAX_SECONDS, INSTANCE_LEASE_MIN_SECONDS};
+pub use keys::JwtAlgorithm;
 
 /// What a setting parses into the draft: warnings, or the reason the value is refused.
 type Apply = fn(&str, &mut Draft) -> Result<Vec<String>, String>;
+
+/// What a list setting parses into the draft from its items, one by one as given.
+type ApplyList = fn(&[String], &mut Draft) -> Result<Vec<String>, String>;
+
+/// How a setting's value is parsed: as one text, or as a list of items.
+#[derive(Clone, Copy)]
+pub(crate) enum Parser {
+    /// One text (a file's content for `NAME_FILE`).
+    Text(Apply),
+    /// A list ([`ValueKind::List`]): comma-separated text, a JSON array of strings in
+    /// config.json, or one item per line in a `NAME_FILE`.
+    List(ApplyList),
+}
+
+/// A value as a source gives it, before its setting parses it.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Raw {
+    /// A command-line or environment value, or a config.json string.
+    Text(String),
+    /// The content of a `NAME_FILE` (one trailing newline already removed).
+    FileContent(String),
+    /// A config.json array of strings (list settings only).
+    Items(Vec<String>),
+}
+
+impl Raw {
+    /// The value's items, for a list setting: a text split on commas (each item trimmed, empty
+    /// ones dropped), a file split into lines (blank lines dropped, nothing else trimmed, a
+    /// `\r` before a `\n` removed), an array as given.
+    pub(crate) fn items(&self) -> Vec<String> {
+        match self {
+            Raw::Text(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Raw::FileContent(text) => text
+                .lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Raw::Items(items) => items.clone(),
+        }
+    }
+}
 
 /// One setting: its names in every source, its default, its rule and its documentation.
 pub struct SettingSpec {
@@ -48,7 +104,7 @@ pub struct SettingSpec {
     pub in_config_file: bool,
     /// An example value for the docs (never a real secret).
     pub example: &'static str,
-    apply: Apply,
+    apply: Parser,
     on_unset: Apply,
 }
 
@@ -83,6 +139,9 @@ pub enum ValueKind {
     Integer,
     /// A JSON string or a JSON boolean (`true` or `false`).
     Boolean,
+    /// A list: a JSON string (comma-separated, as in the other sources) or a JSON array of
+    /// strings; one item per line in a `NAME_FILE`.
+    List,
 }
 
 impl SettingSpec {
@@ -116,9 +175,34 @@ impl SettingSpec {
         }
     }
 
-    /// Parses a given value into the draft.
+    /// How a value as a source gave it is shown: as [`SettingSpec::display_value`], and a
+    /// list of secrets as the number of items.
+    pub(crate) fn display_raw(&self, raw: &Raw) -> String {
+        match (self.kind, raw) {
+            (ValueKind::List, raw) if self.is_secret() => {
+                let count = raw.items().len();
+                let plural = if count == 1 { "" } else { "s" };
+                format!("<hidden: {count} item{plural}>")
+            }
+            (ValueKind::List, raw) => show_plain(&raw.items().join(",")),
+            (_, Raw::Text(text) | Raw::FileContent(text)) => self.display_value(text),
+            (_, Raw::Items(_)) => "<an array>".to_owned(),
+        }
+    }
+
+    /// Parses a given text value into the draft (a list setting's text is comma-separated).
     pub(crate) fn apply(&self, raw: &str, draft: &mut Draft) -> Result<Vec<String>, String> {
-        (self.apply)(raw, draft)
+        self.apply_raw(&Raw::Text(raw.to_owned()), draft)
+    }
+
+    /// Parses a value as a source gave it into the draft.
+    pub(crate) fn apply_raw(&self, raw: &Raw, draft: &mut Draft) -> Result<Vec<String>, String> {
+        match (self.apply, raw) {
+            (Parser::Text(apply), Raw::Text(text) | Raw::FileContent(text)) => apply(text, draft),
+            // Refused earlier, with the config file's type error; kept total.
+            (Parser::Text(_), Raw::Items(_)) => Err("must be one value, not a list".to_owned()),
+            (Parser::List(apply), raw) => apply(&raw.items(), draft),
+        }
     }
 
     /// Fills the draft when no source gives a value and the default is not a text.
@@ -196,7 +280,7 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: false,
         example: "/etc/tessera/config.json",
-        apply: |raw, _| parse::config_path(raw).map(|()| Vec::new()),
+        apply: Parser::Text(|raw, _| parse::config_path(raw).map(|()| Vec::new())),
         on_unset: no_op,
     },
     SettingSpec {
@@ -213,10 +297,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "0.0.0.0:8420",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.listen = parse::listen_address(raw)?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     metrics::METRICS_LISTEN,
@@ -237,11 +321,11 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "sqlite:///var/lib/tessera/tessera.db",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             let (url, warnings) = parse::database_url(raw)?;
             draft.database_url = url;
             Ok(warnings)
-        },
+        }),
         on_unset: no_op,
     },
     instances::DATABASE_NOTIFICATIONS,
@@ -259,13 +343,14 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "warn,tessera=debug",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             let (filter, warnings) = parse::log_filter(raw)?;
             draft.log = filter;
             Ok(warnings)
-        },
+        }),
         on_unset: no_op,
     },
+    keys::JWT_ALGORITHM,
     // Before TESSERA_JWT_SECRET: the secret's parser reads the policy from the draft.
     SettingSpec {
         name: "TESSERA_JWT_SECRET_POLICY",
@@ -281,10 +366,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "strict",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.jwt_secret_policy = SecretPolicy::parse(raw)?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -315,21 +400,32 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "<32 random characters>",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             let secret = JwtSecret::parse(raw, draft.jwt_secret_policy)
                 .map_err(|error| error.to_string())?;
             let warnings = secret.warnings();
             draft.jwt_secret = Some(secret);
             Ok(warnings)
-        },
+        }),
         on_unset: |_, draft| {
             let secret = JwtSecret::generate().map_err(|error| error.to_string())?;
-            let warnings = secret.warnings();
+            // With an asymmetric algorithm the secret signs nothing: a random one loses
+            // nothing at a restart.
+            let warnings = if draft.jwt_algorithm.is_symmetric() {
+                secret.warnings()
+            } else {
+                Vec::new()
+            };
             draft.jwt_secret = Some(secret);
             Ok(warnings)
         },
     },
+    keys::JWT_PREVIOUS_SECRETS,
     instances::ALLOW_RANDOM_SECRET,
+    keys::JWT_PRIVATE_KEY_FILE,
+    keys::KEY_ENCRYPTION_SECRET,
+    keys::KEY_ROTATION_DAYS,
+    keys::JWKS_MAX_AGE,
     SettingSpec {
         name: "TESSERA_JWT_ISSUER",
         aliases: &[],
@@ -342,11 +438,11 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "https://auth.example.com",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             let (issuer, warnings) = parse::claim_value(raw)?;
             draft.jwt_issuer = issuer;
             Ok(warnings)
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -362,11 +458,11 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "https://app.example.com",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             let (audience, warnings) = parse::claim_value(raw)?;
             draft.jwt_audience = audience;
             Ok(warnings)
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -384,10 +480,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "60",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.jwt_expiration_minutes = parse::integer(raw, 5, 43200, "minutes")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -402,10 +498,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "10",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.jwt_leeway_seconds = parse::integer(raw, 0, 60, "seconds")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -425,10 +521,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "20160",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.refresh_absolute_minutes = parse::integer(raw, 5, 525600, "minutes")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -448,10 +544,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "14400",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.refresh_idle_minutes = parse::integer(raw, 5, 525600, "minutes")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -471,10 +567,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "0",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.refresh_reuse_grace_seconds = parse::integer(raw, 0, 60, "seconds")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -492,10 +588,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Boolean,
         in_config_file: true,
         example: "true",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.single_session = parse::boolean(raw)?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -511,10 +607,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "<a long random password>",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.admin_password = Some(parse::admin_password(raw)?);
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -534,10 +630,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "5",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.login_max_account_failures = parse::integer(raw, 1, 100, "failed logins")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -554,10 +650,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "200",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.login_max_client_failures = parse::integer(raw, 1, 10000, "failed logins")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -572,10 +668,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Integer,
         in_config_file: true,
         example: "3600",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.login_failure_window_seconds = parse::integer(raw, 60, 86400, "seconds")?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     SettingSpec {
@@ -593,10 +689,10 @@ pub static SETTINGS: &[SettingSpec] = &[
         kind: ValueKind::Text,
         in_config_file: true,
         example: "127.0.0.1, 10.0.0.0/8",
-        apply: |raw, draft| {
+        apply: Parser::Text(|raw, draft| {
             draft.trusted_proxies = TrustedProxies::parse(raw)?;
             Ok(Vec::new())
-        },
+        }),
         on_unset: no_op,
     },
     cors::CORS_ORIGINS,
@@ -615,7 +711,20 @@ fn no_op(_: &str, _: &mut Draft) -> Result<Vec<String>, String> {
 /// tessera's settings, resolved and typed. `Debug` never shows a secret.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The algorithm that signs access tokens.
+    pub jwt_algorithm: JwtAlgorithm,
     pub jwt_secret: JwtSecret,
+    /// Earlier HS256 secrets that still verify but never sign, each under the secret's rule.
+    pub jwt_previous_secrets: Vec<JwtSecret>,
+    /// A PEM private key managed outside tessera (asymmetric algorithms only); not yet read.
+    pub jwt_private_key_file: Option<PathBuf>,
+    /// The secret sealing the private keys kept in the database; at least 32 characters.
+    pub key_encryption_secret: Option<SecretString>,
+    /// Days between scheduled rotations of generated keys; `None` when there is no schedule.
+    pub key_rotation_days: Option<u32>,
+    /// The key set's `Cache-Control: max-age`, and how long a next key is published before
+    /// it signs, in seconds.
+    pub jwks_max_age_seconds: u32,
     pub jwt_secret_policy: SecretPolicy,
     /// Whether `serve` may draw a random secret at every start on a PostgreSQL database
     /// (always allowed on SQLite).
@@ -671,8 +780,14 @@ pub struct Settings {
 /// or from the default text, before [`Draft::finish`].
 #[derive(Default)]
 pub(crate) struct Draft {
-    jwt_secret: Option<JwtSecret>,
-    jwt_secret_policy: SecretPolicy,
+    pub(crate) jwt_algorithm: JwtAlgorithm,
+    pub(crate) jwt_secret: Option<JwtSecret>,
+    jwt_previous_secrets: Vec<JwtSecret>,
+    pub(crate) jwt_private_key_file: Option<PathBuf>,
+    pub(crate) key_encryption_secret: Option<SecretString>,
+    key_rotation_days: Option<u32>,
+    jwks_max_age_seconds: u32,
+    pub(crate) jwt_secret_policy: SecretPolicy,
     pub(crate) allow_random_secret: bool,
     jwt_issuer: String,
     jwt_audience: String,
@@ -705,7 +820,13 @@ impl Draft {
     /// The settings, or `None` when the secret is missing (only after an error was reported).
     pub(crate) fn finish(self) -> Option<Settings> {
         Some(Settings {
+            jwt_algorithm: self.jwt_algorithm,
             jwt_secret: self.jwt_secret?,
+            jwt_previous_secrets: self.jwt_previous_secrets,
+            jwt_private_key_file: self.jwt_private_key_file,
+            key_encryption_secret: self.key_encryption_secret,
+            key_rotation_days: self.key_rotation_days,
+            jwks_max_age_seconds: self.jwks_max_age_seconds,
             jwt_secret_policy: self.jwt_secret_policy,
             allow_random_secret: self.allow_random_secret,
             jwt_issuer: self.jwt_issuer,

@@ -5,7 +5,7 @@
 //! They are entries of the one settings table ([`super::SETTINGS`]), kept in their own file
 //! because they belong together; this module holds no rule of its own beyond each value's range.
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Parser, Sensitivity, SettingSpec, ValueKind, no_op};
 use crate::parse;
 
 /// The most connections the settings may ask for.
@@ -27,10 +27,10 @@ pub(super) const HEADER_TIMEOUT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "5",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.header_timeout_seconds = parse::integer(raw, 1, 300, "seconds")?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 
@@ -50,10 +50,10 @@ pub(super) const IDLE_TIMEOUT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "30",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.idle_timeout_seconds = parse::integer(raw, 1, 3600, "seconds")?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 
@@ -75,7 +75,7 @@ pub(super) const MAX_CONNECTIONS: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "10000",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.max_connections = Some(parse::integer(
             raw,
             1,
@@ -83,7 +83,7 @@ pub(super) const MAX_CONNECTIONS: SettingSpec = SettingSpec {
             "connections",
         )?);
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 
@@ -108,11 +108,11 @@ pub(super) const MAX_CONNECTIONS_PER_CLIENT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "16",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.max_connections_per_client =
             parse::integer(raw, 1, MAX_CONNECTIONS_LIMIT, "connections")?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 
@@ -132,9 +132,9 @@ pub(super) const SHUTDOWN_TIMEOUT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "30",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.shutdown_timeout_seconds = parse::integer(raw, 0, 300, "seconds")?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };

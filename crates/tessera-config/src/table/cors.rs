@@ -5,7 +5,7 @@
 //! parser. Origins are exact (`scheme://host[:port]`, as browsers send them in `Origin`);
 //! a wildcard is refused because the API's answers carry credentials.
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Parser, Sensitivity, SettingSpec, ValueKind, no_op};
 
 pub(super) const CORS_ORIGINS: SettingSpec = SettingSpec {
     name: "TESSERA_CORS_ORIGINS",
@@ -32,10 +32,10 @@ pub(super) const CORS_ORIGINS: SettingSpec = SettingSpec {
     kind: ValueKind::Text,
     in_config_file: true,
     example: "https://app.example.com, http://localhost:5173",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.cors_origins = parse_origins(raw)?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 

@@ -6,7 +6,7 @@
 //! because they belong together. The rule that refuses a random secret on PostgreSQL sits with
 //! the other rules that join settings, in `resolve` ([`crate::Resolved::check_serve`]).
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Parser, Sensitivity, SettingSpec, ValueKind, no_op};
 use crate::parse;
 
 /// The shortest instance lease, in seconds.
@@ -33,10 +33,10 @@ pub(super) const ALLOW_RANDOM_SECRET: SettingSpec = SettingSpec {
     kind: ValueKind::Boolean,
     in_config_file: true,
     example: "true",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.allow_random_secret = parse::boolean(raw)?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 
@@ -61,7 +61,7 @@ pub(super) const INSTANCE_LEASE: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "10",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.instance_lease_seconds = parse::integer(
             raw,
             INSTANCE_LEASE_MIN_SECONDS,
@@ -69,7 +69,7 @@ pub(super) const INSTANCE_LEASE: SettingSpec = SettingSpec {
             "seconds",
         )?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 
@@ -89,10 +89,10 @@ pub(super) const DATABASE_NOTIFICATIONS: SettingSpec = SettingSpec {
     kind: ValueKind::Boolean,
     in_config_file: true,
     example: "false",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.database_notifications = parse::boolean(raw)?;
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
 

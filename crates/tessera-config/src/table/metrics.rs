@@ -3,7 +3,7 @@
 //! An entry of the one settings table ([`super::SETTINGS`]), kept in its own file so the table
 //! stays a list; its rule is `TESSERA_LISTEN`'s.
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Parser, Sensitivity, SettingSpec, ValueKind, no_op};
 use crate::parse;
 
 pub(super) const METRICS_LISTEN: SettingSpec = SettingSpec {
@@ -23,9 +23,9 @@ pub(super) const METRICS_LISTEN: SettingSpec = SettingSpec {
     kind: ValueKind::Text,
     in_config_file: true,
     example: "127.0.0.1:9420",
-    apply: |raw, draft| {
+    apply: Parser::Text(|raw, draft| {
         draft.metrics_listen = Some(parse::listen_address(raw)?);
         Ok(Vec::new())
-    },
+    }),
     on_unset: no_op,
 };
