@@ -168,11 +168,12 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    if let Some(warning) = access_outlives_idle_sessions(&settings, &report) {
-        if let Some(entry) = report
-            .iter_mut()
-            .find(|entry| entry.name == "TESSERA_JWT_EXPIRATION_MINUTES")
-        {
+    let joined = access_outlives_idle_sessions(&settings, &report)
+        .map(|warning| ("TESSERA_JWT_EXPIRATION_MINUTES", warning))
+        .into_iter()
+        .chain(unused_key_settings(&settings, &report));
+    for (name, warning) in joined.collect::<Vec<_>>() {
+        if let Some(entry) = report.iter_mut().find(|entry| entry.name == name) {
             entry.warnings.push(warning.clone());
         }
         warnings.push(warning);
@@ -320,6 +321,57 @@ fn asymmetric_needs_a_key_source(
             source_text(report, name),
         ),
     ))
+}
+
+/// Warnings, each with the setting it is about, for key settings that change nothing: the
+/// key-encryption secret and a rotation schedule with HS256 (no private key is generated), and a
+/// rotation schedule for a key file (tessera never replaces it).
+fn unused_key_settings(
+    settings: &Settings,
+    report: &[SettingReport],
+) -> Vec<(&'static str, String)> {
+    let algorithm = "TESSERA_JWT_ALGORITHM";
+    let mut warnings = Vec::new();
+    let mut unused = |name: &'static str, set: bool, why: String| {
+        if set {
+            warnings.push((
+                name,
+                format!(
+                    "{name} (from {}) is not used: {why}",
+                    source_text(report, name)
+                ),
+            ));
+        }
+    };
+    if settings.jwt_algorithm.is_symmetric() {
+        let why = format!(
+            "{algorithm} is {} (from {}), which signs with TESSERA_JWT_SECRET, so no private \
+             key is generated; set {algorithm} to EdDSA, ES256 or RS256 to use it",
+            settings.jwt_algorithm,
+            source_text(report, algorithm),
+        );
+        unused(
+            "TESSERA_KEY_ENCRYPTION_SECRET",
+            settings.key_encryption_secret.is_some(),
+            why.clone(),
+        );
+        unused(
+            "TESSERA_KEY_ROTATION_DAYS",
+            settings.key_rotation_days.is_some(),
+            why,
+        );
+    } else if settings.jwt_private_key_file.is_some() {
+        unused(
+            "TESSERA_KEY_ROTATION_DAYS",
+            settings.key_rotation_days.is_some(),
+            format!(
+                "the key of TESSERA_JWT_PRIVATE_KEY_FILE (from {}) is managed outside tessera, \
+                 which never replaces it; replace the file and restart to change it",
+                source_text(report, "TESSERA_JWT_PRIVATE_KEY_FILE"),
+            ),
+        );
+    }
+    warnings
 }
 
 /// A warning when access tokens live longer than an idle session: they are then cut off when

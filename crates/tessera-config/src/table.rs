@@ -899,6 +899,29 @@ mod tests {
     }
 
     #[test]
+    fn list_kind_matches_a_list_parser() {
+        // A list parser accepts a config.json array; a text parser never gets one.
+        for spec in SETTINGS {
+            let takes_items = spec
+                .apply_raw(&Raw::Items(Vec::new()), &mut Draft::default())
+                .is_ok();
+            assert_eq!(takes_items, spec.kind == ValueKind::List, "{}", spec.name);
+        }
+        let previous = find_setting("TESSERA_JWT_PREVIOUS_SECRETS").unwrap();
+        assert_eq!(previous.kind, ValueKind::List);
+    }
+
+    #[test]
+    fn raw_items_by_form() {
+        let text = Raw::Text(" a , b,, c ,".to_owned()).items();
+        assert_eq!(text, ["a", "b", "c"]);
+        let file = Raw::FileContent("a b\r\n\r\n \t\n c,d ".to_owned()).items();
+        assert_eq!(file, ["a b", " c,d "]);
+        let items = Raw::Items(vec![" x,y ".to_owned(), String::new()]).items();
+        assert_eq!(items, [" x,y ", ""]);
+    }
+
+    #[test]
     fn entries_are_documented() {
         for spec in SETTINGS {
             assert!(
