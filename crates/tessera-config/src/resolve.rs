@@ -149,32 +149,35 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         }
     }
 
-    if errors.is_empty() {
-        errors.extend(account_failures_per_hour(&draft, &report));
-        errors.extend(refresh_idle_within_absolute(&draft, &report));
-        errors.extend(per_client_below_total(&draft, &report));
-        errors.extend(metrics_apart_from_api(&draft, &report));
-        errors.extend(key_file_needs_asymmetric(&draft, &report));
-    }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    if let Some(warning) = access_outlives_idle_sessions(&draft, &report) {
-        if let Some(entry) = report
-            .iter_mut()
-            .find(|entry| entry.name == "TESSERA_JWT_EXPIRATION_MINUTES")
-        {
+    // Every setting was resolved without error, so every slot is filled.
+    let settings = draft.finish().map_err(|name| {
+        ConfigErrors::one(ConfigError::about(
+            name,
+            None,
+            format!("{name} was not resolved (a bug in tessera-config)"),
+        ))
+    })?;
+    errors.extend(account_failures_per_hour(&settings, &report));
+    errors.extend(refresh_idle_within_absolute(&settings, &report));
+    errors.extend(per_client_below_total(&settings, &report));
+    errors.extend(metrics_apart_from_api(&settings, &report));
+    errors.extend(key_file_needs_asymmetric(&settings, &report));
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let joined = access_outlives_idle_sessions(&settings, &report)
+        .map(|warning| ("TESSERA_JWT_EXPIRATION_MINUTES", warning))
+        .into_iter()
+        .chain(unused_key_settings(&settings, &report));
+    for (name, warning) in joined.collect::<Vec<_>>() {
+        if let Some(entry) = report.iter_mut().find(|entry| entry.name == name) {
             entry.warnings.push(warning.clone());
         }
         warnings.push(warning);
     }
-    let settings = draft.finish().ok_or_else(|| {
-        ConfigErrors::one(ConfigError::about(
-            "TESSERA_JWT_SECRET",
-            None,
-            "TESSERA_JWT_SECRET was not resolved (a bug in tessera-config)".to_owned(),
-        ))
-    })?;
     Ok(Resolved {
         settings,
         report,
@@ -187,9 +190,9 @@ pub const MAX_ACCOUNT_FAILURES_PER_HOUR: u64 = 100;
 
 /// The per-account limit and its window together must not allow more than
 /// [`MAX_ACCOUNT_FAILURES_PER_HOUR`] failures an hour.
-fn account_failures_per_hour(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let failures = u64::from(draft.login_max_account_failures);
-    let window = u64::from(draft.login_failure_window_seconds).max(1);
+fn account_failures_per_hour(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    let failures = u64::from(settings.login_max_account_failures);
+    let window = u64::from(settings.login_failure_window_seconds).max(1);
     let per_hour = (failures * 3600).div_ceil(window);
     if per_hour <= MAX_ACCOUNT_FAILURES_PER_HOUR {
         return None;
@@ -208,9 +211,12 @@ fn account_failures_per_hour(draft: &Draft, report: &[SettingReport]) -> Option<
 
 /// A session's idle timeout must be at most its absolute lifetime: a longer one could never end a
 /// session, and suggests the two were mixed up.
-fn refresh_idle_within_absolute(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let idle = draft.refresh_idle_minutes;
-    let absolute = draft.refresh_absolute_minutes;
+fn refresh_idle_within_absolute(
+    settings: &Settings,
+    report: &[SettingReport],
+) -> Option<ConfigError> {
+    let idle = settings.refresh_idle_minutes;
+    let absolute = settings.refresh_absolute_minutes;
     if idle <= absolute {
         return None;
     }
@@ -228,9 +234,9 @@ fn refresh_idle_within_absolute(draft: &Draft, report: &[SettingReport]) -> Opti
 
 /// One client may not be allowed every connection: the per-client cap must be below the total.
 /// (A derived total is only known at start; the server halves the per-client cap there.)
-fn per_client_below_total(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let per_client = draft.max_connections_per_client;
-    let total = draft.max_connections?;
+fn per_client_below_total(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    let per_client = settings.max_connections_per_client;
+    let total = settings.max_connections?;
     if per_client < total {
         return None;
     }
@@ -248,9 +254,9 @@ fn per_client_below_total(draft: &Draft, report: &[SettingReport]) -> Option<Con
 
 /// The metrics listener needs an address of its own: the API's address cannot be bound twice.
 /// (Port 0 draws a different free port for each.)
-fn metrics_apart_from_api(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let metrics = draft.metrics_listen.as_deref()?;
-    if metrics != draft.listen || metrics.ends_with(":0") {
+fn metrics_apart_from_api(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    let metrics = settings.metrics_listen.as_deref()?;
+    if metrics != settings.listen || metrics.ends_with(":0") {
         return None;
     }
     let name = "TESSERA_METRICS_LISTEN";
@@ -268,9 +274,9 @@ fn metrics_apart_from_api(draft: &Draft, report: &[SettingReport]) -> Option<Con
 
 /// A private key file signs with an asymmetric algorithm only: with HS256 it would be ignored,
 /// and the operator surely meant it to sign.
-fn key_file_needs_asymmetric(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    draft.jwt_private_key_file.as_ref()?;
-    if !draft.jwt_algorithm.is_symmetric() {
+fn key_file_needs_asymmetric(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    settings.jwt_private_key_file.as_ref()?;
+    if !settings.jwt_algorithm.is_symmetric() {
         return None;
     }
     let name = "TESSERA_JWT_PRIVATE_KEY_FILE";
@@ -283,7 +289,7 @@ fn key_file_needs_asymmetric(draft: &Draft, report: &[SettingReport]) -> Option<
              TESSERA_JWT_SECRET and no private key: set {algorithm} to the key's algorithm \
              (EdDSA, ES256 or RS256), or unset {name}",
             source_text(report, name),
-            draft.jwt_algorithm,
+            settings.jwt_algorithm,
             source_text(report, algorithm),
         ),
     ))
@@ -317,11 +323,62 @@ fn asymmetric_needs_a_key_source(
     ))
 }
 
+/// Warnings, each with the setting it is about, for key settings that change nothing: the
+/// key-encryption secret and a rotation schedule with HS256 (no private key is generated), and a
+/// rotation schedule for a key file (tessera never replaces it).
+fn unused_key_settings(
+    settings: &Settings,
+    report: &[SettingReport],
+) -> Vec<(&'static str, String)> {
+    let algorithm = "TESSERA_JWT_ALGORITHM";
+    let mut warnings = Vec::new();
+    let mut unused = |name: &'static str, set: bool, why: String| {
+        if set {
+            warnings.push((
+                name,
+                format!(
+                    "{name} (from {}) is not used: {why}",
+                    source_text(report, name)
+                ),
+            ));
+        }
+    };
+    if settings.jwt_algorithm.is_symmetric() {
+        let why = format!(
+            "{algorithm} is {} (from {}), which signs with TESSERA_JWT_SECRET, so no private \
+             key is generated; set {algorithm} to EdDSA, ES256 or RS256 to use it",
+            settings.jwt_algorithm,
+            source_text(report, algorithm),
+        );
+        unused(
+            "TESSERA_KEY_ENCRYPTION_SECRET",
+            settings.key_encryption_secret.is_some(),
+            why.clone(),
+        );
+        unused(
+            "TESSERA_KEY_ROTATION_DAYS",
+            settings.key_rotation_days.is_some(),
+            why,
+        );
+    } else if settings.jwt_private_key_file.is_some() {
+        unused(
+            "TESSERA_KEY_ROTATION_DAYS",
+            settings.key_rotation_days.is_some(),
+            format!(
+                "the key of TESSERA_JWT_PRIVATE_KEY_FILE (from {}) is managed outside tessera, \
+                 which never replaces it; replace the file and restart to change it",
+                source_text(report, "TESSERA_JWT_PRIVATE_KEY_FILE"),
+            ),
+        );
+    }
+    warnings
+}
+
 /// A warning when access tokens live longer than an idle session: they are then cut off when
 /// the session ends rather than expiring on their own.
-fn access_outlives_idle_sessions(draft: &Draft, report: &[SettingReport]) -> Option<String> {
-    let access = draft.jwt_expiration_minutes;
-    let idle = draft.refresh_idle_minutes;
+fn access_outlives_idle_sessions(settings: &Settings, report: &[SettingReport]) -> Option<String> {
+    let access = settings.jwt_expiration_minutes;
+    let idle = settings.refresh_idle_minutes;
     if access <= idle {
         return None;
     }

@@ -885,3 +885,70 @@ fn serving_with_an_asymmetric_algorithm_needs_a_key_source() {
         loud.warnings
     );
 }
+
+#[test]
+fn key_settings_that_change_nothing_are_warned_about() {
+    let warned = |name: &str, resolved: &Resolved| {
+        resolved
+            .warnings
+            .iter()
+            .find(|w| w.starts_with(&format!("{name} (from ")))
+            .cloned()
+    };
+    let hs256 = resolved(
+        &[],
+        &[
+            ("TESSERA_KEY_ENCRYPTION_SECRET", KES_ENV),
+            ("TESSERA_KEY_ROTATION_DAYS", "30"),
+        ],
+        None,
+    );
+    for name in ["TESSERA_KEY_ENCRYPTION_SECRET", "TESSERA_KEY_ROTATION_DAYS"] {
+        let warning = warned(name, &hs256).unwrap_or_else(|| panic!("{:?}", hs256.warnings));
+        assert_contains_all(
+            &warning,
+            &[
+                "(from environment) is not used",
+                "TESSERA_JWT_ALGORITHM is HS256 (from default)",
+                "set TESSERA_JWT_ALGORITHM to EdDSA, ES256 or RS256",
+            ],
+        );
+        assert!(!warning.contains(KES_ENV), "{warning}");
+        assert!(
+            report_of(&hs256, name)
+                .warnings
+                .iter()
+                .any(|w| w == &warning),
+            "shown by config check next to {name}"
+        );
+    }
+    let file_key = resolved(
+        &[],
+        &[
+            ("TESSERA_JWT_ALGORITHM", "ES256"),
+            ("TESSERA_JWT_PRIVATE_KEY_FILE", "key.pem"),
+            ("TESSERA_KEY_ROTATION_DAYS", "30"),
+        ],
+        None,
+    );
+    let warning = warned("TESSERA_KEY_ROTATION_DAYS", &file_key)
+        .unwrap_or_else(|| panic!("{:?}", file_key.warnings));
+    assert!(
+        warning.contains("TESSERA_JWT_PRIVATE_KEY_FILE (from environment) is managed outside"),
+        "{warning}"
+    );
+    let used = resolved(
+        &[],
+        &[
+            ("TESSERA_JWT_ALGORITHM", "EdDSA"),
+            ("TESSERA_KEY_ENCRYPTION_SECRET", KES_ENV),
+            ("TESSERA_KEY_ROTATION_DAYS", "30"),
+        ],
+        None,
+    );
+    assert!(
+        !used.warnings.iter().any(|w| w.contains("is not used")),
+        "{:?}",
+        used.warnings
+    );
+}

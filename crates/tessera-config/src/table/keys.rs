@@ -18,7 +18,7 @@ use std::str::FromStr;
 
 use secrecy::SecretString;
 
-use super::{DefaultValue, Draft, Parser, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Draft, Entry, Parse, Parsed, Sensitivity, ValueKind, default_value};
 use crate::parse;
 use crate::secret::{JwtSecret, KEY_CHARACTERS, SecretPolicy};
 
@@ -93,7 +93,7 @@ impl fmt::Display for JwtAlgorithm {
 }
 
 // Before TESSERA_JWT_SECRET: whether a generated secret deserves its warning depends on it.
-pub(super) const JWT_ALGORITHM: SettingSpec = SettingSpec {
+pub(super) const JWT_ALGORITHM: Entry<JwtAlgorithm> = Entry {
     name: "TESSERA_JWT_ALGORITHM",
     aliases: &[],
     default: DefaultValue::Value("HS256"),
@@ -113,15 +113,12 @@ pub(super) const JWT_ALGORITHM: SettingSpec = SettingSpec {
     kind: ValueKind::Text,
     in_config_file: true,
     example: "EdDSA",
-    apply: Parser::Text(|raw, draft| {
-        draft.jwt_algorithm = JwtAlgorithm::parse(raw)?;
-        Ok(Vec::new())
-    }),
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((JwtAlgorithm::parse(raw)?, Vec::new()))),
+    unset: default_value,
 };
 
 // After TESSERA_JWT_SECRET: a previous secret equal to it is refused.
-pub(super) const JWT_PREVIOUS_SECRETS: SettingSpec = SettingSpec {
+pub(super) const JWT_PREVIOUS_SECRETS: Entry<Vec<JwtSecret>> = Entry {
     name: "TESSERA_JWT_PREVIOUS_SECRETS",
     aliases: &["AYANOVA_JWT_PREVIOUS_SECRETS"],
     default: DefaultValue::Unset,
@@ -146,20 +143,13 @@ pub(super) const JWT_PREVIOUS_SECRETS: SettingSpec = SettingSpec {
     kind: ValueKind::List,
     in_config_file: true,
     example: "<old secret>,<older secret>",
-    apply: Parser::List(|items, draft| {
-        let (secrets, warnings) = previous_secrets(items, draft)?;
-        draft.jwt_previous_secrets = secrets;
-        Ok(warnings)
-    }),
-    on_unset: no_op,
+    parse: Parse::List(previous_secrets),
+    unset: default_value,
 };
 
 /// Parses the previous secrets under the JWT secret's policy; refuses one giving the current
 /// key or another's. Errors and warnings name a secret by its position only.
-fn previous_secrets(
-    items: &[String],
-    draft: &Draft,
-) -> Result<(Vec<JwtSecret>, Vec<String>), String> {
+fn previous_secrets(items: &[String], draft: &Draft) -> Parsed<Vec<JwtSecret>> {
     let count = items.len();
     let mut secrets: Vec<JwtSecret> = Vec::with_capacity(count);
     let mut warnings = Vec::new();
@@ -170,7 +160,7 @@ fn previous_secrets(
         } else {
             format!("secret {position} of {count}")
         };
-        let secret = JwtSecret::parse(item, draft.jwt_secret_policy)
+        let secret = JwtSecret::parse(item, draft.jwt_secret_policy.unwrap_or_default())
             .map_err(|error| format!("{which} {error}"))?;
         if draft
             .jwt_secret
@@ -202,7 +192,7 @@ fn previous_secrets(
     Ok((secrets, warnings))
 }
 
-pub(super) const JWT_PRIVATE_KEY_FILE: SettingSpec = SettingSpec {
+pub(super) const JWT_PRIVATE_KEY_FILE: Entry<Option<PathBuf>> = Entry {
     name: "TESSERA_JWT_PRIVATE_KEY_FILE",
     aliases: &[],
     default: DefaultValue::Unset,
@@ -220,17 +210,16 @@ pub(super) const JWT_PRIVATE_KEY_FILE: SettingSpec = SettingSpec {
     kind: ValueKind::Text,
     in_config_file: true,
     example: "/run/secrets/tessera-signing-key.pem",
-    apply: Parser::Text(|raw, draft| {
+    parse: Parse::Text(|raw, _| {
         if raw.is_empty() {
             return Err("must be the path of a PEM file holding a private key".to_owned());
         }
-        draft.jwt_private_key_file = Some(PathBuf::from(raw));
-        Ok(Vec::new())
+        Ok((Some(PathBuf::from(raw)), Vec::new()))
     }),
-    on_unset: no_op,
+    unset: default_value,
 };
 
-pub(super) const KEY_ENCRYPTION_SECRET: SettingSpec = SettingSpec {
+pub(super) const KEY_ENCRYPTION_SECRET: Entry<Option<SecretString>> = Entry {
     name: "TESSERA_KEY_ENCRYPTION_SECRET",
     aliases: &[],
     default: DefaultValue::Unset,
@@ -248,17 +237,16 @@ pub(super) const KEY_ENCRYPTION_SECRET: SettingSpec = SettingSpec {
     kind: ValueKind::Text,
     in_config_file: true,
     example: "<32 or more random characters>",
-    apply: Parser::Text(|raw, draft| {
+    parse: Parse::Text(|raw, _| {
         let (secret, warnings) = key_encryption_secret(raw)?;
-        draft.key_encryption_secret = Some(secret);
-        Ok(warnings)
+        Ok((Some(secret), warnings))
     }),
-    on_unset: no_op,
+    unset: default_value,
 };
 
 /// At least [`KEY_CHARACTERS`] characters, not blank; the weak-secret warnings of the JWT
 /// secret (which never contain it).
-fn key_encryption_secret(raw: &str) -> Result<(SecretString, Vec<String>), String> {
+fn key_encryption_secret(raw: &str) -> Parsed<SecretString> {
     let characters = raw.chars().count();
     if raw.chars().all(char::is_whitespace) {
         return Err("must not be empty or blank".to_owned());
@@ -276,7 +264,7 @@ fn key_encryption_secret(raw: &str) -> Result<(SecretString, Vec<String>), Strin
     Ok((SecretString::from(raw.to_owned()), warnings))
 }
 
-pub(super) const KEY_ROTATION_DAYS: SettingSpec = SettingSpec {
+pub(super) const KEY_ROTATION_DAYS: Entry<Option<u32>> = Entry {
     name: "TESSERA_KEY_ROTATION_DAYS",
     aliases: &[],
     default: DefaultValue::Unset,
@@ -292,14 +280,11 @@ pub(super) const KEY_ROTATION_DAYS: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "90",
-    apply: Parser::Text(|raw, draft| {
-        draft.key_rotation_days = Some(parse::integer(raw, 1, 365, "days")?);
-        Ok(Vec::new())
-    }),
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((Some(parse::integer(raw, 1, 365, "days")?), Vec::new()))),
+    unset: default_value,
 };
 
-pub(super) const JWKS_MAX_AGE: SettingSpec = SettingSpec {
+pub(super) const JWKS_MAX_AGE: Entry<u32> = Entry {
     name: "TESSERA_JWKS_MAX_AGE_SECONDS",
     aliases: &[],
     default: DefaultValue::Value("300"),
@@ -314,9 +299,6 @@ pub(super) const JWKS_MAX_AGE: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "3600",
-    apply: Parser::Text(|raw, draft| {
-        draft.jwks_max_age_seconds = parse::integer(raw, 0, 86400, "seconds")?;
-        Ok(Vec::new())
-    }),
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((parse::integer(raw, 0, 86400, "seconds")?, Vec::new()))),
+    unset: default_value,
 };
