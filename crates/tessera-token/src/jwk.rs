@@ -7,8 +7,8 @@
 //! key needs a string `kid` (see [`crate::MAX_KID_LEN`]) and a supported `alg`, a `kty` / `crv`
 //! matching that `alg`, coordinates of the exact size (Ed25519 `x` 32 bytes, P-256 `x`/`y` 32
 //! bytes each, on the curve), RSA `n` of 2048..=8192 bits without a leading zero byte and `e` =
-//! 65537; private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `k`, `oth`) are refused, as is a `use`
-//! other than `"sig"`, and a kid already seen. Other members are ignored, as RFC 7517 §4 asks.
+//! 65537; private members (`d`, `p`, `q`, `dp`, `dq`, `qi`, `k`, `oth`) are refused, as are a `use`
+//! other than `"sig"`, a `key_ops` without `"verify"`, and a kid already seen. Other members are ignored, as RFC 7517 §4 asks.
 //! HS256 `oct` keys are secrets and are never read from or written to a JWK set.
 //!
 //! Invariant: every error names the key's index and (when it is a valid kid) its kid, and never
@@ -145,6 +145,11 @@ pub(crate) fn parse_key(index: usize, entry: &Value) -> Result<VerifyingKey, Jwk
         None => {}
         Some(Value::String(use_)) if use_ == "sig" => {}
         Some(_) => return Err(fail("use is not \"sig\"")),
+    }
+    match jwk.get("key_ops") {
+        None => {}
+        Some(Value::Array(ops)) if ops.iter().any(|op| op == "verify") => {}
+        Some(_) => return Err(fail("key_ops does not include \"verify\"")),
     }
     let alg = match jwk.get("alg") {
         Some(Value::String(alg)) => alg
