@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_store::{EndReason, Session, SessionId, StoreError, UserId};
-use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, TokenCodec, VerifyError};
+use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, VerifyError};
 
 use crate::clock::SharedClock;
 use crate::cluster::{Cluster, OutOfDate};
@@ -72,8 +72,11 @@ pub enum TokenReason {
     MalformedToken,
     /// A JWT, but not an access token (`typ` is not `at+jwt`).
     WrongTokenType,
-    /// Signed with an algorithm other than HS256.
+    /// Signed with an algorithm other than its key's.
     UnsupportedAlgorithm,
+    /// Its `kid` names no key this server verifies with (revoked, removed, or another
+    /// server's).
+    UnknownKey,
     /// Issued by another issuer.
     WrongIssuer,
     /// Issued for another audience.
@@ -102,6 +105,7 @@ impl TokenReason {
             Self::MalformedToken => "malformed_token",
             Self::WrongTokenType => "wrong_token_type",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnknownKey => "unknown_key",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::SessionEnded => "session_ended",
@@ -267,7 +271,12 @@ impl AccessError {
                 ),
                 VerifyError::UnsupportedAlgorithm => (
                     R::UnsupportedAlgorithm,
-                    "the access token is not signed with HS256".to_owned(),
+                    "the access token is not signed with the algorithm of its key".to_owned(),
+                ),
+                VerifyError::UnknownKey => (
+                    R::UnknownKey,
+                    "the access token's key (kid) is not one this server verifies with: it was                      revoked or removed, or another server issued the token; log in again"
+                        .to_owned(),
                 ),
                 VerifyError::WrongTokenType => (
                     R::WrongTokenType,
@@ -338,8 +347,8 @@ pub struct Access {
 /// Logs users in and checks tokens.
 #[derive(Debug, Clone)]
 pub struct Authenticator {
-    /// Token issue and verification.
-    pub codec: TokenCodec,
+    /// The signing keys: token issue and verification.
+    pub keys: crate::keys::Keys,
     /// Users and their cache.
     pub users: Users,
     /// Sessions and their cache.
@@ -646,7 +655,7 @@ impl Authenticator {
     ) -> Result<IssuedToken, tessera_token::IssueError> {
         let id = user.id.to_string();
         let session_id = session.to_string();
-        self.codec.issue(
+        self.keys.loaded().codec.issue(
             Subject {
                 id: &id,
                 session_id: &session_id,
@@ -696,7 +705,7 @@ impl Authenticator {
     async fn try_check(&self, token: &str) -> Result<Access, AccessError> {
         self.cluster.check_fresh().map_err(AccessError::OutOfDate)?;
         let now = self.clock.now();
-        let claims = self.codec.verify_cached(token, now)?;
+        let claims = self.keys.loaded().codec.verify_cached(token, now)?;
         let id: UserId = claims.sub.parse().map_err(|_| AccessError::BadSubject)?;
         let session_id: SessionId = claims.sid.parse().map_err(|_| AccessError::BadSession)?;
         let user = self

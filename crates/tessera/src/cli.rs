@@ -15,6 +15,7 @@
 
 mod database;
 mod docs;
+mod keys;
 mod token;
 
 use std::ffi::OsString;
@@ -81,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Manage the signing keys kept in the database (asymmetric algorithms).
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// Look after the configured database.
     Db {
         #[command(subcommand)]
@@ -104,6 +110,7 @@ impl Command {
                 | Self::Token { .. }
                 | Self::User { .. }
                 | Self::Session { .. }
+                | Self::Keys { .. }
                 | Self::Db { .. }
         )
     }
@@ -350,6 +357,7 @@ pub fn run() -> ExitCode {
             Command::Token { .. } => token::verify(&resolved.settings, &token).await,
             Command::User { command } => user_command(&resolved.settings, command).await,
             Command::Session { command } => session_command(&resolved.settings, command).await,
+            Command::Keys { command } => keys::run(&resolved.settings, command).await,
             Command::Db { command } => db_command(&resolved.settings, command).await,
             _ => serve(resolved, &database.named())
                 .await

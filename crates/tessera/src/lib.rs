@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod http;
+pub mod keys;
 pub mod metrics;
 pub mod model;
 pub mod password;

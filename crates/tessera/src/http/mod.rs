@@ -8,6 +8,7 @@ mod auth_routes;
 mod cookie;
 mod cors;
 mod csrf;
+mod discovery;
 mod error;
 mod extract;
 #[doc(hidden)]
@@ -127,6 +128,7 @@ fn documented_routes(with_metrics: bool) -> ApiRoutes {
     };
     let api = auth_routes::routes(api);
     let api = session_routes::routes(api);
+    let api = discovery::routes(api);
     user_routes::routes(api)
 }
 

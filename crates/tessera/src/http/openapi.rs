@@ -124,7 +124,8 @@ fn optional_bodies_are_left_out(document: &mut Document) {
     tags(
         (name = "auth", description = "Logging in and out, refreshing, the caller's own sessions"),
         (name = "users", description = "Administration of users and their sessions (admin role)"),
-        (name = "operations", description = "Probes, metrics and this document")
+        (name = "operations", description = "Probes, metrics and this document"),
+        (name = "discovery", description = "For other services: the public keys that verify tokens, and the server's metadata")
     )
 )]
 struct ApiDoc;
