@@ -165,14 +165,14 @@ async fn instances_starting_at_once_create_and_migrate_once() {
             .iter()
             .flat_map(|report| report.applied.iter().map(|(version, _)| *version))
             .collect();
-        assert_eq!(applied, [1, 2, 3, 4], "{reports:?}");
-        assert!(reports.iter().all(|report| report.schema_version == 4));
+        assert_eq!(applied, [1, 2, 3, 4, 5, 6], "{reports:?}");
+        assert!(reports.iter().all(|report| report.schema_version == 6));
         let raw = PgPool::connect(&url).await.unwrap();
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
             .fetch_one(&raw)
             .await
             .unwrap();
-        assert_eq!(rows, 4);
+        assert_eq!(rows, 6);
         create(&opened[0], "alice", T0).await;
         assert_eq!(opened[3].count_users().await.unwrap(), 1);
         raw.close().await;
@@ -261,7 +261,7 @@ async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates()
 
     let opened = migrate(&url).await.unwrap();
     assert!(opened.created);
-    assert_eq!(opened.applied.len(), 4);
+    assert_eq!(opened.applied.len(), 6);
     let again = migrate(&url).await.unwrap();
     assert!(!again.created && again.applied.is_empty(), "{again:?}");
 
