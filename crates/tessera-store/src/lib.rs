@@ -443,9 +443,10 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// Atomically makes the next key `kid` current (`activated_at = now`) and retires the
     /// former current key, if any (`retired_at = now`, and `verify_until` as given).
-    /// Refused with [`StoreError::Conflict`], changing nothing, when `kid` does not exist or is not next,
-    /// or when the current key's kid is not `expected_current` (`None`: there must be no
-    /// current key): another writer rotated first. Of racing activations exactly one wins.
+    /// Refused with [`StoreError::Conflict`], changing nothing, when `kid` does not exist or
+    /// is not next, or when the current key's kid is not `expected_current` (`None`: there
+    /// must be no current key): another writer rotated first. Of racing activations exactly
+    /// one wins.
     async fn activate_key(
         &self,
         kid: &str,
