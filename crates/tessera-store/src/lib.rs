@@ -335,6 +335,13 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
 
+    /// The session a refresh token (given by its lookup hash) belongs to, whether it is the
+    /// session's current token or one already rotated; `None` when no session knows it.
+    async fn session_of_refresh_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<SessionId>, StoreError>;
+
     /// Sessions live at `now` (not ended, before both deadlines), newest first; only the
     /// user's when `user` is given.
     async fn live_sessions(

@@ -135,6 +135,7 @@ pub async fn authenticator_on(
     let keys = Keys::load(settings, Arc::clone(&store), clock.now()).await?;
     cluster.reload_keys_with(keys.clone());
     Ok(Authenticator {
+        clients: crate::clients::Clients::new(Arc::clone(&store)),
         keys,
         users: Users::new(store, passwords, sessions.clone(), cluster.clone()),
         sessions,

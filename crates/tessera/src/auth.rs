@@ -235,6 +235,12 @@ pub enum AccessError {
 }
 
 impl AccessError {
+    /// Whether the check could not be made (the store or the lease failed): no answer about
+    /// the token itself.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::OutOfDate(_))
+    }
+
     /// A stable snake_case code for metrics and logs.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -349,6 +355,8 @@ pub struct Access {
 pub struct Authenticator {
     /// The signing keys: token issue and verification.
     pub keys: crate::keys::Keys,
+    /// The API clients allowed to introspect and revoke tokens.
+    pub clients: crate::clients::Clients,
     /// Users and their cache.
     pub users: Users,
     /// Sessions and their cache.
@@ -690,6 +698,25 @@ impl Authenticator {
     /// caches are warm).
     pub fn store_calls(&self) -> u64 {
         self.users.store_calls() + self.sessions.store_calls()
+    }
+
+    /// The session a token belongs to, for revocation (RFC 7009): a refresh token's, current or
+    /// rotated, or a verifying access token's; `None` for anything else.
+    pub async fn session_of(&self, token: &str, now: i64) -> Result<Option<SessionId>, StoreError> {
+        if let Ok(refresh) = RefreshToken::parse(token) {
+            return self
+                .users
+                .store()
+                .session_of_refresh_token(&refresh.lookup_hash())
+                .await;
+        }
+        Ok(self
+            .keys
+            .loaded()
+            .codec
+            .verify(token, now)
+            .ok()
+            .and_then(|claims| claims.sid.parse().ok()))
     }
 
     /// Verifies a bearer token and loads its user; the user must exist and be active.

@@ -13,6 +13,7 @@
 //! clap parses what is left. Exit codes: 0 success, 1 failure (an invalid token, a
 //! missing user, …), 2 invalid settings or usage.
 
+mod clients;
 mod database;
 mod docs;
 mod keys;
@@ -82,6 +83,11 @@ enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Manage the API clients (resource servers) that may introspect and revoke tokens.
+    Client {
+        #[command(subcommand)]
+        command: clients::ClientCommand,
+    },
     /// Manage the signing keys kept in the database (asymmetric algorithms).
     Keys {
         #[command(subcommand)]
@@ -111,6 +117,7 @@ impl Command {
                 | Self::User { .. }
                 | Self::Session { .. }
                 | Self::Keys { .. }
+                | Self::Client { .. }
                 | Self::Db { .. }
         )
     }
@@ -358,6 +365,7 @@ pub fn run() -> ExitCode {
             Command::User { command } => user_command(&resolved.settings, command).await,
             Command::Session { command } => session_command(&resolved.settings, command).await,
             Command::Keys { command } => keys::run(&resolved.settings, command).await,
+            Command::Client { command } => clients::run(&resolved.settings, command).await,
             Command::Db { command } => db_command(&resolved.settings, command).await,
             _ => serve(resolved, &database.named())
                 .await

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod clients;
 pub mod clock;
 pub mod cluster;
 pub mod http;

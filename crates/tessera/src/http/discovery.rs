@@ -136,6 +136,13 @@ struct Metadata {
     jwks_uri: String,
     /// No authorization endpoint: empty.
     response_types_supported: [&'static str; 0],
+    /// RFC 7662 introspection, for API clients.
+    introspection_endpoint: String,
+    /// RFC 7009 revocation, for API clients.
+    revocation_endpoint: String,
+    /// How API clients authenticate to both: HTTP Basic.
+    introspection_endpoint_auth_methods_supported: [&'static str; 1],
+    revocation_endpoint_auth_methods_supported: [&'static str; 1],
     /// The OpenAPI document of tessera's own API.
     service_documentation: String,
 }
@@ -148,6 +155,10 @@ fn metadata(state: &AppState, origin: OwnOrigin) -> Result<Response, ApiError> {
         issuer: rules.issuer.clone(),
         jwks_uri: format!("{origin}/.well-known/jwks.json"),
         response_types_supported: [],
+        introspection_endpoint: format!("{origin}/api/oauth/introspect"),
+        revocation_endpoint: format!("{origin}/api/oauth/revoke"),
+        introspection_endpoint_auth_methods_supported: ["client_secret_basic"],
+        revocation_endpoint_auth_methods_supported: ["client_secret_basic"],
         service_documentation: format!("{origin}/api/docs"),
     };
     Ok((

@@ -15,6 +15,7 @@ mod extract;
 pub mod fuzzing;
 mod health;
 mod me;
+mod oauth;
 mod openapi;
 mod pages;
 mod refusal;
@@ -129,6 +130,7 @@ fn documented_routes(with_metrics: bool) -> ApiRoutes {
     let api = auth_routes::routes(api);
     let api = session_routes::routes(api);
     let api = discovery::routes(api);
+    let api = oauth::routes(api);
     user_routes::routes(api)
 }
 

@@ -148,6 +148,17 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "client",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "An API client's id and secret, as `tessera client add` printed them",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
