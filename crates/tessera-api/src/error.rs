@@ -169,6 +169,36 @@ pub enum RefusalReason {
     Other(String),
 }
 
+impl RefusalReason {
+    /// The reason as it travels (also the `error_description` of the `WWW-Authenticate`
+    /// challenge).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::TokenExpired => "token_expired",
+            Self::TokenNotYetValid => "token_not_yet_valid",
+            Self::BadSignature => "bad_signature",
+            Self::MalformedToken => "malformed_token",
+            Self::WrongTokenType => "wrong_token_type",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::SessionEnded => "session_ended",
+            Self::SessionExpired => "session_expired",
+            Self::SessionUnknown => "session_unknown",
+            Self::UserInactive => "user_inactive",
+            Self::UserUnknown => "user_unknown",
+            Self::TokenUnknown => "token_unknown",
+            Self::Other(reason) => reason,
+        }
+    }
+}
+
+impl fmt::Display for RefusalReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The body of every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -513,7 +513,9 @@ mod tests {
             R::UserUnknown,
             R::TokenUnknown,
         ] {
-            let json = serde_json::to_string(&refusal_reason(reason)).unwrap();
+            let ours = refusal_reason(reason);
+            assert_eq!(ours.as_str(), reason.code());
+            let json = serde_json::to_string(&ours).unwrap();
             assert_eq!(json, format!("\"{}\"", reason.code()));
         }
     }

@@ -389,3 +389,48 @@ async fn delete_user(
     state.auth.users.delete(user_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    /// The borrowing copy writes exactly what the API's `User` (and `UserList`) reads and
+    /// writes: a client sees every field, and the document describes what is sent.
+    #[test]
+    fn a_user_is_written_as_the_api_type_reads_and_writes_it() {
+        let view = UserView {
+            id: UserId::from_u128(7),
+            username: "ada".into(),
+            roles: vec!["a\"b".into(), "admin".into()],
+            active: false,
+            created_at: 1_800_000_000,
+            // Past year 9999: written as the number, read back as the same instant.
+            updated_at: 253_402_300_800,
+            rendered: OnceLock::new(),
+        };
+        let ours = serde_json::to_string(&UserJson::from(&view)).unwrap();
+        let read: User = serde_json::from_str(&ours).unwrap();
+        assert_eq!(
+            read,
+            User {
+                id: view.id,
+                username: "ada".into(),
+                roles: view.roles.clone(),
+                active: false,
+                created_at: Rfc3339(1_800_000_000),
+                updated_at: Rfc3339(253_402_300_800),
+            }
+        );
+        assert_eq!(serde_json::to_string(&read).unwrap(), ours);
+        assert_eq!(rendered_user(&view).unwrap().get(), ours);
+
+        let page = serde_json::to_string(&UserList {
+            users: vec![UserJson::from(&view)],
+        })
+        .unwrap();
+        let read: tessera_api::UserList = serde_json::from_str(&page).unwrap();
+        assert_eq!(serde_json::to_string(&read).unwrap(), page);
+    }
+}
