@@ -87,9 +87,10 @@ impl Clock for ManualClock {
 /// Formats Unix seconds as an RFC 3339 timestamp in UTC (`2026-11-22T13:34:33Z`).
 ///
 /// On the hot path (every token response and `/me`), so years 0 to 9999 are formatted by
-/// hand into a fixed buffer; other instants go through `time`, or print as the number.
+/// hand into a fixed buffer ([`Rfc3339::rfc3339_bytes`]); other instants go through `time`,
+/// or print as the number.
 pub fn rfc3339(unix_seconds: i64) -> String {
-    match rfc3339_bytes(unix_seconds) {
+    match Rfc3339(unix_seconds).rfc3339_bytes() {
         // Only ASCII digits and separators were written.
         Some(text) => String::from_utf8(text.to_vec()).unwrap_or_default(),
         None => time::OffsetDateTime::from_unix_timestamp(unix_seconds)
@@ -102,75 +103,14 @@ pub fn rfc3339(unix_seconds: i64) -> String {
     }
 }
 
-/// Unix seconds that serialize as their RFC 3339 text without allocating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rfc3339(pub i64);
-
-impl serde::Serialize for Rfc3339 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match rfc3339_bytes(self.0) {
-            Some(text) => serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
-            None => serializer.serialize_str(&rfc3339(self.0)),
-        }
-    }
-}
+/// Unix seconds that serialize as their RFC 3339 text without allocating: the API's
+/// [`tessera_api::Timestamp`], which also reads them back.
+pub use tessera_api::Timestamp as Rfc3339;
 
 /// Appends the RFC 3339 text of `unix_seconds` (as [`rfc3339`] writes it: ASCII, nothing a
 /// JSON string would have to escape).
 pub fn push_rfc3339(out: &mut Vec<u8>, unix_seconds: i64) {
-    match rfc3339_bytes(unix_seconds) {
-        Some(text) => out.extend_from_slice(&text),
-        None => out.extend_from_slice(rfc3339(unix_seconds).as_bytes()),
-    }
-}
-
-/// The 20 ASCII bytes of `YYYY-MM-DDTHH:MM:SSZ` for years 0 to 9999, else `None`.
-fn rfc3339_bytes(unix_seconds: i64) -> Option<[u8; 20]> {
-    /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
-    const FIRST: i64 = -62_167_219_200;
-    const LAST: i64 = 253_402_300_799;
-    if !(FIRST..=LAST).contains(&unix_seconds) {
-        return None;
-    }
-    let days = unix_seconds.div_euclid(86_400);
-    let second_of_day = unix_seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let mut text = *b"0000-00-00T00:00:00Z";
-    put_digits(&mut text[0..4], year);
-    put_digits(&mut text[5..7], month);
-    put_digits(&mut text[8..10], day);
-    put_digits(&mut text[11..13], second_of_day / 3_600);
-    put_digits(&mut text[14..16], second_of_day % 3_600 / 60);
-    put_digits(&mut text[17..19], second_of_day % 60);
-    Some(text)
-}
-
-/// Writes `value` (0 ≤ value < 10^len) as decimal digits filling `digits`.
-fn put_digits(digits: &mut [u8], mut value: i64) {
-    for digit in digits.iter_mut().rev() {
-        *digit = b'0' + u8::try_from(value % 10).unwrap_or(0);
-        value /= 10;
-    }
-}
-
-/// Year, month (1–12) and day (1–31) of the proleptic Gregorian calendar for a count of
-/// days since 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    Rfc3339(unix_seconds).push_to(out);
 }
 
 #[cfg(test)]
@@ -214,7 +154,8 @@ mod tests {
         assert_eq!(rfc3339(i64::MAX), i64::MAX.to_string());
     }
 
-    /// The hand-written formatter agrees with `time` across the whole range it handles.
+    /// The hand-written formatter and reader agree with `time` across the whole range they
+    /// handle.
     #[test]
     fn rfc3339_matches_the_time_crate() {
         let rfc = &time::format_description::well_known::Rfc3339;
@@ -228,6 +169,8 @@ mod tests {
                 .format(rfc)
                 .unwrap();
             assert_eq!(rfc3339(instant), expected, "{instant}");
+            // And the API's reader gives the same instant back.
+            assert_eq!(expected.parse(), Ok(Rfc3339(instant)), "{instant}");
             instant += 7_919_999;
             checked += 1;
         }

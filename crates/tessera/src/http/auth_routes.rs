@@ -10,7 +10,7 @@ use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use tessera_api::{LoginBody, LoginUser, PasswordBody, RefreshBody, SessionsEnded, TokenResponse};
 use tessera_store::EndReason;
 use utoipa_axum::routes;
 
@@ -34,79 +34,6 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         .add(routes!(post_logout_all))
         .add(routes!(post_password))
         .add(routes!(super::me::get_me))
-}
-
-/// A login.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct LoginBody {
-    /// Compared case-insensitively.
-    username: String,
-    password: String,
-    /// Deliver the refresh token as an HttpOnly cookie instead of in the answer's body.
-    #[serde(default)]
-    refresh_cookie: bool,
-}
-
-/// A refresh: the refresh token in the body, or, with an empty body, in the
-/// `tessera_refresh` cookie.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct RefreshBody {
-    /// The refresh token of the last login or refresh (each is good for one refresh).
-    /// Left out (`{}`), the `tessera_refresh` cookie is used, as for an empty body.
-    #[schema(required = false, nullable = false)]
-    refresh_token: Option<String>,
-}
-
-/// The answer to a login or a refresh.
-#[derive(Serialize, utoipa::ToSchema)]
-struct TokenResponse {
-    /// A JWT for `Authorization: Bearer`.
-    access_token: String,
-    /// Always `Bearer`.
-    token_type: &'static str,
-    /// Seconds the access token is valid for.
-    expires_in: i64,
-    expires_at: Rfc3339,
-    /// Good for one refresh; keep it secret. Absent in cookie mode (a login with
-    /// `"refresh_cookie": true`, or a refresh that presented the `tessera_refresh` cookie):
-    /// the token then travels only in that HttpOnly cookie, out of reach of page scripts.
-    #[schema(required = false, nullable = false)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    /// When the session ends unless refreshed before (idle or absolute deadline).
-    refresh_expires_at: Rfc3339,
-    #[schema(format = Uuid)]
-    session_id: String,
-    /// The server's clock (the instant the access token was issued, during this request),
-    /// so a client with a skewed clock can still refresh on time.
-    server_time: Rfc3339,
-    user: LoginUser,
-}
-
-/// Who logged in.
-#[derive(Serialize, utoipa::ToSchema)]
-struct LoginUser {
-    #[schema(format = Uuid)]
-    id: String,
-    username: String,
-    roles: Vec<String>,
-}
-
-/// How many sessions an operation ended.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct SessionsEnded {
-    pub(super) sessions_ended: u64,
-}
-
-/// A change of the caller's own password.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct PasswordBody {
-    /// The password the user has now.
-    current_password: String,
-    /// The new password: 8 to 1024 characters, kept exactly as given (as at user creation).
-    #[schema(min_length = 8, max_length = 1024)]
-    new_password: String,
 }
 
 /// Where the refresh token travels: in the JSON body, or only in the HttpOnly cookie.
@@ -261,18 +188,18 @@ fn token_response(state: &AppState, grant: &Grant, delivery: Delivery, secure: b
         .then(|| grant.refresh_token.expose().to_owned());
     let body = TokenResponse {
         access_token: grant.token.token.clone(),
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
         expires_in: claims.exp - claims.iat,
         expires_at: Rfc3339(claims.exp),
         refresh_token,
         refresh_expires_at: Rfc3339(session_expires_at),
-        session_id: grant.session.id.to_string(),
+        session_id: grant.session.id,
         // The clock reading the token was issued at, so `expires_at - server_time` is exactly
         // the token's lifetime: a client computing its refresh point from the two sees the
         // same remaining time whatever second the answer was written in.
         server_time: Rfc3339(claims.iat),
         user: LoginUser {
-            id: grant.user.id.to_string(),
+            id: grant.user.id,
             username: grant.user.username.clone(),
             roles: grant.user.roles.clone(),
         },

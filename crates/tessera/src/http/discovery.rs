@@ -183,7 +183,7 @@ fn metadata(state: &AppState, origin: OwnOrigin) -> Result<Response, ApiError> {
     operation_id = "get_authorization_server_metadata",
     responses(
         (status = 200, description = "The metadata", body = Metadata),
-        (status = 400, description = "The Host header is not a plain host or host:port", body = super::error::ErrorBody),
+        (status = 400, description = "The Host header is not a plain host or host:port", body = tessera_api::ErrorBody),
         (status = 404, response = NotFound),
         (status = 408, response = Timeout),
         (status = 429, response = TooManyRequests),
@@ -206,7 +206,7 @@ async fn get_authorization_server_metadata(
     operation_id = "get_openid_configuration",
     responses(
         (status = 200, description = "The metadata", body = Metadata),
-        (status = 400, description = "The Host header is not a plain host or host:port", body = super::error::ErrorBody),
+        (status = 400, description = "The Host header is not a plain host or host:port", body = tessera_api::ErrorBody),
         (status = 404, response = NotFound),
         (status = 408, response = Timeout),
         (status = 429, response = TooManyRequests),

@@ -13,7 +13,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use tessera_api::{ErrorBody, ErrorCode, RefusalReason};
 
 use crate::auth::{
     AccessError, LoginError, PasswordChangeError, RefreshError, TokenReason, TokenRefusal, describe,
@@ -103,119 +103,108 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The body of every error answer.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct ErrorBody<'a> {
-    /// A stable code a client can branch on, such as `invalid_request`, `missing_token`,
-    /// `invalid_token`, `invalid_credentials`, `invalid_client`, `invalid_refresh_token`, `forbidden`,
-    /// `wrong_password`, `cross_site_request`, `not_found`, `conflict`,
-    /// `payload_too_large`, `unsupported_media_type`, `invalid_body`, `too_many_requests`,
-    /// `too_many_connections`, `busy`, `database_busy`, `instance_out_of_date` or
-    /// `internal_error`.
-    error: &'a str,
-    /// A short text for people; it never echoes the request.
-    message: &'a str,
-    /// Why a token was refused, when the server says (`invalid_token` only), such as
-    /// `token_expired`, `session_ended` or `user_inactive`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    reason: Option<&'a str>,
-}
-
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
         use ApiError as E;
         match self {
-            E::BadRequest(m) => (StatusCode::BAD_REQUEST, "invalid_request", m.clone()),
+            E::BadRequest(m) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRequest,
+                m.clone(),
+            ),
             E::MissingToken => (
                 StatusCode::UNAUTHORIZED,
-                "missing_token",
+                ErrorCode::MissingToken,
                 "an Authorization: Bearer token is required".into(),
             ),
             E::InvalidToken(refusal) => (
                 StatusCode::UNAUTHORIZED,
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 refusal.message.clone(),
             ),
             E::InvalidCredentials => (
                 StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
+                ErrorCode::InvalidCredentials,
                 "invalid username or password".into(),
             ),
             E::InvalidClient => (
                 StatusCode::UNAUTHORIZED,
-                "invalid_client",
+                ErrorCode::InvalidClient,
                 "client authentication failed: send the id and secret `tessera client add` \
                  printed, with HTTP Basic"
                     .into(),
             ),
             E::InvalidRefreshToken(reason) => (
                 StatusCode::UNAUTHORIZED,
-                "invalid_refresh_token",
+                ErrorCode::InvalidRefreshToken,
                 refresh_refusal_message(*reason).into(),
             ),
             E::Forbidden => (
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 "this requires the admin role".into(),
             ),
             E::WrongPassword => (
                 StatusCode::FORBIDDEN,
-                "wrong_password",
+                ErrorCode::WrongPassword,
                 "the current password is not correct".into(),
             ),
             E::CrossSiteRequest(message) => (
                 StatusCode::FORBIDDEN,
-                "cross_site_request",
+                ErrorCode::CrossSiteRequest,
                 (*message).into(),
             ),
-            E::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".into()),
+            E::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "not found".into(),
+            ),
             E::NotAnId { param, names } => (
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 format!("`{param}` is not a UUID, so it names no {names}"),
             ),
-            E::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
+            E::Conflict(m) => (StatusCode::CONFLICT, ErrorCode::Conflict, m.clone()),
             E::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 self.to_string(),
             ),
             E::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 self.to_string(),
             ),
             E::Unprocessable(message) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 message.clone(),
             ),
             E::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
+                ErrorCode::TooManyRequests,
                 format!("too many failed logins; retry in {retry_after} seconds"),
             ),
             E::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
+                ErrorCode::Busy,
                 "too many logins at once; retry in 1 second".into(),
             ),
             E::DatabaseBusy(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "database_busy",
+                ErrorCode::DatabaseBusy,
                 "the database is busy; retry in 1 second".into(),
             ),
             E::OutOfDate(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "instance_out_of_date",
+                ErrorCode::InstanceOutOfDate,
                 "this instance cannot confirm it knows of every recent change (it cannot reach \
                  the database); retry in 1 second"
                     .into(),
             ),
             E::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                ErrorCode::InternalError,
                 "internal error".into(),
             ),
         }
@@ -230,6 +219,27 @@ impl ApiError {
             ApiError::InvalidRefreshToken(reason) => Some(*reason),
             _ => None,
         }
+    }
+}
+
+/// The `reason` of an answer refusing a token: the same code [`TokenReason::code`] names.
+fn refusal_reason(reason: TokenReason) -> RefusalReason {
+    match reason {
+        TokenReason::TokenExpired => RefusalReason::TokenExpired,
+        TokenReason::TokenNotYetValid => RefusalReason::TokenNotYetValid,
+        TokenReason::BadSignature => RefusalReason::BadSignature,
+        TokenReason::MalformedToken => RefusalReason::MalformedToken,
+        TokenReason::WrongTokenType => RefusalReason::WrongTokenType,
+        TokenReason::UnsupportedAlgorithm => RefusalReason::UnsupportedAlgorithm,
+        TokenReason::UnknownKey => RefusalReason::UnknownKey,
+        TokenReason::WrongIssuer => RefusalReason::WrongIssuer,
+        TokenReason::WrongAudience => RefusalReason::WrongAudience,
+        TokenReason::SessionEnded => RefusalReason::SessionEnded,
+        TokenReason::SessionExpired => RefusalReason::SessionExpired,
+        TokenReason::SessionUnknown => RefusalReason::SessionUnknown,
+        TokenReason::UserInactive => RefusalReason::UserInactive,
+        TokenReason::UserUnknown => RefusalReason::UserUnknown,
+        TokenReason::TokenUnknown => RefusalReason::TokenUnknown,
     }
 }
 
@@ -280,8 +290,8 @@ impl IntoResponse for ApiError {
             status,
             Json(ErrorBody {
                 error: code,
-                message: &message,
-                reason: self.reason().map(TokenReason::code),
+                message,
+                reason: self.reason().map(refusal_reason),
             }),
         )
             .into_response();
@@ -344,45 +354,45 @@ pub(super) fn json_for_bare_errors(mut response: Response) -> Response {
                 .unwrap_or_default()
                 .replace(',', ", ");
             (
-                "method_not_allowed".to_owned(),
+                ErrorCode::MethodNotAllowed,
                 format!("method not allowed; this route answers {allow}"),
             )
         }
         StatusCode::REQUEST_TIMEOUT => (
-            "request_timeout".to_owned(),
+            ErrorCode::RequestTimeout,
             format!(
                 "the request took longer than {} seconds",
                 super::REQUEST_TIMEOUT.as_secs()
             ),
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
-            "payload_too_large".to_owned(),
+            ErrorCode::PayloadTooLarge,
             ApiError::PayloadTooLarge.to_string(),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type".to_owned(),
+            ErrorCode::UnsupportedMediaType,
             ApiError::UnsupportedMediaType.to_string(),
         ),
-        StatusCode::BAD_REQUEST => ("invalid_request".to_owned(), "malformed request".to_owned()),
-        StatusCode::NOT_FOUND => ("not_found".to_owned(), "not found".to_owned()),
+        StatusCode::BAD_REQUEST => (ErrorCode::InvalidRequest, "malformed request".to_owned()),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "not found".to_owned()),
         StatusCode::UNPROCESSABLE_ENTITY => (
-            "invalid_body".to_owned(),
+            ErrorCode::InvalidBody,
             "request body does not have the expected fields and types".to_owned(),
         ),
         StatusCode::INTERNAL_SERVER_ERROR => {
-            ("internal_error".to_owned(), "internal error".to_owned())
+            (ErrorCode::InternalError, "internal error".to_owned())
         }
         other => {
             let words = other
                 .canonical_reason()
                 .unwrap_or("error")
                 .to_ascii_lowercase();
-            (words.replace([' ', '-'], "_"), words)
+            (ErrorCode::from_wire(&words.replace([' ', '-'], "_")), words)
         }
     };
     let body = serde_json::to_vec(&ErrorBody {
-        error: &code,
-        message: &message,
+        error: code,
+        message,
         reason: None,
     })
     .unwrap_or_default();
@@ -500,6 +510,32 @@ impl From<UsersError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refusal_reason_travels_as_its_code() {
+        use TokenReason as R;
+        for reason in [
+            R::TokenExpired,
+            R::TokenNotYetValid,
+            R::BadSignature,
+            R::MalformedToken,
+            R::WrongTokenType,
+            R::UnsupportedAlgorithm,
+            R::WrongIssuer,
+            R::WrongAudience,
+            R::SessionEnded,
+            R::SessionExpired,
+            R::SessionUnknown,
+            R::UserInactive,
+            R::UserUnknown,
+            R::TokenUnknown,
+        ] {
+            let ours = refusal_reason(reason);
+            assert_eq!(ours.as_str(), reason.code());
+            let json = serde_json::to_string(&ours).unwrap();
+            assert_eq!(json, format!("\"{}\"", reason.code()));
+        }
+    }
 
     #[test]
     fn a_failed_query_keeps_its_cause_for_the_log_not_for_the_client() {

@@ -15,11 +15,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::routing::post;
+use tessera_api::{CreateUserBody, LoginBody, RefreshBody, UpdateUserBody};
 use tessera_config::TrustedProxies;
 use tower::ServiceExt as _;
 
-use super::auth_routes::{LoginBody, RefreshBody};
-use super::user_routes::{CreateUserBody, UpdateUserBody};
+use super::user_routes::{user_changes, validate_new_user};
 use super::{ApiError, ApiJson, MAX_BODY_BYTES, OptionalJson, extract};
 
 /// The routes that take a JSON body.
@@ -128,13 +128,13 @@ fn body_router() -> &'static Router {
             .route(
                 BodyRoute::CreateUser.path(),
                 post(|ApiJson(body): ApiJson<CreateUserBody>| async move {
-                    body.validate().map(|_| StatusCode::OK)
+                    validate_new_user(body).map(|_| StatusCode::OK)
                 }),
             )
             .route(
                 BodyRoute::UpdateUser.path(),
                 post(|ApiJson(body): ApiJson<UpdateUserBody>| async move {
-                    body.into_changes().map(|_| StatusCode::OK)
+                    user_changes(body).map(|_| StatusCode::OK)
                 }),
             )
             .fallback(|| async { ApiError::NotFound })

@@ -11,7 +11,7 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{Ref, RefOr, Response as OpenApiResponse};
 use utoipa_axum::routes;
 
-use super::error::ErrorBody;
+use tessera_api::{ErrorBody, ErrorCode};
 
 use super::openapi::{ApiRoutes, NotFound, Timeout, TooManyRequests, Unavailable};
 use super::{ApiError, AppState};
@@ -37,7 +37,7 @@ struct Status {
 #[derive(Serialize)]
 struct NotReadyBody<'a> {
     status: &'static str,
-    error: &'static str,
+    error: ErrorCode,
     message: &'a str,
 }
 
@@ -120,7 +120,7 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             Json(NotReadyBody {
                 status: "out of date",
-                error: "instance_out_of_date",
+                error: ErrorCode::InstanceOutOfDate,
                 message: &message,
             }),
         )
@@ -135,7 +135,7 @@ async fn get_readyz(State(state): State<AppState>) -> Response {
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(NotReadyBody {
                     status: "database unavailable",
-                    error: "database_unavailable",
+                    error: ErrorCode::DatabaseUnavailable,
                     message: "the database does not answer, or another process holds its write lock",
                 }),
             )

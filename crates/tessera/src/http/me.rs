@@ -3,41 +3,18 @@
 //! The answer every client polls, so it is written by hand into one buffer: its shape is
 //! fixed, the user is rendered by serde once per cached view ([`rendered_user`]), and every
 //! other value is digits, hex, `-`, `:`, `+` and letters of a timestamp, which JSON strings
-//! never escape. A property test holds it byte for byte to what serde writes for the same
-//! shape.
+//! never escape. A property test holds it byte for byte to what serde writes for
+//! [`MeResponse`], the shape the document shows and clients read.
 
 use axum::response::Response;
 use serde_json::value::RawValue;
+use tessera_api::MeResponse;
 use tessera_store::SessionId;
 
 use super::openapi::{Timeout, TooManyRequests, Unauthorized, Unavailable};
-use super::user_routes::{UserJson, rendered_user};
+use super::user_routes::rendered_user;
 use super::{ApiError, AuthUser, json_body};
-use crate::clock::{Rfc3339, push_rfc3339};
-
-/// The shape of the answer: it documents the answer, and a property test holds
-/// [`me_json`] to what serde writes for it.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[cfg_attr(not(test), allow(dead_code))]
-struct MeResponse<'a> {
-    #[schema(value_type = UserJson)]
-    user: &'a RawValue,
-    token: TokenInfo,
-    /// The server's clock.
-    server_time: Rfc3339,
-}
-
-/// The access token presented.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[cfg_attr(not(test), allow(dead_code))]
-struct TokenInfo {
-    issued_at: Rfc3339,
-    expires_at: Rfc3339,
-    /// Seconds left, never negative.
-    expires_in: i64,
-    #[schema(value_type = String, format = Uuid)]
-    session_id: SessionId,
-}
+use crate::clock::push_rfc3339;
 
 /// Who the token belongs to, and the token's times.
 #[utoipa::path(
@@ -91,12 +68,14 @@ fn me_json(user: &RawValue, iat: i64, exp: i64, session_id: SessionId, now: i64)
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+    use tessera_api::TokenInfo;
 
     use super::*;
+    use crate::clock::Rfc3339;
 
     fn by_serde(user: &RawValue, iat: i64, exp: i64, session_id: SessionId, now: i64) -> Vec<u8> {
         serde_json::to_vec(&MeResponse {
-            user,
+            user: serde_json::from_str(user.get()).unwrap(),
             token: TokenInfo {
                 issued_at: Rfc3339(iat),
                 expires_at: Rfc3339(exp),
@@ -127,16 +106,29 @@ mod tests {
             id in any::<u128>(),
             name in "\\PC{0,12}",
         ) {
-            let user = serde_json::value::to_raw_value(
-                &serde_json::json!({"id": id.to_string(), "username": name, "roles": ["a\"b"]}),
-            )
-            .unwrap();
-            let session_id = SessionId::from_u128(id);
-            let ours = me_json(&user, iat, exp, session_id, now);
+            let view = crate::users::UserView {
+                id: SessionId::from_u128(id),
+                username: name.clone(),
+                roles: vec!["a\"b".to_owned()],
+                active: id % 2 == 0,
+                created_at: iat,
+                updated_at: now,
+                rendered: std::sync::OnceLock::new(),
+            };
+            let user = rendered_user(&view).unwrap();
+            let session_id = SessionId::from_u128(id.rotate_left(64));
+            let ours = me_json(user, iat, exp, session_id, now);
             prop_assert_eq!(
-                String::from_utf8(ours).unwrap(),
-                String::from_utf8(by_serde(&user, iat, exp, session_id, now)).unwrap()
+                String::from_utf8(ours.clone()).unwrap(),
+                String::from_utf8(by_serde(user, iat, exp, session_id, now)).unwrap()
             );
+            // What a client reads is what the server meant.
+            let read: MeResponse = serde_json::from_slice(&ours).unwrap();
+            prop_assert_eq!(read.user.id, view.id);
+            prop_assert_eq!(read.user.username, name);
+            prop_assert_eq!(read.token.session_id, session_id);
+            prop_assert_eq!(read.token.expires_at, Rfc3339(exp));
+            prop_assert_eq!(read.server_time, Rfc3339(now));
         }
     }
 }

@@ -161,8 +161,8 @@ fn no_store(body: impl IntoResponse) -> Response {
         description = "`token=…` (and optionally `token_type_hint=…`, ignored)"),
     responses(
         (status = 200, description = "The token's state", body = Introspection),
-        (status = 400, description = "No `token`, or not a form body", body = super::error::ErrorBody),
-        (status = 401, description = "Client authentication failed (`invalid_client`)", body = super::error::ErrorBody),
+        (status = 400, description = "No `token`, or not a form body", body = tessera_api::ErrorBody),
+        (status = 401, description = "Client authentication failed (`invalid_client`)", body = tessera_api::ErrorBody),
         (status = 408, response = Timeout),
         (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
@@ -211,8 +211,8 @@ async fn post_introspect(
         description = "`token=…` (and optionally `token_type_hint=…`, ignored)"),
     responses(
         (status = 200, description = "The token's session is ended, or the token named none"),
-        (status = 400, description = "No `token`, or not a form body", body = super::error::ErrorBody),
-        (status = 401, description = "Client authentication failed (`invalid_client`)", body = super::error::ErrorBody),
+        (status = 400, description = "No `token`, or not a form body", body = tessera_api::ErrorBody),
+        (status = 401, description = "Client authentication failed (`invalid_client`)", body = tessera_api::ErrorBody),
         (status = 408, response = Timeout),
         (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),

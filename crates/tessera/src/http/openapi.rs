@@ -16,16 +16,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::schema::{SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Schema};
-use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
+use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::error::ErrorBody;
 use super::{ApiError, AppState};
-use crate::clock::Rfc3339;
+use tessera_api::ErrorBody;
 
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/api/openapi.json";
@@ -159,24 +158,6 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
-    }
-}
-
-/// Timestamps are RFC 3339 text in UTC.
-impl PartialSchema for Rfc3339 {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-            .description(Some("An instant, RFC 3339 in UTC"))
-            .examples(["2027-01-15T08:00:00Z"])
-            .into()
-    }
-}
-
-impl ToSchema for Rfc3339 {
-    fn name() -> std::borrow::Cow<'static, str> {
-        "Timestamp".into()
     }
 }
 

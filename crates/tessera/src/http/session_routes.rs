@@ -4,11 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
+use tessera_api::{Session as SessionJson, SessionList, SessionsEnded};
 use tessera_store::{EndReason, Session, SessionId, UserId};
 use utoipa_axum::routes;
 
-use super::auth_routes::SessionsEnded;
 use super::openapi::{
     ApiRoutes, Forbidden, NotFound, Timeout, TooManyRequests, Unauthorized, Unavailable,
 };
@@ -22,43 +21,19 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         .add(routes!(delete_user_session))
 }
 
-/// A session as the API shows it.
-#[derive(Serialize, utoipa::ToSchema)]
-struct SessionJson {
-    #[schema(format = Uuid)]
-    id: String,
-    created_at: Rfc3339,
-    last_used_at: Rfc3339,
-    /// The earlier of the idle and the absolute deadline.
-    expires_at: Rfc3339,
-    idle_expires_at: Rfc3339,
-    absolute_expires_at: Rfc3339,
-    client_ip: String,
-    user_agent: String,
-    /// Whether the request was made with this session's access token.
-    current: bool,
-}
-
-impl SessionJson {
-    fn new(session: &Session, current: Option<SessionId>) -> Self {
-        Self {
-            id: session.id.to_string(),
-            created_at: Rfc3339(session.created_at),
-            last_used_at: Rfc3339(session.last_used_at),
-            expires_at: Rfc3339(session.expires_at()),
-            idle_expires_at: Rfc3339(session.idle_expires_at),
-            absolute_expires_at: Rfc3339(session.absolute_expires_at),
-            client_ip: session.client_ip.clone(),
-            user_agent: session.user_agent.clone(),
-            current: current == Some(session.id),
-        }
+/// A session as the API shows it; `current` when `current` names it.
+fn session_json(session: &Session, current: Option<SessionId>) -> SessionJson {
+    SessionJson {
+        id: session.id,
+        created_at: Rfc3339(session.created_at),
+        last_used_at: Rfc3339(session.last_used_at),
+        expires_at: Rfc3339(session.expires_at()),
+        idle_expires_at: Rfc3339(session.idle_expires_at),
+        absolute_expires_at: Rfc3339(session.absolute_expires_at),
+        client_ip: session.client_ip.clone(),
+        user_agent: session.user_agent.clone(),
+        current: current == Some(session.id),
     }
-}
-
-/// Live sessions.
-#[derive(Serialize, utoipa::ToSchema)]
-struct SessionList {
-    sessions: Vec<SessionJson>,
 }
 
 /// An id that is not a UUID names nothing: the path parameter `param` names no `names`.
@@ -80,7 +55,7 @@ async fn list(
     Ok(Json(SessionList {
         sessions: sessions
             .iter()
-            .map(|session| SessionJson::new(session, current))
+            .map(|session| session_json(session, current))
             .collect(),
     }))
 }

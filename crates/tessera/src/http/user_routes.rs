@@ -5,8 +5,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
+use tessera_api::{CreateUserBody, UpdateUserBody, User};
 use tessera_store::UserId;
 use utoipa_axum::routes;
 
@@ -24,11 +25,10 @@ pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
         .add(routes!(get_user, patch_user, delete_user))
 }
 
-/// A user as the API shows it; borrows from the user, so `/api/auth/me` copies nothing.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(as = User)]
+/// A user as the API shows it ([`tessera_api::User`], which documents it and reads it back);
+/// borrows from the user, so `/api/auth/me` and a page of users copy nothing.
+#[derive(Debug, Serialize)]
 pub(super) struct UserJson<'a> {
-    #[schema(value_type = String, format = Uuid)]
     id: UserId,
     /// Lower case.
     username: &'a str,
@@ -64,44 +64,6 @@ pub(super) fn rendered_user(user: &UserView) -> Result<&RawValue, ApiError> {
     Ok(user.rendered.get_or_init(|| rendered))
 }
 
-/// A user to create.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct CreateUserBody {
-    /// 1 to 64 characters from a-z, 0-9, `.`, `_`, `-`, `@`; stored in lower case.
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,64}$")]
-    username: String,
-    /// 8 to 1024 characters, kept exactly as given.
-    #[schema(min_length = 8, max_length = 1024)]
-    password: String,
-    /// Each 1 to 64 characters from a-z, 0-9, `.`, `_`, `-`, `:`; at most 32 different.
-    #[serde(default)]
-    roles: Vec<String>,
-    #[serde(default = "active_by_default")]
-    #[schema(default = true)]
-    active: bool,
-}
-
-fn active_by_default() -> bool {
-    true
-}
-
-/// Changes to a user; what is left out stays as it is.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(super) struct UpdateUserBody {
-    /// A new username, same rules as at creation; the id, sessions and tokens stay valid.
-    #[schema(min_length = 1, max_length = 64)]
-    username: Option<String>,
-    /// Deactivating a user ends its sessions.
-    active: Option<bool>,
-    /// Replaces the roles; same rules as at creation.
-    roles: Option<Vec<String>>,
-    /// A new password, 8 to 1024 characters.
-    #[schema(min_length = 8, max_length = 1024)]
-    password: Option<String>,
-}
-
 /// A user to create, with every value checked.
 pub(super) struct NewUser {
     username: Username,
@@ -110,45 +72,42 @@ pub(super) struct NewUser {
     active: bool,
 }
 
-impl CreateUserBody {
-    /// The checks `POST /api/users` makes before any I/O.
-    pub(super) fn validate(self) -> Result<NewUser, ApiError> {
-        Ok(NewUser {
-            username: Username::parse(&self.username).map_err(|e| ApiError::BadRequest(e.0))?,
-            password: NewPassword::parse(SecretString::from(self.password))
-                .map_err(|e| ApiError::BadRequest(e.0))?,
-            roles: Roles::parse(&self.roles).map_err(|e| ApiError::BadRequest(e.0))?,
-            active: self.active,
-        })
-    }
+/// The checks `POST /api/users` makes before any I/O.
+pub(super) fn validate_new_user(body: CreateUserBody) -> Result<NewUser, ApiError> {
+    Ok(NewUser {
+        username: Username::parse(&body.username).map_err(|e| ApiError::BadRequest(e.0))?,
+        password: NewPassword::parse(SecretString::from(body.password))
+            .map_err(|e| ApiError::BadRequest(e.0))?,
+        roles: Roles::parse(&body.roles).map_err(|e| ApiError::BadRequest(e.0))?,
+        active: body.active,
+    })
 }
 
-impl UpdateUserBody {
-    /// The checks `PATCH /api/users/{id}` makes before any I/O.
-    pub(super) fn into_changes(self) -> Result<UserChanges, ApiError> {
-        Ok(UserChanges {
-            username: self
-                .username
-                .map(|u| Username::parse(&u))
-                .transpose()
-                .map_err(|e| ApiError::BadRequest(e.0))?,
-            active: self.active,
-            roles: self
-                .roles
-                .map(|r| Roles::parse(&r))
-                .transpose()
-                .map_err(|e| ApiError::BadRequest(e.0))?,
-            password: self
-                .password
-                .map(|p| NewPassword::parse(SecretString::from(p)))
-                .transpose()
-                .map_err(|e| ApiError::BadRequest(e.0))?,
-        })
-    }
+/// The checks `PATCH /api/users/{id}` makes before any I/O.
+pub(super) fn user_changes(body: UpdateUserBody) -> Result<UserChanges, ApiError> {
+    Ok(UserChanges {
+        username: body
+            .username
+            .map(|u| Username::parse(&u))
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(e.0))?,
+        active: body.active,
+        roles: body
+            .roles
+            .map(|r| Roles::parse(&r))
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(e.0))?,
+        password: body
+            .password
+            .map(|p| NewPassword::parse(SecretString::from(p)))
+            .transpose()
+            .map_err(|e| ApiError::BadRequest(e.0))?,
+    })
 }
 
-/// One page of users (every user, when they fit in one page).
-#[derive(Serialize, utoipa::ToSchema)]
+/// One page of users (every user, when they fit in one page), as [`tessera_api::UserList`]
+/// documents and reads it; borrows from the page.
+#[derive(Serialize)]
 struct UserList<'a> {
     /// Ordered by username byte for byte.
     users: Vec<UserJson<'a>>,
@@ -260,7 +219,7 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
                         after ASCII letters are put in lower case, as usernames are"),
     ),
     responses(
-        (status = 200, description = "A page of users", body = UserList,
+        (status = 200, description = "A page of users", body = tessera_api::UserList,
          headers(("Link" = String,
                   description = "`</api/users?limit=N&after=USERNAME&q=TEXT>; rel=\"next\"` \
                                  (RFC 8288), the next page; only when more users may follow"))),
@@ -306,7 +265,7 @@ async fn get_users(
     security(("bearer" = [])),
     request_body(content = CreateUserBody, content_type = "application/json"),
     responses(
-        (status = 201, description = "The user is created", body = UserJson,
+        (status = 201, description = "The user is created", body = User,
          headers(("Location" = String, description = "The new user's URL"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -325,7 +284,7 @@ async fn post_user(
     _: AdminUser,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> Result<Response, ApiError> {
-    let new = body.validate()?;
+    let new = validate_new_user(body)?;
     let now = state.auth.clock.now();
     let user = state
         .auth
@@ -348,7 +307,7 @@ async fn post_user(
     security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     responses(
-        (status = 200, description = "The user", body = UserJson),
+        (status = 200, description = "The user", body = User),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -376,7 +335,7 @@ async fn get_user(
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     request_body(content = UpdateUserBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "The user as changed", body = UserJson),
+        (status = 200, description = "The user as changed", body = User),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -397,7 +356,7 @@ async fn patch_user(
     ApiJson(body): ApiJson<UpdateUserBody>,
 ) -> Result<Response, ApiError> {
     let id = user_id(&id)?;
-    let changes = body.into_changes()?;
+    let changes = user_changes(body)?;
     let now = state.auth.clock.now();
     let user = state.auth.users.update(id, changes, now).await?;
     Ok(Json(UserJson::from(&user)).into_response())
@@ -429,4 +388,49 @@ async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     state.auth.users.delete(user_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    /// The borrowing copy writes exactly what the API's `User` (and `UserList`) reads and
+    /// writes: a client sees every field, and the document describes what is sent.
+    #[test]
+    fn a_user_is_written_as_the_api_type_reads_and_writes_it() {
+        let view = UserView {
+            id: UserId::from_u128(7),
+            username: "ada".into(),
+            roles: vec!["a\"b".into(), "admin".into()],
+            active: false,
+            created_at: 1_800_000_000,
+            // Past year 9999: written as the number, read back as the same instant.
+            updated_at: 253_402_300_800,
+            rendered: OnceLock::new(),
+        };
+        let ours = serde_json::to_string(&UserJson::from(&view)).unwrap();
+        let read: User = serde_json::from_str(&ours).unwrap();
+        assert_eq!(
+            read,
+            User {
+                id: view.id,
+                username: "ada".into(),
+                roles: view.roles.clone(),
+                active: false,
+                created_at: Rfc3339(1_800_000_000),
+                updated_at: Rfc3339(253_402_300_800),
+            }
+        );
+        assert_eq!(serde_json::to_string(&read).unwrap(), ours);
+        assert_eq!(rendered_user(&view).unwrap().get(), ours);
+
+        let page = serde_json::to_string(&UserList {
+            users: vec![UserJson::from(&view)],
+        })
+        .unwrap();
+        let read: tessera_api::UserList = serde_json::from_str(&page).unwrap();
+        assert_eq!(serde_json::to_string(&read).unwrap(), page);
+    }
 }

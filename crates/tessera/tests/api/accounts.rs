@@ -3,8 +3,16 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
+use tessera_api::{ErrorCode, MeResponse, User};
 
-use crate::helpers::{ADMIN_PASSWORD, Binary, Grant, TestEnv};
+use crate::helpers::{ADMIN_PASSWORD, Binary, Grant, TestEnv, TestServer};
+
+/// Who `token` belongs to, failing the test unless `/api/auth/me` answers.
+async fn me(server: &TestServer, token: &str) -> MeResponse {
+    let answer = server.me(token).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    answer.json()
+}
 
 /// The real binary on the env's database, as an operator runs it.
 fn operator(env: &TestEnv, args: &[&str]) -> Binary {
@@ -24,24 +32,21 @@ async fn admins_rename_users_whose_sessions_and_tokens_stay_valid() {
     let admin = server.admin_token().await;
     let id = server.create_user(&admin, "erin", "erin-password").await;
     let erin = server.grant("erin", "erin-password").await;
-    assert_eq!(
-        server.me(&erin.access).await.body["user"]["username"],
-        "erin"
-    );
+    assert_eq!(me(&server, &erin.access).await.user.username, "erin");
 
     let path = format!("/api/users/{id}");
     let renamed = server
         .patch_json(&path, Some(&admin), &json!({ "username": "Erin.Smith" }))
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{renamed:?}");
-    assert_eq!(renamed.body["id"], id.as_str());
-    assert_eq!(renamed.body["username"], "erin.smith");
+    let renamed: User = renamed.json();
+    assert_eq!(renamed.id.to_string(), id);
+    assert_eq!(renamed.username, "erin.smith");
 
     // Her token still works, and the very next answer shows the new name.
-    let me = server.me(&erin.access).await;
-    assert_eq!(me.status, StatusCode::OK, "{me:?}");
-    assert_eq!(me.body["user"]["username"], "erin.smith");
-    assert_eq!(me.body["user"]["id"], id.as_str());
+    let now = me(&server, &erin.access).await;
+    assert_eq!(now.user.username, "erin.smith");
+    assert_eq!(now.user.id, renamed.id);
     // Her session too: the refresh token still rotates.
     let refreshed = Grant::from(&server.refresh(&erin.refresh).await);
     assert_eq!(refreshed.session_id, erin.session_id);
@@ -65,10 +70,12 @@ async fn admins_rename_users_whose_sessions_and_tokens_stay_valid() {
         )
         .await;
     assert_eq!(taken.status, StatusCode::CONFLICT, "{taken:?}");
-    assert_eq!(taken.body["message"], "username is already taken");
-    let one = server.get(&path, Some(&admin)).await;
-    assert_eq!(one.body["username"], "erin.smith");
-    assert_eq!(one.body["active"], true);
+    let taken = taken.error();
+    assert_eq!(taken.error, ErrorCode::Conflict);
+    assert_eq!(taken.message, "username is already taken");
+    let one = server.api().user(&admin, renamed.id).await.unwrap();
+    assert_eq!(one.username, "erin.smith");
+    assert!(one.active);
     assert_eq!(server.me(&erin.access).await.status, StatusCode::OK);
 
     // A malformed name is refused with what is allowed, before anything is written.
@@ -81,16 +88,21 @@ async fn admins_rename_users_whose_sessions_and_tokens_stay_valid() {
             StatusCode::BAD_REQUEST,
             "{bad:?}: {answer:?}"
         );
+        let error = answer.error();
+        assert_eq!(error.error, ErrorCode::InvalidRequest);
         assert!(
-            answer.body["message"]
-                .as_str()
-                .unwrap()
+            error
+                .message
                 .starts_with("username must be 1 to 64 characters"),
             "{answer:?}"
         );
     }
     assert_eq!(
-        server.get(&path, Some(&admin)).await.body["username"],
+        server
+            .get(&path, Some(&admin))
+            .await
+            .json::<User>()
+            .username,
         "erin.smith"
     );
 }
@@ -103,7 +115,7 @@ async fn operators_rename_users_and_a_running_server_shows_the_new_name() {
     let id = server.create_user(&admin, "gina", "gina-password").await;
     server.create_user(&admin, "hal", "hal-password").await;
     let gina = server.token("gina", "gina-password").await;
-    assert_eq!(server.me(&gina).await.body["user"]["username"], "gina");
+    assert_eq!(me(&server, &gina).await.user.username, "gina");
     let cli = |args: &[&str]| operator(&env, args).output();
 
     let (code, stdout, stderr) = cli(&["user", "rename", "Gina", "Regina"]);
@@ -114,10 +126,9 @@ async fn operators_rename_users_and_a_running_server_shows_the_new_name() {
     );
     // The server takes in changes made elsewhere at its next poll (once a second).
     server.poll_external_changes().await;
-    let me = server.me(&gina).await;
-    assert_eq!(me.status, StatusCode::OK, "{me:?}");
-    assert_eq!(me.body["user"]["username"], "regina");
-    assert_eq!(me.body["user"]["id"], id.as_str());
+    let now = me(&server, &gina).await;
+    assert_eq!(now.user.username, "regina");
+    assert_eq!(now.user.id.to_string(), id);
     assert_eq!(
         server.login("regina", "gina-password").await.status,
         StatusCode::OK
@@ -150,7 +161,7 @@ async fn operators_rename_users_and_a_running_server_shows_the_new_name() {
         "'regina' already has that username; nothing changed"
     );
     server.poll_external_changes().await;
-    assert_eq!(server.me(&gina).await.body["user"]["username"], "regina");
+    assert_eq!(me(&server, &gina).await.user.username, "regina");
 }
 
 /// An account locked by failed logins on a running server (a real `tessera serve` process)
@@ -173,6 +184,7 @@ async fn an_operator_unlocks_an_account_and_a_client_that_failed_logins_locked()
     }
     let locked = server.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
+    assert_eq!(locked.code(), ErrorCode::TooManyRequests);
 
     let (code, stdout, stderr) = cli(&["user", "unlock", "Admin"]);
     assert_eq!(code, 0, "{stdout}{stderr}");

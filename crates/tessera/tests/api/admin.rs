@@ -2,6 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
+use tessera_api::{CreateUserBody, ErrorCode, MeResponse, User, UserList};
 
 use crate::helpers::{TestEnv, assert_token_refused};
 
@@ -15,32 +16,33 @@ async fn admins_create_list_read_update_and_delete_users() {
         .post_json(
             "/api/users",
             Some(&admin),
-            &json!({ "username": "Erin", "password": "erin-password", "roles": ["ops", "billing"] }),
+            &serde_json::to_value(CreateUserBody {
+                roles: vec!["ops".into(), "billing".into()],
+                ..CreateUserBody::new("Erin", "erin-password")
+            })
+            .unwrap(),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let erin: User = created.json();
+    let id = erin.id.to_string();
     assert_eq!(
         created.header("location"),
         Some(format!("/api/users/{id}").as_str())
     );
-    assert_eq!(created.body["username"], "erin");
-    assert_eq!(created.body["roles"], json!(["billing", "ops"]));
-    assert_eq!(created.body["active"], true);
+    assert_eq!(erin.username, "erin");
+    assert_eq!(erin.roles, ["billing", "ops"]);
+    assert!(erin.active);
     assert!(created.body.get("password_hash").is_none());
 
     let list = server.get("/api/users", Some(&admin)).await;
     assert_eq!(list.status, StatusCode::OK);
-    let names: Vec<&str> = list.body["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
+    let users = list.json::<UserList>().users;
+    let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(names, ["admin", "erin"]);
 
     let one = server.get(&format!("/api/users/{id}"), Some(&admin)).await;
-    assert_eq!(one.body["username"], "erin");
+    assert_eq!(one.json::<User>(), erin);
 
     let duplicate = server
         .post_json(
@@ -50,6 +52,7 @@ async fn admins_create_list_read_update_and_delete_users() {
         )
         .await;
     assert_eq!(duplicate.status, StatusCode::CONFLICT);
+    assert_eq!(duplicate.code(), ErrorCode::Conflict);
 
     let changed = server
         .patch_json(
@@ -76,6 +79,7 @@ async fn admins_create_list_read_update_and_delete_users() {
     assert_token_refused(&server.me(&erin).await);
     let gone = server.get(&format!("/api/users/{id}"), Some(&admin)).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(gone.code(), ErrorCode::NotFound);
     let again = server
         .delete(&format!("/api/users/{id}"), Some(&admin))
         .await;
@@ -91,7 +95,7 @@ async fn non_admins_are_forbidden_and_lose_admin_rights_at_once() {
     let frank = server.token("frank", "frank-password").await;
     let forbidden = server.get("/api/users", Some(&frank)).await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
-    assert_eq!(forbidden.body["error"], "forbidden");
+    assert_eq!(forbidden.code(), ErrorCode::Forbidden);
 
     server
         .patch_json(
@@ -129,12 +133,13 @@ async fn the_last_active_admin_cannot_be_removed() {
     let server = env.spawn(&[]).await;
     let admin = server.admin_token().await;
     let me = server.me(&admin).await;
-    let id = me.body["user"]["id"].as_str().unwrap();
+    let id = me.json::<MeResponse>().user.id;
     for change in [json!({ "active": false }), json!({ "roles": ["ops"] })] {
         let answer = server
             .patch_json(&format!("/api/users/{id}"), Some(&admin), &change)
             .await;
         assert_eq!(answer.status, StatusCode::CONFLICT, "{answer:?}");
+        assert_eq!(answer.code(), ErrorCode::Conflict);
     }
     let answer = server
         .delete(&format!("/api/users/{id}"), Some(&admin))
@@ -156,10 +161,9 @@ async fn invalid_user_fields_are_rejected_with_what_is_allowed() {
     for body in cases {
         let answer = server.post_json("/api/users", Some(&admin), &body).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(
-            answer.body["message"].as_str().unwrap().contains("must"),
-            "{answer:?}"
-        );
+        let error = answer.error();
+        assert_eq!(error.error, ErrorCode::InvalidRequest);
+        assert!(error.message.contains("must"), "{answer:?}");
     }
     let unknown_field = server
         .post_json(
@@ -169,9 +173,10 @@ async fn invalid_user_fields_are_rejected_with_what_is_allowed() {
         )
         .await;
     assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown_field.code(), ErrorCode::InvalidBody);
     let list = server.get("/api/users", Some(&admin)).await;
     assert_eq!(
-        list.body["users"].as_array().unwrap().len(),
+        list.json::<UserList>().users.len(),
         1,
         "nothing half-written"
     );

@@ -4,6 +4,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tessera_api::{ErrorCode, RefusalReason, UserList};
 
 use crate::helpers::{ADMIN_PASSWORD, Answer, TestEnv, TestServer, codec};
 
@@ -25,19 +26,18 @@ async fn send(server: &TestServer, method: Method, path: &str, token: Option<&st
 }
 
 /// The answer is the documented JSON error shape with this status and code.
-fn assert_json_error(answer: &Answer, status: StatusCode, code: &str) {
+fn assert_json_error(answer: &Answer, status: StatusCode, code: ErrorCode) {
     assert_eq!(answer.status, status, "{answer:?}");
     assert_eq!(
         answer.header("content-type"),
         Some("application/json"),
         "{answer:?}"
     );
-    assert_eq!(answer.body["error"], code, "{answer:?}");
-    assert!(answer.body["message"].is_string(), "{answer:?}");
+    assert_eq!(answer.code(), code, "{answer:?}");
 }
 
-fn message(answer: &Answer) -> &str {
-    answer.body["message"].as_str().unwrap_or_default()
+fn message(answer: &Answer) -> String {
+    answer.error().message
 }
 
 /// The methods an `Allow` header lists, upper-case and sorted.
@@ -57,12 +57,20 @@ async fn a_wrong_method_is_a_json_405_that_lists_the_route_s_methods() {
     let env = TestEnv::new();
     let server = env.spawn(&[]).await;
     let login = send(&server, Method::GET, "/api/auth/login", None).await;
-    assert_json_error(&login, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_json_error(
+        &login,
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
+    );
     assert_eq!(allowed(&login), ["OPTIONS", "POST"]);
     assert!(message(&login).contains("POST"), "{login:?}");
 
     let user = send(&server, Method::PUT, "/api/users/anything", None).await;
-    assert_json_error(&user, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_json_error(
+        &user,
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
+    );
     assert_eq!(
         allowed(&user),
         ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH"]
@@ -100,7 +108,7 @@ async fn options_on_any_route_is_a_204_with_allow_and_any_other_path_a_json_404(
         );
     }
     let nowhere = send(&server, Method::OPTIONS, "/api/nowhere", None).await;
-    assert_json_error(&nowhere, StatusCode::NOT_FOUND, "not_found");
+    assert_json_error(&nowhere, StatusCode::NOT_FOUND, ErrorCode::NotFound);
 
     // Other paths no route has (a trailing slash, other letter cases) are JSON 404s, and
     // HEAD gets the GET route's status and headers.
@@ -112,7 +120,7 @@ async fn options_on_any_route_is_a_204_with_allow_and_any_other_path_a_json_404(
         "//",
     ] {
         let answer = send(&server, Method::GET, path, None).await;
-        assert_json_error(&answer, StatusCode::NOT_FOUND, "not_found");
+        assert_json_error(&answer, StatusCode::NOT_FOUND, ErrorCode::NotFound);
     }
     let head = send(&server, Method::HEAD, "/healthz", None).await;
     assert_eq!(head.status, StatusCode::OK);
@@ -130,7 +138,11 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
     let missing = server
         .post_json("/api/auth/login", None, &json!({ "username": "admin" }))
         .await;
-    assert_json_error(&missing, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &missing,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     assert!(
         message(&missing).contains("missing field `password`"),
         "{missing:?}"
@@ -143,7 +155,11 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
             &json!({ "username": "admin", "password": 73_195_604 }),
         )
         .await;
-    assert_json_error(&typed, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &typed,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     let text = message(&typed);
     assert!(text.contains("`password`"), "{typed:?}");
     assert!(text.contains("expected a string"), "{typed:?}");
@@ -156,7 +172,11 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
             &json!({ "username": "zoe", "password": "long enough password", "roles": ["ok", 7] }),
         )
         .await;
-    assert_json_error(&role, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &role,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     assert!(
         message(&role).contains("`roles[1]`: invalid type: integer, expected a string"),
         "{role:?}"
@@ -169,7 +189,11 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
             &json!({ "active": "s3cret-looking value" }),
         )
         .await;
-    assert_json_error(&active, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &active,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     assert!(
         message(&active).contains("`active`: invalid type: string, expected a boolean"),
         "{active:?}"
@@ -183,7 +207,11 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
             &json!({ "colour": "blue" }),
         )
         .await;
-    assert_json_error(&unknown, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &unknown,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     assert!(
         message(&unknown).contains("unknown field `colour`"),
         "{unknown:?}"
@@ -196,14 +224,22 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
             &json!({ "hunter2 is my password!": true }),
         )
         .await;
-    assert_json_error(&pasted, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &pasted,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     assert!(message(&pasted).contains("unknown field"), "{pasted:?}");
     assert!(!pasted.body.to_string().contains("hunter2"), "{pasted:?}");
 
     let string = server
         .post_json("/api/auth/login", None, &json!(ADMIN_PASSWORD))
         .await;
-    assert_json_error(&string, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &string,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     assert_eq!(
         message(&string),
         "invalid type: string, expected a JSON object",
@@ -214,7 +250,11 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
     let array = server
         .post_json("/api/auth/login", None, &json!(["admin", ADMIN_PASSWORD]))
         .await;
-    assert_json_error(&array, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_json_error(
+        &array,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidBody,
+    );
     assert_eq!(message(&array), "the request body must be a JSON object");
     assert!(!array.body.to_string().contains(ADMIN_PASSWORD));
 
@@ -225,7 +265,7 @@ async fn a_422_names_the_field_and_what_it_expected_and_echoes_no_value() {
             b"{\"username\": }".to_vec(),
         )
         .await;
-    assert_json_error(&syntax, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_json_error(&syntax, StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest);
     assert!(message(&syntax).contains("line 1 column 14"), "{syntax:?}");
 }
 
@@ -234,11 +274,11 @@ async fn refresh_with_an_empty_object_is_the_400_of_no_token_or_uses_the_cookie(
     let env = TestEnv::new();
     let server = env.spawn(&[]).await;
     let empty = server.post_raw("/api/auth/refresh", "", Vec::new()).await;
-    assert_json_error(&empty, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_json_error(&empty, StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest);
     let object = server
         .post_json("/api/auth/refresh", None, &json!({}))
         .await;
-    assert_json_error(&object, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_json_error(&object, StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest);
     assert_eq!(object.body, empty.body);
 
     let login = server
@@ -271,13 +311,13 @@ async fn a_malformed_path_parameter_is_a_json_answer_naming_it() {
     let server = env.spawn(&[]).await;
     let admin = server.admin_token().await;
     let user = server.get("/api/users/not-a-uuid", Some(&admin)).await;
-    assert_json_error(&user, StatusCode::NOT_FOUND, "not_found");
+    assert_json_error(&user, StatusCode::NOT_FOUND, ErrorCode::NotFound);
     assert!(message(&user).contains("`id`"), "{user:?}");
 
     let session = server
         .delete("/api/auth/sessions/not-a-uuid", Some(&admin))
         .await;
-    assert_json_error(&session, StatusCode::NOT_FOUND, "not_found");
+    assert_json_error(&session, StatusCode::NOT_FOUND, ErrorCode::NotFound);
     assert!(message(&session).contains("`session_id`"), "{session:?}");
 
     let nested = server
@@ -286,12 +326,12 @@ async fn a_malformed_path_parameter_is_a_json_answer_naming_it() {
             Some(&admin),
         )
         .await;
-    assert_json_error(&nested, StatusCode::NOT_FOUND, "not_found");
+    assert_json_error(&nested, StatusCode::NOT_FOUND, ErrorCode::NotFound);
     assert!(message(&nested).contains("`session_id`"), "{nested:?}");
 
     // Percent-encoded bytes that are not UTF-8.
     let bytes = server.get("/api/users/%FF%FE", Some(&admin)).await;
-    assert_json_error(&bytes, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_json_error(&bytes, StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest);
     assert!(message(&bytes).contains("`id`"), "{bytes:?}");
 }
 
@@ -307,7 +347,11 @@ async fn too_large_bodies_are_json_413_that_say_the_limit_on_every_body_route() 
         ("/api/users", Some(admin.as_str())),
     ] {
         let answer = server.post_json(path, token, &huge).await;
-        assert_json_error(&answer, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+        assert_json_error(
+            &answer,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+        );
         assert_eq!(
             message(&answer),
             "request body too large; the limit is 16384 bytes",
@@ -321,13 +365,17 @@ async fn too_large_bodies_are_json_413_that_say_the_limit_on_every_body_route() 
             &json!({ "password": "x".repeat(64 * 1024) }),
         )
         .await;
-    assert_json_error(&patch, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert_json_error(
+        &patch,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+    );
 }
 
 /// The answer is a refused access token with this reason, in the body and the challenge.
-fn assert_refused_because(answer: &Answer, reason: &str) {
-    assert_json_error(answer, StatusCode::UNAUTHORIZED, "invalid_token");
-    assert_eq!(answer.body["reason"], reason, "{answer:?}");
+fn assert_refused_because(answer: &Answer, reason: RefusalReason) {
+    assert_json_error(answer, StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken);
+    assert_eq!(answer.error().reason.as_ref(), Some(&reason), "{answer:?}");
     assert_eq!(
         answer.header("www-authenticate"),
         Some(
@@ -354,7 +402,7 @@ async fn a_refused_access_token_says_why_to_its_holder() {
     let old = server.admin_token().await;
     env.clock.advance(5 * 60 + 20);
     let expired = server.me(&old).await;
-    assert_refused_because(&expired, "token_expired");
+    assert_refused_because(&expired, RefusalReason::TokenExpired);
     assert!(message(&expired).contains("20s ago"), "{expired:?}");
     assert!(message(&expired).contains("refresh"), "{expired:?}");
     let admin_now = server.admin_token().await;
@@ -363,7 +411,7 @@ async fn a_refused_access_token_says_why_to_its_holder() {
     let ended = server.grant("admin", ADMIN_PASSWORD).await;
     let logout = server.post_empty("/api/auth/logout", &ended.access).await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT);
-    assert_refused_because(&server.me(&ended.access).await, "session_ended");
+    assert_refused_because(&server.me(&ended.access).await, RefusalReason::SessionEnded);
 
     // A deactivated user.
     server
@@ -371,15 +419,14 @@ async fn a_refused_access_token_says_why_to_its_holder() {
         .await;
     let ines = server.token("ines", "ines password 1").await;
     let list = server.get("/api/users", Some(&admin_now)).await;
-    let id = list.body["users"]
-        .as_array()
+    let id = list
+        .json::<UserList>()
+        .users
+        .into_iter()
+        .find(|user| user.username == "ines")
         .unwrap()
-        .iter()
-        .find(|user| user["username"] == "ines")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id
+        .to_string();
     let off = server
         .patch_json(
             &format!("/api/users/{id}"),
@@ -388,7 +435,7 @@ async fn a_refused_access_token_says_why_to_its_holder() {
         )
         .await;
     assert_eq!(off.status, StatusCode::OK, "{off:?}");
-    assert_refused_because(&server.me(&ines).await, "user_inactive");
+    assert_refused_because(&server.me(&ines).await, RefusalReason::UserInactive);
 
     // Signed with another key, or for another audience.
     let forged = codec("another key entirely, 32 chars!", "tessera", 0)
@@ -403,8 +450,11 @@ async fn a_refused_access_token_says_why_to_its_holder() {
             60,
         )
         .unwrap();
-    assert_refused_because(&server.me(&forged.token).await, "bad_signature");
-    assert_refused_because(&server.me("not.a.token").await, "malformed_token");
+    assert_refused_because(&server.me(&forged.token).await, RefusalReason::BadSignature);
+    assert_refused_because(
+        &server.me("not.a.token").await,
+        RefusalReason::MalformedToken,
+    );
 }
 
 #[tokio::test]
@@ -417,8 +467,16 @@ async fn a_refused_refresh_token_says_why_and_a_failed_login_does_not() {
     let rotated = server.refresh(&grant.refresh).await;
     assert_eq!(rotated.status, StatusCode::OK, "{rotated:?}");
     let reused = server.refresh(&grant.refresh).await;
-    assert_json_error(&reused, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
-    assert_eq!(reused.body["reason"], "session_ended", "{reused:?}");
+    assert_json_error(
+        &reused,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidRefreshToken,
+    );
+    assert_eq!(
+        reused.error().reason,
+        Some(RefusalReason::SessionEnded),
+        "{reused:?}"
+    );
     assert!(
         reused
             .header("www-authenticate")
@@ -427,11 +485,19 @@ async fn a_refused_refresh_token_says_why_and_a_failed_login_does_not() {
         "{reused:?}"
     );
     let malformed = server.refresh("short").await;
-    assert_eq!(malformed.body["reason"], "malformed_token", "{malformed:?}");
+    assert_eq!(
+        malformed.error().reason,
+        Some(RefusalReason::MalformedToken),
+        "{malformed:?}"
+    );
 
     let unknown = server.login("nobody", "whatever password").await;
     let wrong = server.login("admin", "wrong password").await;
-    assert_json_error(&unknown, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_json_error(
+        &unknown,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidCredentials,
+    );
     assert_eq!(unknown.body, wrong.body);
     assert!(unknown.body.get("reason").is_none(), "{unknown:?}");
     assert_eq!(

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tessera::Application;
 use tessera::clock::ManualClock;
 use tessera::http::AppState;
+use tessera_api::{ErrorBody, ErrorCode, RefusalReason, TokenResponse, User};
 use tessera_config::RawSources;
 
 /// The bootstrap admin's password in every in-process test server.
@@ -172,11 +174,37 @@ impl Answer {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The body as the API type `T`, failing the test when it is not one.
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_value(self.body.clone()).unwrap_or_else(|error| {
+            panic!("not a {}: {error}: {self:?}", std::any::type_name::<T>())
+        })
+    }
+
+    /// The error body, failing the test when the answer is not an error in its shape.
+    pub fn error(&self) -> ErrorBody {
+        assert!(
+            self.status.is_client_error() || self.status.is_server_error(),
+            "not an error: {self:?}"
+        );
+        self.json()
+    }
+
+    /// The error body's code, failing the test when the answer is not an error.
+    pub fn code(&self) -> ErrorCode {
+        self.error().error
+    }
 }
 
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The typed API client, on this server.
+    pub fn api(&self) -> tessera_api::Client {
+        tessera_api::Client::with_http(self.client.clone(), &self.base)
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Answer {
@@ -207,7 +235,7 @@ impl TestServer {
     pub async fn token(&self, username: &str, password: &str) -> String {
         let answer = self.login(username, password).await;
         assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
-        answer.body["access_token"].as_str().unwrap().to_owned()
+        answer.json::<TokenResponse>().access_token
     }
 
     pub async fn admin_token(&self) -> String {
@@ -321,7 +349,7 @@ impl TestServer {
             )
             .await;
         assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
-        answer.body["id"].as_str().unwrap().to_owned()
+        answer.json::<User>().id.to_string()
     }
 }
 
@@ -337,10 +365,11 @@ impl Grant {
     /// Reads a `200` token response, failing the test otherwise.
     pub fn from(answer: &Answer) -> Self {
         assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        let tokens: TokenResponse = answer.json();
         Self {
-            access: answer.body["access_token"].as_str().unwrap().to_owned(),
-            refresh: answer.body["refresh_token"].as_str().unwrap().to_owned(),
-            session_id: answer.body["session_id"].as_str().unwrap().to_owned(),
+            access: tokens.access_token,
+            refresh: tokens.refresh_token.expect("a refresh token in the body"),
+            session_id: tokens.session_id.to_string(),
         }
     }
 }
@@ -348,7 +377,7 @@ impl Grant {
 /// Asserts the answer is the fixed 401 for a refused refresh token.
 pub fn assert_refresh_refused(answer: &Answer) {
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
-    assert_eq!(answer.body["error"], "invalid_refresh_token", "{answer:?}");
+    assert_eq!(answer.code(), ErrorCode::InvalidRefreshToken, "{answer:?}");
     assert!(answer.header("www-authenticate").is_some());
 }
 
@@ -356,9 +385,13 @@ pub fn assert_refresh_refused(answer: &Answer) {
 /// challenge.
 pub fn assert_token_refused(answer: &Answer) {
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
-    assert_eq!(answer.body["error"], "invalid_token");
-    let reason = answer.body["reason"].as_str().unwrap_or_default();
-    assert!(!reason.is_empty(), "no reason in {answer:?}");
+    let error = answer.error();
+    assert_eq!(error.error, ErrorCode::InvalidToken);
+    let reason = error.reason.expect("a reason");
+    assert!(
+        !matches!(reason, RefusalReason::Other(_)),
+        "an unknown reason in {answer:?}"
+    );
     assert_eq!(
         answer.header("www-authenticate"),
         Some(

@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
+use tessera_api::{MeResponse, TokenResponse, User, UserList};
 
 use crate::helpers::{Binary, TestEnv, TestServer};
 
@@ -144,7 +145,7 @@ async fn new_admin(server: &TestServer, by: &str, username: &str) -> Admin {
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
     Admin {
-        id: created.body["id"].as_str().unwrap().to_owned(),
+        id: created.json::<User>().id.to_string(),
         username: username.to_owned(),
         token: server.token(username, &password).await,
         password,
@@ -155,14 +156,11 @@ async fn new_admin(server: &TestServer, by: &str, username: &str) -> Admin {
 async fn active_admins(server: &TestServer, token: &str) -> Vec<String> {
     let list = server.get("/api/users", Some(token)).await;
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
-    list.body["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|user| {
-            user["active"] == true && user["roles"].as_array().unwrap().contains(&json!("admin"))
-        })
-        .map(|user| user["username"].as_str().unwrap().to_owned())
+    list.json::<UserList>()
+        .users
+        .into_iter()
+        .filter(|user| user.active && user.roles.iter().any(|role| role == "admin"))
+        .map(|user| user.username)
         .collect()
 }
 
@@ -176,10 +174,13 @@ async fn two_admins_removing_each_other_at_once_leave_one_admin() {
         password: crate::helpers::ADMIN_PASSWORD.to_owned(),
         token: server.admin_token().await,
     };
-    survivor.id = server.me(&survivor.token).await.body["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    survivor.id = server
+        .me(&survivor.token)
+        .await
+        .json::<MeResponse>()
+        .user
+        .id
+        .to_string();
 
     let mut guard_refusals = 0;
     for round in 0..ROUNDS {
@@ -291,10 +292,10 @@ async fn operators_grant_and_revoke_roles_and_recover_a_database_without_admins(
     let server = cli(&["serve"]).env("TESSERA_LISTEN", "127.0.0.1:0").serve();
     let login = server.login("alice", "alice-password").await;
     assert_eq!(login.status, StatusCode::OK, "{login:?}");
-    let token = login.body["access_token"].as_str().unwrap();
+    let token = login.json::<TokenResponse>().access_token;
     let users = reqwest::Client::new()
         .get(format!("{}/api/users", server.base))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -308,7 +309,7 @@ async fn operators_grant_and_revoke_roles_and_recover_a_database_without_admins(
         Some("error: the change would leave no active user with the admin role"),
         "{stderr}"
     );
-    assert_eq!(server.me(token).await.status, StatusCode::OK);
+    assert_eq!(server.me(&token).await.status, StatusCode::OK);
 
     // With bob granted the role, alice's can be revoked.
     let (code, _, stderr) = cli(&["user", "grant", "bob", "admin"]).output();

@@ -1,7 +1,7 @@
 //! The login rules: one generic failure, throttling, and the hot path's cache.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use tessera_api::{ErrorCode, MeResponse, TokenResponse, UpdateUserBody};
 
 use crate::helpers::{ADMIN_PASSWORD, TestEnv, assert_token_refused};
 
@@ -12,14 +12,15 @@ async fn login_returns_a_bearer_token_that_me_accepts() {
     let login = server.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(login.status, StatusCode::OK, "{login:?}");
     assert_eq!(login.header("cache-control"), Some("no-store"));
-    assert_eq!(login.body["token_type"], "Bearer");
-    assert_eq!(login.body["user"]["username"], "admin");
-    assert_eq!(login.body["user"]["roles"], json!(["admin"]));
-    let token = login.body["access_token"].as_str().unwrap();
-    let me = server.me(token).await;
+    let tokens: TokenResponse = login.json();
+    assert_eq!(tokens.token_type, "Bearer");
+    assert_eq!(tokens.user.username, "admin");
+    assert_eq!(tokens.user.roles, ["admin"]);
+    let me = server.me(&tokens.access_token).await;
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.body["user"]["id"], login.body["user"]["id"]);
-    assert_eq!(me.body["token"]["expires_at"], login.body["expires_at"]);
+    let me_body: MeResponse = me.json();
+    assert_eq!(me_body.user.id, tokens.user.id);
+    assert_eq!(me_body.token.expires_at, tokens.expires_at);
     // Per-user answers stay out of shared caches, and browsers do not sniff types.
     assert_eq!(me.header("cache-control"), Some("no-store"));
     assert_eq!(me.header("x-content-type-options"), Some("nosniff"));
@@ -41,13 +42,16 @@ async fn unknown_user_wrong_password_and_inactive_user_look_the_same() {
     let server = env.spawn(&[]).await;
     let admin = server.admin_token().await;
     let id = server.create_user(&admin, "carol", "carol-password").await;
-    server
-        .patch_json(
-            &format!("/api/users/{id}"),
-            Some(&admin),
-            &json!({ "active": false }),
-        )
-        .await;
+    let deactivate = UpdateUserBody {
+        active: Some(false),
+        ..UpdateUserBody::default()
+    };
+    let carol = server
+        .api()
+        .update_user(&admin, id.parse().unwrap(), &deactivate)
+        .await
+        .unwrap();
+    assert!(!carol.active);
 
     let unknown = server.login("nobody", "whatever-password").await;
     let wrong = server.login("admin", "wrong-password").await;
@@ -60,7 +64,7 @@ async fn unknown_user_wrong_password_and_inactive_user_look_the_same() {
             unknown.header("content-length")
         );
     }
-    assert_eq!(unknown.body["error"], "invalid_credentials");
+    assert_eq!(unknown.code(), ErrorCode::InvalidCredentials);
 }
 
 #[tokio::test]
@@ -81,6 +85,7 @@ async fn failed_logins_are_throttled_per_account_and_unknown_names_alike() {
         }
         let refused = server.login(name, "bad-password").await;
         assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{name}");
+        assert_eq!(refused.code(), ErrorCode::TooManyRequests, "{name}");
         assert_eq!(refused.header("retry-after"), Some("600"));
     }
     // Even the right password waits for the window: the throttle is checked first.
@@ -148,6 +153,7 @@ async fn failed_logins_are_throttled_per_client_across_usernames() {
     }
     let refused = server.login("someone-else", "bad-password").await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.code(), ErrorCode::TooManyRequests);
     assert_eq!(refused.header("retry-after"), Some("900"));
 }
 

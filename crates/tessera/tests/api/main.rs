@@ -13,6 +13,7 @@ mod binary;
 mod browser;
 mod browser_security;
 mod cli;
+mod client;
 mod cluster;
 mod connections;
 mod cors;

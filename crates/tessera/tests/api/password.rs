@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tessera_api::{ErrorCode, PasswordBody, RefusalReason, SessionList};
 
 use crate::helpers::{
     Answer, Grant, TestEnv, TestServer, assert_refresh_refused, assert_token_refused,
@@ -18,7 +19,11 @@ async fn change(server: &TestServer, token: Option<&str>, body: &Value) -> Answe
 
 /// A change from `current` to `new`.
 fn body(current: &str, new: &str) -> Value {
-    json!({ "current_password": current, "new_password": new })
+    serde_json::to_value(PasswordBody {
+        current_password: current.to_owned(),
+        new_password: new.to_owned(),
+    })
+    .unwrap()
 }
 
 /// Creates alice (password [`OLD`]) and bob, as the admin.
@@ -61,16 +66,16 @@ async fn changing_the_own_password_ends_the_other_sessions_and_keeps_this_one() 
     // Every other session of alice is over: its access token and its refresh token.
     let refused = server.me(&laptop.access).await;
     assert_token_refused(&refused);
-    assert_eq!(refused.body["reason"], "session_ended");
+    assert_eq!(refused.error().reason, Some(RefusalReason::SessionEnded));
     assert_refresh_refused(&server.refresh(&laptop.refresh).await);
     assert_refresh_refused(&server.refresh_with_cookie(&browser).await);
 
     // This one goes on: its access token works and it still refreshes.
     assert_eq!(server.me(&here.access).await.status, StatusCode::OK);
     let sessions = server.get("/api/auth/sessions", Some(&here.access)).await;
-    let sessions = sessions.body["sessions"].as_array().unwrap().clone();
+    let sessions = sessions.json::<SessionList>().sessions;
     assert_eq!(sessions.len(), 1, "{sessions:?}");
-    assert_eq!(sessions[0]["id"], here.session_id.as_str());
+    assert_eq!(sessions[0].id.to_string(), here.session_id);
     let refreshed = Grant::from(&server.refresh(&here.refresh).await);
     assert_eq!(refreshed.session_id, here.session_id);
     assert_eq!(server.me(&refreshed.access).await.status, StatusCode::OK);
@@ -101,11 +106,9 @@ async fn a_wrong_current_password_is_refused_and_throttled_like_a_failed_login()
     for _ in 0..3 {
         let refused = change(&server, Some(&alice.access), &body("a-guess-at-it", NEW)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{refused:?}");
-        assert_eq!(refused.body["error"], "wrong_password");
-        assert_eq!(
-            refused.body["message"],
-            "the current password is not correct"
-        );
+        let error = refused.error();
+        assert_eq!(error.error, ErrorCode::WrongPassword);
+        assert_eq!(error.message, "the current password is not correct");
     }
     // A stolen access token guesses no faster than the login form: the fourth try, even
     // with the right password, waits for the window, and so does a login.
@@ -115,6 +118,7 @@ async fn a_wrong_current_password_is_refused_and_throttled_like_a_failed_login()
         StatusCode::TOO_MANY_REQUESTS,
         "{throttled:?}"
     );
+    assert_eq!(throttled.code(), ErrorCode::TooManyRequests);
     assert_eq!(throttled.header("retry-after"), Some("600"));
     assert_eq!(
         server.login("alice", OLD).await.status,
@@ -166,9 +170,10 @@ async fn a_new_password_outside_the_policy_is_400_and_changes_nothing() {
             let refused = change(&server, Some(&alice.access), &body(current, new)).await;
             // As at user creation: a value outside the policy is a bad request.
             assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
-            assert_eq!(refused.body["error"], "invalid_request");
+            let error = refused.error();
+            assert_eq!(error.error, ErrorCode::InvalidRequest);
             assert_eq!(
-                refused.body["message"],
+                error.message,
                 "`new_password`: password must be 8 to 1024 characters"
             );
         }
@@ -184,13 +189,9 @@ async fn a_new_password_outside_the_policy_is_400_and_changes_nothing() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "{missing:?}"
     );
-    assert!(
-        missing.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("new_password"),
-        "{missing:?}"
-    );
+    let error = missing.error();
+    assert_eq!(error.error, ErrorCode::InvalidBody);
+    assert!(error.message.contains("new_password"), "{missing:?}");
     assert_eq!(server.me(&other.access).await.status, StatusCode::OK);
     assert_eq!(server.login("alice", OLD).await.status, StatusCode::OK);
 }
@@ -202,7 +203,7 @@ async fn a_password_change_needs_a_valid_access_token() {
     alice_and_bob(&server).await;
     let missing = change(&server, None, &body(OLD, NEW)).await;
     assert_eq!(missing.status, StatusCode::UNAUTHORIZED, "{missing:?}");
-    assert_eq!(missing.body["error"], "missing_token");
+    assert_eq!(missing.code(), ErrorCode::MissingToken);
     assert_eq!(
         missing.header("www-authenticate"),
         Some("Bearer realm=\"tessera\"")

@@ -4,6 +4,10 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
+use tessera_api::{
+    ErrorCode, LoginBody, SessionList, SessionsEnded, Timestamp, TokenResponse, UpdateUserBody,
+};
+use uuid::Uuid;
 
 use crate::helpers::{
     ADMIN_PASSWORD, Answer, Grant, START, TestEnv, TestServer, assert_refresh_refused,
@@ -67,8 +71,9 @@ async fn refresh_returns_a_new_pair_and_the_old_refresh_token_stops_working() {
     assert_ne!(second.refresh, first.refresh);
     assert_eq!(second.session_id, first.session_id, "same session");
     assert_eq!(answer.header("cache-control"), Some("no-store"));
-    assert_eq!(answer.body["token_type"], "Bearer");
-    assert_eq!(answer.body["expires_in"], 300);
+    let tokens: TokenResponse = answer.json();
+    assert_eq!(tokens.token_type, "Bearer");
+    assert_eq!(tokens.expires_in, 300);
     assert_ok(&server.me(&second.access).await);
 
     // Past the grace window the rotated token is refused (and, being reuse, ends the
@@ -167,7 +172,7 @@ async fn concurrent_refreshes_of_one_token_share_one_successor() {
     let sessions = server
         .get("/api/auth/sessions", Some(&grants[0].access))
         .await;
-    assert_eq!(sessions.body["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(sessions.json::<SessionList>().sessions.len(), 1);
     env.clock.advance(60);
     assert_ok(&server.refresh(successor).await);
 }
@@ -203,7 +208,7 @@ async fn logout_all_ends_every_session_of_the_user() {
         .post_empty("/api/auth/logout-all", &phone.access)
         .await;
     assert_ok(&answer);
-    assert_eq!(answer.body["sessions_ended"], 2);
+    assert_eq!(answer.json::<SessionsEnded>().sessions_ended, 2);
     for grant in [&laptop, &phone] {
         assert_session_ended(&server, grant).await;
     }
@@ -216,37 +221,51 @@ async fn password_change_role_change_and_deactivation_end_sessions() {
     let env = TestEnv::new();
     let server = env.spawn(SHORT).await;
     let admin = admin_grant(&server).await;
-    let id = server
+    let id: Uuid = server
         .create_user(&admin.access, "heidi", "heidi-password")
-        .await;
-    let path = format!("/api/users/{id}");
+        .await
+        .parse()
+        .unwrap();
+    let api = server.api();
+    let auditor = || UpdateUserBody {
+        roles: Some(vec!["auditor".to_owned()]),
+        ..UpdateUserBody::default()
+    };
     let mut password = "heidi-password";
     for (change, next_password) in [
         (
-            json!({ "password": "heidi-password-2" }),
+            UpdateUserBody {
+                password: Some("heidi-password-2".to_owned()),
+                ..UpdateUserBody::default()
+            },
             "heidi-password-2",
         ),
-        (json!({ "roles": ["auditor"] }), "heidi-password-2"),
-        (json!({ "active": false }), "heidi-password-2"),
+        (auditor(), "heidi-password-2"),
+        (
+            UpdateUserBody {
+                active: Some(false),
+                ..UpdateUserBody::default()
+            },
+            "heidi-password-2",
+        ),
     ] {
         let grant = server.grant("heidi", password).await;
         assert_ok(&server.me(&grant.access).await);
-        let changed = server.patch_json(&path, Some(&admin.access), &change).await;
-        assert_ok(&changed);
+        api.update_user(&admin.access, id, &change).await.unwrap();
         // Reactivate so that only the session, not the inactive flag, can refuse the tokens.
-        let reactivated = server
-            .patch_json(&path, Some(&admin.access), &json!({ "active": true }))
-            .await;
-        assert_ok(&reactivated);
+        let reactivate = UpdateUserBody {
+            active: Some(true),
+            ..UpdateUserBody::default()
+        };
+        let reactivated = api.update_user(&admin.access, id, &reactivate).await;
+        assert!(reactivated.unwrap().active);
         assert_session_ended(&server, &grant).await;
         password = next_password;
     }
     // A change that is none of these (the same roles again) ends nothing.
     let grant = server.grant("heidi", password).await;
-    let same = server
-        .patch_json(&path, Some(&admin.access), &json!({ "roles": ["auditor"] }))
-        .await;
-    assert_ok(&same);
+    let same = api.update_user(&admin.access, id, &auditor()).await;
+    assert_eq!(same.unwrap().roles, ["auditor"]);
     assert_ok(&server.me(&grant.access).await);
     // The administrator's own session was never touched.
     assert_ok(&server.me(&admin.access).await);
@@ -283,8 +302,8 @@ async fn refreshing_keeps_a_session_alive_until_its_absolute_end() {
         grant = Grant::from(&answer);
         let deadline = (env.clock_now() + 600).min(login + 1800);
         assert_eq!(
-            answer.body["refresh_expires_at"],
-            tessera::clock::rfc3339(deadline)
+            answer.json::<TokenResponse>().refresh_expires_at,
+            Timestamp(deadline)
         );
     }
     assert_ok(&server.me(&grant.access).await);
@@ -302,6 +321,15 @@ fn has_refresh_token_member(answer: &Answer) -> bool {
         .contains_key("refresh_token")
 }
 
+/// The admin's login asking for the refresh token in the cookie.
+fn cookie_login() -> LoginBody {
+    LoginBody {
+        username: "admin".to_owned(),
+        password: ADMIN_PASSWORD.to_owned(),
+        refresh_cookie: true,
+    }
+}
+
 /// In cookie mode page scripts cannot read the refresh token: the body has no
 /// `refresh_token` member, and the HttpOnly cookie carries it.
 #[tokio::test]
@@ -313,7 +341,9 @@ async fn a_cookie_login_keeps_the_refresh_token_out_of_the_body() {
         .await;
     assert_ok(&login);
     assert!(!has_refresh_token_member(&login), "{login:?}");
-    assert!(login.body["access_token"].is_string(), "{login:?}");
+    let tokens: TokenResponse = login.json();
+    assert!(!tokens.access_token.is_empty(), "{login:?}");
+    assert_eq!(tokens.refresh_token, None);
     let (cookie, header) = set_cookie(&login);
     assert_eq!(cookie.len(), 43);
     assert_eq!(
@@ -348,15 +378,15 @@ async fn body_tokens_are_answered_in_the_body_without_a_cookie() {
         let login = server.login_with("admin", ADMIN_PASSWORD, &extra).await;
         assert_ok(&login);
         assert!(login.header("set-cookie").is_none(), "{login:?}");
-        let refresh = login.body["refresh_token"].as_str().unwrap();
+        let refresh = login.json::<TokenResponse>().refresh_token.unwrap();
         assert_eq!(refresh.len(), 43, "{login:?}");
 
-        let by_body = server.refresh(refresh).await;
+        let by_body = server.refresh(&refresh).await;
         assert_ok(&by_body);
         assert!(by_body.header("set-cookie").is_none(), "{by_body:?}");
-        let next = by_body.body["refresh_token"].as_str().unwrap();
+        let next = by_body.json::<TokenResponse>().refresh_token.unwrap();
         assert_ne!(next, refresh);
-        assert_ok(&server.refresh(next).await);
+        assert_ok(&server.refresh(&next).await);
     }
     // A session started with the cookie can go on in the body, and is answered there.
     let login = server
@@ -366,7 +396,8 @@ async fn body_tokens_are_answered_in_the_body_without_a_cookie() {
     let by_body = server.refresh(&cookie).await;
     assert_ok(&by_body);
     assert!(by_body.header("set-cookie").is_none(), "{by_body:?}");
-    assert!(by_body.body["refresh_token"].is_string(), "{by_body:?}");
+    let tokens: TokenResponse = by_body.json();
+    assert!(tokens.refresh_token.is_some(), "{by_body:?}");
 }
 
 #[tokio::test]
@@ -385,8 +416,8 @@ async fn the_cookie_flow_sets_rotates_and_clears_an_httponly_cookie() {
     assert!(!has_refresh_token_member(&refreshed), "{refreshed:?}");
     let (next_cookie, _) = set_cookie(&refreshed);
     assert_ne!(next_cookie, cookie);
-    let access = refreshed.body["access_token"].as_str().unwrap();
-    assert_ok(&server.me(access).await);
+    let access = refreshed.json::<TokenResponse>().access_token;
+    assert_ok(&server.me(&access).await);
 
     // A refused cookie is cleared: the first one, spent, past the grace window.
     env.clock.advance(11);
@@ -402,8 +433,8 @@ async fn the_cookie_flow_sets_rotates_and_clears_an_httponly_cookie() {
     let refreshed = server.refresh_with_cookie(&cookie).await;
     assert_ok(&refreshed);
     let (cookie, _) = set_cookie(&refreshed);
-    let access = refreshed.body["access_token"].as_str().unwrap();
-    let logout = server.post_empty("/api/auth/logout", access).await;
+    let access = refreshed.json::<TokenResponse>().access_token;
+    let logout = server.post_empty("/api/auth/logout", &access).await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT, "{logout:?}");
     assert_eq!(
         logout.header("set-cookie"),
@@ -419,7 +450,7 @@ async fn the_cookie_is_secure_when_the_server_is_not_on_loopback() {
     let port = server.base.rsplit(':').next().unwrap().to_owned();
     let answer = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/api/auth/login"))
-        .json(&json!({ "username": "admin", "password": ADMIN_PASSWORD, "refresh_cookie": true }))
+        .json(&cookie_login())
         .send()
         .await
         .unwrap();
@@ -435,7 +466,7 @@ async fn the_cookie_is_secure_when_the_server_is_not_on_loopback() {
 #[tokio::test]
 async fn a_trusted_proxy_reporting_https_makes_the_cookie_secure() {
     let env = TestEnv::new();
-    let body = json!({ "username": "admin", "password": ADMIN_PASSWORD, "refresh_cookie": true });
+    let body = cookie_login();
     let cookie_header = |server: &TestServer, proto: Option<&'static str>| {
         let mut request = server
             .client
@@ -500,26 +531,17 @@ async fn token_responses_carry_the_server_time_and_deadlines() {
     let env = TestEnv::new();
     let server = env.spawn(SHORT).await;
     let login = server.login("admin", ADMIN_PASSWORD).await;
-    assert_eq!(login.body["server_time"], tessera::clock::rfc3339(START));
-    assert_eq!(
-        login.body["expires_at"],
-        tessera::clock::rfc3339(START + 300)
-    );
-    assert_eq!(
-        login.body["refresh_expires_at"],
-        tessera::clock::rfc3339(START + 600)
-    );
+    let tokens: TokenResponse = login.json();
+    assert_eq!(tokens.server_time, Timestamp(START));
+    assert_eq!(tokens.expires_at, Timestamp(START + 300));
+    assert_eq!(tokens.refresh_expires_at, Timestamp(START + 600));
+    // On the wire, RFC 3339 text.
+    assert_eq!(login.body["server_time"], "2027-01-15T08:00:00Z");
     env.clock.advance(100);
-    let refresh_token = login.body["refresh_token"].as_str().unwrap();
-    let refreshed = server.refresh(refresh_token).await;
-    assert_eq!(
-        refreshed.body["server_time"],
-        tessera::clock::rfc3339(START + 100)
-    );
-    assert_eq!(
-        refreshed.body["expires_at"],
-        tessera::clock::rfc3339(START + 400)
-    );
+    let refresh_token = tokens.refresh_token.unwrap();
+    let refreshed: TokenResponse = server.refresh(&refresh_token).await.json();
+    assert_eq!(refreshed.server_time, Timestamp(START + 100));
+    assert_eq!(refreshed.expires_at, Timestamp(START + 400));
 }
 
 #[tokio::test]
@@ -534,32 +556,35 @@ async fn users_list_and_end_their_own_sessions_only() {
     let desktop = Grant::from(&desktop);
     let phone = server.grant("ivan", "ivan-password").await;
 
-    let listed = server.get("/api/auth/sessions", Some(&phone.access)).await;
-    assert_ok(&listed);
-    let sessions = listed.body["sessions"].as_array().unwrap().clone();
+    let api = server.api();
+    let sessions = api.sessions(&phone.access).await.unwrap().sessions;
     assert_eq!(sessions.len(), 2);
-    let current: Vec<&serde_json::Value> =
-        sessions.iter().filter(|s| s["current"] == true).collect();
+    let current: Vec<_> = sessions.iter().filter(|s| s.current).collect();
     assert_eq!(current.len(), 1);
-    assert_eq!(current[0]["id"], phone.session_id.as_str());
+    assert_eq!(current[0].id.to_string(), phone.session_id);
     let other = sessions
         .iter()
-        .find(|s| s["id"] == desktop.session_id.as_str())
+        .find(|s| s.id.to_string() == desktop.session_id)
         .unwrap();
-    assert_eq!(other["user_agent"], "tessera-tests/1.0");
-    assert_eq!(other["client_ip"], "127.0.0.1");
+    assert_eq!(other.user_agent, "tessera-tests/1.0");
+    assert_eq!(other.client_ip, "127.0.0.1");
 
     // Nobody can end another user's session through their own list.
     let foreign = end_own_session(&server, &phone.access, &admin.session_id).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert_eq!(foreign.code(), ErrorCode::NotFound);
     assert_ok(&server.me(&admin.access).await);
 
-    let ended = end_own_session(&server, &phone.access, &desktop.session_id).await;
-    assert_eq!(ended.status, StatusCode::NO_CONTENT);
+    let desktop_id: Uuid = desktop.session_id.parse().unwrap();
+    api.end_session(&phone.access, desktop_id).await.unwrap();
     assert_token_refused(&server.me(&desktop.access).await);
     assert_ok(&server.me(&phone.access).await);
-    let again = end_own_session(&server, &phone.access, &desktop.session_id).await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let again = api
+        .end_session(&phone.access, desktop_id)
+        .await
+        .unwrap_err();
+    assert_eq!(again.status(), Some(StatusCode::NOT_FOUND));
+    assert_eq!(again.code(), Some(&ErrorCode::NotFound));
 }
 
 #[tokio::test]
@@ -575,11 +600,10 @@ async fn administrators_list_and_end_anyones_sessions() {
 
     let path = format!("/api/users/{id}/sessions");
     let listed = server.get(&path, Some(&admin.access)).await;
-    assert_eq!(listed.body["sessions"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        server.get(&path, Some(&one.access)).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(listed.json::<SessionList>().sessions.len(), 2);
+    let forbidden = server.get(&path, Some(&one.access)).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(forbidden.code(), ErrorCode::Forbidden);
 
     let ended = server
         .delete(&format!("{path}/{}", one.session_id), Some(&admin.access))
@@ -590,7 +614,7 @@ async fn administrators_list_and_end_anyones_sessions() {
 
     let all = server.delete(&path, Some(&admin.access)).await;
     assert_ok(&all);
-    assert_eq!(all.body["sessions_ended"], 1);
+    assert_eq!(all.json::<SessionsEnded>().sessions_ended, 1);
     assert_session_ended(&server, &two).await;
 
     let missing = server
@@ -600,6 +624,7 @@ async fn administrators_list_and_end_anyones_sessions() {
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.code(), ErrorCode::NotFound);
 }
 
 #[tokio::test]
@@ -635,30 +660,29 @@ async fn bad_refresh_requests_get_clean_4xx() {
         .post_raw("/api/auth/refresh", "application/json", Vec::new())
         .await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST, "{none:?}");
+    assert_eq!(none.code(), ErrorCode::InvalidRequest);
     // A misspelt member leaves the body without a token: the same 400, naming the member.
     let misspelt = server
         .post_json("/api/auth/refresh", None, &json!({ "refresh": 1 }))
         .await;
     assert_eq!(misspelt.status, StatusCode::BAD_REQUEST);
     assert_eq!(misspelt.body, none.body);
-    assert!(
-        none.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("refresh_token")
-    );
+    assert!(none.error().message.contains("refresh_token"));
     let shape = server
         .post_json("/api/auth/refresh", None, &json!({ "refresh_token": 1 }))
         .await;
     assert_eq!(shape.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(shape.code(), ErrorCode::InvalidBody);
     let text = server
         .post_raw("/api/auth/refresh", "text/plain", b"token".to_vec())
         .await;
     assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(text.code(), ErrorCode::UnsupportedMediaType);
     let huge = server
         .post_raw("/api/auth/refresh", "application/json", vec![b' '; 1 << 20])
         .await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(huge.code(), ErrorCode::PayloadTooLarge);
     // None of that touched the session.
     assert_ok(&server.refresh(&grant.refresh).await);
 }
