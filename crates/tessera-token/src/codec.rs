@@ -1,8 +1,9 @@
-//! [`TokenCodec`]: issue and strictly verify HS256 access tokens under fixed [`TokenRules`].
+//! [`TokenCodec`]: issue and strictly verify access tokens with a [`KeySet`] under fixed
+//! [`TokenRules`].
 //!
-//! Issuing signs with aws-lc-rs directly rather than through `jsonwebtoken`: `jsonwebtoken`'s
-//! `Header` serializes `typ` before `alg` and cannot produce exactly `{"alg":"HS256","typ":"at+jwt"}`,
-//! and one prepared HMAC key (inside [`SigningKey`]) then serves both signing and verifying.
+//! Issuing signs with the set's signing key through aws-lc-rs directly rather than through
+//! `jsonwebtoken`: `jsonwebtoken`'s `Header` serializes `typ` before `alg` and cannot produce
+//! exactly `{"alg":…,"typ":"at+jwt","kid":…}`, whose precomputed encoding is the verify fast path.
 //!
 //! Invariant: `now` is always a parameter; nothing here reads the clock or does I/O.
 
@@ -13,9 +14,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::claims::{self, AccessClaims};
-use crate::jws::{self, ACCESS_TOKEN_HEADER_B64};
+use crate::jws::{self, Keys};
 use crate::recent::RecentTokens;
-use crate::{IssueError, MAX_TOKEN_BYTES, RulesError, SigningKey, VerifyError};
+use crate::{IssueError, KeySet, MAX_TOKEN_BYTES, RulesError, VerifyError};
 
 /// The largest clock leeway [`TokenCodec::new`] accepts (RFC 8725 asks for a small one).
 pub const MAX_LEEWAY_SECONDS: u64 = 60;
@@ -64,21 +65,23 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-/// Issues and verifies access tokens with one key under one set of rules.
+/// Issues and verifies access tokens with one key set under one set of rules.
 ///
-/// `Debug` shows the rules and the key's algorithm and length, never key material or tokens.
+/// `Debug` shows the rules and the keys' algorithms and kids, never key material or tokens.
 /// Clones share the cache of [`TokenCodec::verify_cached`].
 #[derive(Clone, Debug)]
 pub struct TokenCodec {
-    key: SigningKey,
+    keys: KeySet,
     rules: TokenRules,
     recent: Arc<RecentTokens>,
 }
 
 impl TokenCodec {
     /// Builds a codec; refuses an empty issuer or audience and a leeway above
-    /// [`MAX_LEEWAY_SECONDS`].
-    pub fn new(key: SigningKey, rules: TokenRules) -> Result<Self, RulesError> {
+    /// [`MAX_LEEWAY_SECONDS`]. `keys` is a [`KeySet`], or a single
+    /// [`SigningKey`](crate::SigningKey) (a set of one).
+    pub fn new(keys: impl Into<KeySet>, rules: TokenRules) -> Result<Self, RulesError> {
+        let keys = keys.into();
         if rules.issuer.is_empty() {
             return Err(RulesError::EmptyIssuer);
         }
@@ -92,10 +95,15 @@ impl TokenCodec {
             });
         }
         Ok(Self {
-            key,
+            keys,
             rules,
             recent: Arc::new(RecentTokens::new()),
         })
+    }
+
+    /// The keys this codec signs with and verifies against.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
     }
 
     /// The rules this codec issues and verifies under.
@@ -104,13 +112,16 @@ impl TokenCodec {
     }
 
     /// Issues a token for `subject` (user `sub`, session `sid`) valid from `now`
-    /// (`iat = nbf = now`) until `now + lifetime_seconds`, with a `jti` of 128 random bits.
+    /// (`iat = nbf = now`) until `now + lifetime_seconds`, with a `jti` of 128 random bits, signed
+    /// by the set's signing key under `{"alg":…,"typ":"at+jwt","kid":…}`. A verify-only set is
+    /// [`IssueError::NoSigningKey`].
     pub fn issue(
         &self,
         subject: Subject<'_>,
         now: i64,
         lifetime_seconds: i64,
     ) -> Result<IssuedToken, IssueError> {
+        let key = self.keys.signing().ok_or(IssueError::NoSigningKey)?;
         if subject.id.is_empty() {
             return Err(IssueError::EmptySubject);
         }
@@ -136,7 +147,7 @@ impl TokenCodec {
             roles: subject.roles.to_vec(),
         };
         let payload = serde_json::to_vec(&claims).map_err(|_| IssueError::Encoding)?;
-        let token = jws::sign_compact(&self.key, ACCESS_TOKEN_HEADER_B64, &payload);
+        let token = jws::sign_compact(key, &payload)?;
         if token.len() > MAX_TOKEN_BYTES {
             return Err(IssueError::TooLarge {
                 len: token.len(),
@@ -146,11 +157,12 @@ impl TokenCodec {
         Ok(IssuedToken { token, claims })
     }
 
-    /// Verifies `token` at `now`: the signature layer ([`crate::verify_signature`]), then
-    /// `typ: at+jwt`, then the claims. Any failure is a rejection.
+    /// Verifies `token` at `now`: the signature layer (as [`crate::verify_signature`], with the
+    /// key chosen by the header's `kid` among the set's keys and the algorithm pinned to that
+    /// key), then `typ: at+jwt`, then the claims. Any failure is a rejection.
     pub fn verify(&self, token: &str, now: i64) -> Result<AccessClaims, VerifyError> {
         let mut buffer = jws::PayloadBuffer::new();
-        let (header, payload) = jws::verify_compact(&self.key, token, &mut buffer)?;
+        let (header, payload) = jws::verify_compact(Keys::Set(&self.keys), token, &mut buffer)?;
         header.check_access_token_type()?;
         claims::check_claims(&payload, &self.rules, now)
     }

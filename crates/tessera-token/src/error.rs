@@ -6,12 +6,62 @@
 
 use std::fmt;
 
-/// Why a signing key was refused.
+/// Why a key (or key set) was refused, or a key operation failed. Messages never contain key
+/// material; a `kid` may appear (it is public).
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum KeyError {
     /// The key has no bytes at all.
     #[error("signing key is empty")]
     Empty,
+    /// An algorithm name that is not one of the supported JWS names.
+    #[error("unknown algorithm; expected one of HS256, EdDSA, ES256, RS256 (exact spelling)")]
+    UnknownAlgorithm,
+    /// A `kid` that is empty, too long, or has characters outside visible ASCII (or `"`, `\\`).
+    #[error("key id must be 1 to 128 visible ASCII characters other than '\"' and '\\'")]
+    InvalidKid,
+    /// The operation needs an asymmetric key (generation, PKCS#8, sealing) but got HS256.
+    #[error("HS256 keys are secrets: they are configured, not generated, exported or sealed")]
+    Symmetric,
+    /// aws-lc-rs could not generate a key pair.
+    #[error("key generation failed")]
+    Generation,
+    /// The operating system's random number generator failed.
+    #[error("random number generator failed while creating a key")]
+    Randomness,
+    /// The bytes are not a valid key of this algorithm.
+    #[error("not a valid {0} key")]
+    InvalidKey(crate::Algorithm),
+    /// A PEM file could not be used; the message says why.
+    #[error("PEM private key refused: {0}")]
+    Pem(&'static str),
+    /// An RSA modulus outside 2048..=8192 bits.
+    #[error("RSA key of {bits} bits refused: 2048 to 8192 bits are accepted")]
+    RsaSize {
+        /// The modulus size found.
+        bits: usize,
+    },
+    /// An RSA public exponent other than 65537.
+    #[error("RSA public exponent refused: only 65537 is accepted")]
+    RsaExponent,
+    /// aws-lc-rs could not serialize a private key it holds.
+    #[error("private key could not be serialized")]
+    Serialization,
+    /// aws-lc-rs failed to sign.
+    #[error("signing failed")]
+    Signing,
+    /// Two keys in one set share a `kid`.
+    #[error("duplicate key id {kid:?} in the key set")]
+    DuplicateKid {
+        /// The repeated kid.
+        kid: String,
+    },
+    /// The key-encryption secret is shorter than 32 bytes.
+    #[error("key encryption secret must be at least 32 bytes")]
+    KekTooShort,
+    /// A sealed private key could not be opened: wrong key-encryption secret, wrong kid or
+    /// algorithm, truncated or tampered bytes, unknown version. One error, no detail.
+    #[error("sealed private key could not be opened")]
+    Unsealable,
 }
 
 /// Why a set of [`TokenRules`](crate::TokenRules) was refused.
@@ -66,6 +116,12 @@ pub enum IssueError {
         /// The largest size allowed.
         max: usize,
     },
+    /// The codec's key set has no signing key (a verify-only set).
+    #[error("no signing key: this key set only verifies")]
+    NoSigningKey,
+    /// The signing key failed to sign.
+    #[error("token could not be signed")]
+    Signing,
     /// A throwaway token did not survive sign + verify; the crypto backend is misconfigured.
     #[error("token self-test failed: {0}")]
     SelfTest(&'static str),
@@ -96,9 +152,14 @@ pub enum VerifyError {
     /// The token is not a compact JWS with strict base64url segments and a JSON object header.
     #[error("malformed token: {0}")]
     Malformed(&'static str),
-    /// The header's `alg` is anything but `HS256`.
-    #[error("token algorithm is not the configured HS256")]
+    /// The header's `alg` is not a supported algorithm, or not the algorithm of the key its `kid`
+    /// selects.
+    #[error("token algorithm is not the algorithm of its key")]
     UnsupportedAlgorithm,
+    /// The header's `kid` names no key of the set, or the token has no `kid` and the set has no
+    /// HS256 signing key to take it (only tokens from before kids existed lack one).
+    #[error("token key id names no known key")]
+    UnknownKey,
     /// The header has a member outside the allow-list; the payload is the member's name when it
     /// is a registered one, `"unlisted member"` otherwise (names chosen by a client are never
     /// echoed).
@@ -143,6 +204,7 @@ impl VerifyError {
             Self::TooLarge => "too_large",
             Self::Malformed(_) => "malformed",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnknownKey => "unknown_key",
             Self::ForbiddenHeader(_) => "forbidden_header",
             Self::UnknownCrit => "unknown_crit",
             Self::WrongTokenType => "wrong_token_type",
@@ -218,6 +280,7 @@ mod tests {
             (VerifyError::TooLarge, "too_large"),
             (VerifyError::Malformed("x"), "malformed"),
             (VerifyError::UnsupportedAlgorithm, "unsupported_algorithm"),
+            (VerifyError::UnknownKey, "unknown_key"),
             (VerifyError::ForbiddenHeader("jwk"), "forbidden_header"),
             (VerifyError::UnknownCrit, "unknown_crit"),
             (VerifyError::WrongTokenType, "wrong_token_type"),

@@ -7,7 +7,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use tessera_token::{
-    AccessClaims, SigningKey, Subject, TokenCodec, TokenRules, VerifyError, verify_signature,
+    AccessClaims, Algorithm, JwkError, KeySet, SigningKey, Subject, TokenCodec, TokenRules,
+    VerifyError, VerifyingKey, parse_jwk_set, verify_signature,
 };
 
 const WYCHEPROOF: &str = concat!(
@@ -77,6 +78,173 @@ fn wycheproof_hs256_vectors() {
     assert_eq!(exercised, 36, "the HS256 groups of the vector file changed");
 }
 
+/// One public JWK read through [`parse_jwk_set`]; a missing `kid` (our parser requires one) is
+/// filled in, nothing else is changed.
+fn jwk_key(jwk: &Value) -> Result<VerifyingKey, JwkError> {
+    let mut jwk = jwk.clone();
+    if jwk.get("kid").is_none() {
+        jwk["kid"] = "wycheproof".into();
+    }
+    let set = serde_json::json!({ "keys": [jwk] });
+    parse_jwk_set(set.to_string().as_bytes()).map(|mut keys| keys.remove(0))
+}
+
+/// Valid JWS vectors we refuse on purpose, with why (asserted refused, not skipped).
+const REFUSED_BY_DESIGN: &[(u64, &str)] = &[(
+    259,
+    "an empty payload: an access token always carries claims, so an empty segment is malformed",
+)];
+
+#[test]
+fn wycheproof_es256_and_rs256_vectors() {
+    let text = std::fs::read_to_string(WYCHEPROOF)
+        .unwrap_or_else(|error| panic!("cannot read {WYCHEPROOF}: {error}"));
+    let vectors: Value = serde_json::from_str(&text).unwrap();
+    let mut exercised = std::collections::BTreeMap::<&str, (usize, usize)>::new();
+    let mut skipped_groups = std::collections::BTreeMap::<String, usize>::new();
+    let mut mismatches = Vec::new();
+    let (mut refused_by_design, mut refused_keys) = (0, 0);
+    for group in vectors["testGroups"].as_array().unwrap() {
+        let Some(public) = group.get("public") else {
+            *skipped_groups
+                .entry("no public key".to_owned())
+                .or_default() += 1;
+            continue;
+        };
+        let Some(alg) = public["alg"].as_str() else {
+            // Keys marked for encryption (`use: enc`, `key_ops: [encrypt]`) and without `alg`:
+            // even with the `alg` their `kty` implies, our JWK parser refuses them.
+            let mut with_alg = public.clone();
+            with_alg["alg"] = if public["kty"] == "RSA" {
+                "RS256"
+            } else {
+                "ES256"
+            }
+            .into();
+            let error = jwk_key(&with_alg).unwrap_err();
+            assert!(
+                error.to_string().contains("use is not")
+                    || error.to_string().contains("key_ops does not include"),
+                "{error}"
+            );
+            refused_keys += 1;
+            continue;
+        };
+        let alg = match alg {
+            "ES256" => "ES256",
+            "RS256" => "RS256",
+            other => {
+                *skipped_groups.entry(other.to_owned()).or_default() += 1;
+                continue;
+            }
+        };
+        let key = jwk_key(public)
+            .unwrap_or_else(|error| panic!("group {}: key refused: {error}", group["comment"]));
+        assert_eq!(key.algorithm().as_str(), alg);
+        for test in group["tests"].as_array().unwrap() {
+            let id: u64 = match &test["tcId"] {
+                Value::String(id) => id.parse().unwrap(),
+                other => other.as_u64().unwrap(),
+            };
+            if REFUSED_BY_DESIGN.iter().any(|(m, _)| *m == id) {
+                assert!(verify_signature(&key, test["jws"].as_str().unwrap()).is_err());
+                refused_by_design += 1;
+                continue;
+            }
+            let jws = match &test["jws"] {
+                Value::String(compact) => compact.clone(),
+                other => other.to_string(),
+            };
+            let expected_valid = match test["result"].as_str().unwrap() {
+                "valid" => true,
+                "invalid" => false,
+                other => panic!("tcId {id}: unexpected result {other}"),
+            };
+            let result = verify_signature(&key, &jws);
+            if result.is_ok() != expected_valid {
+                mismatches.push(format!("tcId {id} ({}): {result:?}", test["comment"]));
+            }
+            let entry = exercised.entry(alg).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(expected_valid);
+        }
+    }
+    println!(
+        "wycheproof: exercised (cases, valid) {exercised:?}; {refused_by_design} valid cases \
+         refused by design; {refused_keys} encryption keys refused; skipped groups \
+         {skipped_groups:?}"
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(refused_by_design, REFUSED_BY_DESIGN.len());
+    assert_eq!(refused_keys, 4);
+    assert_eq!(
+        exercised["ES256"],
+        (39, 2),
+        "the ES256 groups of the vector file changed"
+    );
+    assert_eq!(
+        exercised["RS256"],
+        (232, 7),
+        "the RS256 groups of the vector file changed"
+    );
+}
+
+const WYCHEPROOF_ED25519: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/wycheproof_ed25519_test.json"
+);
+
+fn hex(text: &str) -> Vec<u8> {
+    assert!(text.len().is_multiple_of(2), "odd hex {text}");
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Every case of Wycheproof's Ed25519 file through the EdDSA verifying key's raw check, keys
+/// read from each group's JWK by [`parse_jwk_set`] (with `alg: EdDSA` added: the file's JWKs have
+/// none) and checked against the group's raw public key.
+#[test]
+fn wycheproof_ed25519_vectors() {
+    let text = std::fs::read_to_string(WYCHEPROOF_ED25519)
+        .unwrap_or_else(|error| panic!("cannot read {WYCHEPROOF_ED25519}: {error}"));
+    let vectors: Value = serde_json::from_str(&text).unwrap();
+    let (mut exercised, mut valid) = (0, 0);
+    let mut mismatches = Vec::new();
+    for group in vectors["testGroups"].as_array().unwrap() {
+        let mut jwk = group["publicKeyJwk"].clone();
+        jwk["alg"] = "EdDSA".into();
+        let key = jwk_key(&jwk).unwrap();
+        assert_eq!(key.algorithm(), Algorithm::EdDsa);
+        let raw = hex(group["publicKey"]["pk"].as_str().unwrap());
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(key.to_jwk().unwrap()["x"].as_str().unwrap())
+                .unwrap(),
+            raw
+        );
+        for test in group["tests"].as_array().unwrap() {
+            let id = test["tcId"].as_u64().unwrap();
+            let expected_valid = match test["result"].as_str().unwrap() {
+                "valid" => true,
+                "invalid" => false,
+                other => panic!("tcId {id}: unexpected result {other}"),
+            };
+            let msg = hex(test["msg"].as_str().unwrap());
+            let sig = hex(test["sig"].as_str().unwrap());
+            if key.verify_raw(&msg, &sig) != expected_valid {
+                mismatches.push(format!("tcId {id} ({})", test["comment"]));
+            }
+            exercised += 1;
+            valid += usize::from(expected_valid);
+        }
+    }
+    println!("wycheproof: {exercised} Ed25519 cases exercised ({valid} valid)");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(exercised, 151, "the Ed25519 vector file changed");
+}
+
 fn rules() -> TokenRules {
     TokenRules {
         issuer: "https://tessera.test".into(),
@@ -124,6 +292,63 @@ fn jsonwebtoken_accepts_our_tokens() {
     assert_eq!(decoded.claims, issued.claims);
     assert_eq!(decoded.claims.sid, "session-42");
     assert_eq!(decoded.header.typ.as_deref(), Some("at+jwt"));
+}
+
+/// `jsonwebtoken`, reading our published JWK, accepts our EdDSA, ES256 and RS256 tokens; and
+/// we accept its EdDSA and ES256 tokens signed with our exported key under our kid.
+#[test]
+fn jsonwebtoken_agrees_on_asymmetric_tokens_and_jwks() {
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    let roles = vec!["admin".to_owned()];
+    let subject = Subject {
+        id: "42",
+        session_id: "session-42",
+        name: "Ada",
+        roles: &roles,
+    };
+    for (alg, theirs) in [
+        (Algorithm::EdDsa, jsonwebtoken::Algorithm::EdDSA),
+        (Algorithm::Es256, jsonwebtoken::Algorithm::ES256),
+        (Algorithm::Rs256, jsonwebtoken::Algorithm::RS256),
+    ] {
+        let key = SigningKey::generate(alg).unwrap();
+        let codec = TokenCodec::new(KeySet::from(key.clone()), rules()).unwrap();
+        let issued = codec.issue(subject, now, 600).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(key.verifying_key().to_jwk().unwrap()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(theirs);
+        validation.leeway = 0;
+        validation.validate_nbf = true;
+        validation.set_issuer(&["https://tessera.test"]);
+        validation.set_audience(&["tessera-api"]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        let decoded = jsonwebtoken::decode::<AccessClaims>(
+            &issued.token,
+            &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+            &validation,
+        )
+        .unwrap_or_else(|error| panic!("{alg}: {error}"));
+        assert_eq!(decoded.claims, issued.claims);
+        assert_eq!(decoded.header.kid.as_deref(), Some(key.kid()));
+
+        let der = key.to_pkcs8_der().unwrap();
+        let encoding = match alg {
+            Algorithm::EdDsa => jsonwebtoken::EncodingKey::from_ed_der(&der),
+            Algorithm::Es256 => jsonwebtoken::EncodingKey::from_ec_der(&der),
+            _ => continue,
+        };
+        let mut header = jsonwebtoken::Header::new(theirs);
+        header.typ = Some("at+jwt".to_owned());
+        header.kid = Some(key.kid().to_owned());
+        let token = jsonwebtoken::encode(&header, &issued.claims, &encoding).unwrap();
+        assert_eq!(codec.verify(&token, now).unwrap(), issued.claims, "{alg}");
+    }
 }
 
 /// We accept what `jsonwebtoken` signs with an access-token header (it puts `typ` before `alg`),
@@ -282,6 +507,10 @@ mod differential {
         (
             VerifyError::Malformed("header kid is not a string"),
             "kid: null is not an absent kid; it reads null as absent",
+        ),
+        (
+            VerifyError::UnknownKey,
+            "a kid must name one of the verifier's keys (key rotation); it leaves kid to the caller",
         ),
         (
             VerifyError::InvalidClaims("claims have a duplicate member"),
@@ -1086,6 +1315,10 @@ mod differential {
             (
                 witness(now, &with(r#""kid":null"#), &[], ""),
                 VerifyError::Malformed("header kid is not a string"),
+            ),
+            (
+                witness(now, &with(r#""kid":"key-1""#), &[], ""),
+                VerifyError::UnknownKey,
             ),
             (
                 witness(now, ok, &[], r#","x":1,"x":2"#),

@@ -23,8 +23,8 @@ fn baseline_tokens_are_accepted() {
             ),
         ),
         accept(
-            "opaque kid",
-            signed(header_with("kid", json!("k-1")), claims().to_string()),
+            "the key's own kid",
+            signed(header_with("kid", json!(key_kid())), claims().to_string()),
         ),
         accept(
             "members reordered and spaced",
@@ -92,6 +92,20 @@ fn tampering_and_wrong_keys_are_rejected() {
             forge(
                 b"some-other-key-0123456789abcdefg",
                 HEADER,
+                claims().to_string(),
+            ),
+            VerifyError::BadSignature,
+        ),
+        reject(
+            "unknown kid",
+            signed(header_with("kid", json!("k-1")), claims().to_string()),
+            VerifyError::UnknownKey,
+        ),
+        reject(
+            "our kid, another key's MAC",
+            forge(
+                b"some-other-key-0123456789abcdefg",
+                header_with("kid", json!(key_kid())),
                 claims().to_string(),
             ),
             VerifyError::BadSignature,

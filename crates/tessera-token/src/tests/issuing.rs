@@ -23,7 +23,11 @@ fn issued_tokens_have_the_documented_shape() {
     let issued = codec().issue(subject, NOW, 900).unwrap();
     let mut parts = issued.token.split('.');
     let header = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
-    assert_eq!(header, br#"{"alg":"HS256","typ":"at+jwt"}"#);
+    let kid = SigningKey::from_bytes(KEY).unwrap().kid().to_owned();
+    assert_eq!(
+        String::from_utf8(header).unwrap(),
+        format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#)
+    );
     let payload_bytes = URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
     let payload: Value = serde_json::from_slice(&payload_bytes).unwrap();
     assert_eq!(
@@ -94,11 +98,18 @@ fn issued_tokens_verify_until_exp_plus_leeway() {
             seconds_until: LEEWAY_I64 + 1
         })
     );
-    // Another key, or another codec with other rules, refuses it.
+    // Another key, or another codec with other rules, refuses it: the other key's kid differs,
+    // so the token names no key it has; with the kid removed, the MAC is what fails.
     let other_key =
         TokenCodec::new(SigningKey::from_bytes(b"another-key").unwrap(), rules()).unwrap();
     assert_eq!(
         other_key.verify(&issued.token, NOW),
+        Err(VerifyError::UnknownKey)
+    );
+    let (_, rest) = issued.token.split_once('.').unwrap();
+    let without_kid = format!("{}.{rest}", b64(HEADER));
+    assert_eq!(
+        other_key.verify(&without_kid, NOW),
         Err(VerifyError::BadSignature)
     );
     let mut other_rules = rules();
@@ -246,8 +257,9 @@ fn debug_output_contains_no_key_material() {
             );
         }
     }
-    assert_eq!(outputs[0], r#"SigningKey { alg: "HS256", len: 36 }"#);
-    assert!(outputs[2].contains(r#"SigningKey { alg: "HS256", len: 36 }"#));
+    let expected = format!(r#"SigningKey {{ alg: "HS256", kid: "{}" }}"#, key.kid());
+    assert_eq!(outputs[0], expected);
+    assert!(outputs[2].contains(&expected), "{}", outputs[2]);
     assert!(outputs[4].contains("<redacted>"));
 }
 

@@ -5,6 +5,7 @@
 mod hostile_encoding;
 mod hostile_headers;
 mod issuing;
+mod keys;
 mod recent;
 mod rfc7515_a1;
 mod support;

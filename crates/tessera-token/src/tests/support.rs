@@ -57,6 +57,11 @@ pub(crate) fn rules() -> TokenRules {
     }
 }
 
+/// The derived kid of [`KEY`].
+pub(crate) fn key_kid() -> String {
+    SigningKey::from_bytes(KEY).unwrap().kid().to_owned()
+}
+
 pub(crate) fn codec() -> TokenCodec {
     TokenCodec::new(SigningKey::from_bytes(KEY).unwrap(), rules()).unwrap()
 }
