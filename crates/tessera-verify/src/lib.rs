@@ -193,14 +193,42 @@ impl Verifier {
     /// characters are padded with `-` to 32, more are cut to the first 32 (characters, not
     /// bytes); empty or blank is refused. Tokens with and without a `kid` are accepted.
     pub fn shared_secret(secret: &str, rules: TokenRules) -> Result<Self, BuildError> {
-        let key = secret::padded_key(secret)?;
-        Self::shared_key(&key, rules)
+        Self::shared_secrets(secret, &[], rules)
+    }
+
+    /// [`Verifier::shared_secret`] that also accepts tokens signed with `previous` secrets
+    /// (tessera's `TESSERA_JWT_PREVIOUS_SECRETS`, each under the same rule), so tokens issued
+    /// before a secret rotation stay valid until they expire. Two secrets giving the same key
+    /// are refused.
+    pub fn shared_secrets(
+        secret: &str,
+        previous: &[&str],
+        rules: TokenRules,
+    ) -> Result<Self, BuildError> {
+        let signing = SigningKey::from_bytes(&secret::padded_key(secret)?)?;
+        let mut verifying = Vec::with_capacity(previous.len());
+        for old in previous {
+            verifying.push(SigningKey::from_bytes(&secret::padded_key(old)?)?.verifying_key());
+        }
+        let keys = KeySet::new(signing, verifying).map_err(|error| match error {
+            tessera_token::KeyError::DuplicateKid { .. } => {
+                BuildError::Secret(SecretError::Duplicate)
+            }
+            other => BuildError::Key(other),
+        })?;
+        Self::fixed(keys, rules)
     }
 
     /// Verifies HS256 tokens signed with exactly `key` (a tessera configured with
     /// `TESSERA_JWT_SECRET_POLICY=strict`: the secret's UTF-8 bytes, unchanged).
     pub fn shared_key(key: &[u8], rules: TokenRules) -> Result<Self, BuildError> {
-        let keys = KeySet::new(SigningKey::from_bytes(key)?, Vec::new())?;
+        Self::fixed(
+            KeySet::new(SigningKey::from_bytes(key)?, Vec::new())?,
+            rules,
+        )
+    }
+
+    fn fixed(keys: KeySet, rules: TokenRules) -> Result<Self, BuildError> {
         let codec = TokenCodec::new(keys, rules)?;
         Ok(Self {
             keys: Arc::new(Keys::Fixed(codec)),

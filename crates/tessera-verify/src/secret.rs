@@ -28,6 +28,10 @@ pub enum SecretError {
     /// The secret is only whitespace (tessera refuses it too).
     #[error("the shared secret must not be blank")]
     Blank,
+    /// Two of the secrets give the same key (after padding or cutting), like tessera's refusal
+    /// of a previous secret equal to the current one.
+    #[error("two of the shared secrets give the same key")]
+    Duplicate,
 }
 
 /// The key bytes tessera signs with when configured with `secret` under the `pad` policy.

@@ -96,6 +96,32 @@ async fn long_and_multibyte_secrets_follow_tessera_rule() {
     assert!(shared(long).verify(&token(&codec, T0)).await.is_err());
 }
 
+#[tokio::test]
+async fn previous_secrets_keep_older_tokens_valid() {
+    let old = tessera_codec("the-old-secret", SecretPolicy::Pad);
+    let current = tessera_codec("the-current-secret", SecretPolicy::Pad);
+    let other = tessera_codec("a-third-secret", SecretPolicy::Pad);
+    let verifier = Verifier::shared_secrets("the-current-secret", &["the-old-secret"], rules())
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(T0)));
+    assert!(verifier.verify(&token(&current, T0)).await.is_ok());
+    assert!(verifier.verify(&token(&old, T0)).await.is_ok());
+    assert!(verifier.verify(&token(&other, T0)).await.is_err());
+    // Without the previous secret the old tokens fail.
+    assert!(
+        shared("the-current-secret")
+            .verify(&token(&old, T0))
+            .await
+            .is_err()
+    );
+    // "abc" pads to the key "abc-" pads to: the same key twice is refused.
+    let error = Verifier::shared_secrets("abc", &["abc-"], rules()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "two of the shared secrets give the same key"
+    );
+}
+
 #[test]
 fn empty_or_blank_secrets_are_refused_and_debug_hides_the_secret() {
     for secret in ["", "   "] {
