@@ -15,7 +15,7 @@
 //! - **Stale if error**: a failed fetch (network, timeout, status, oversized or invalid body, an
 //!   empty set) is logged and the previous keys are kept; the next attempt waits
 //!   `min_refetch_interval`. Until a first fetch succeeds, verifying answers
-//!   [`Rejection::Unavailable`](crate::Rejection::Unavailable).
+//!   [`Rejection::Unavailable`].
 //! - **Bounds**: the body is read up to [`MAX_JWKS_BYTES`] and the whole fetch is limited to
 //!   [`FETCH_TIMEOUT`]; redirects are not followed by the default HTTP client.
 //!

@@ -5,153 +5,16 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use tessera_token::{Algorithm, KeySet, SigningKey, Subject, TokenCodec, TokenRules, jwk_set};
+use axum::http::StatusCode;
+use common::{Answer, Issuer, T0, Tessera, reason, rules, set_of};
+use tessera_token::{Algorithm, KeySet, TokenCodec, TokenRules, jwk_set};
 use tessera_verify::{FetchError, JwksOptions, MAX_JWKS_BYTES, ManualClock, Rejection, Verifier};
 use tokio::sync::Semaphore;
-
-/// 2026-12-01T00:00:00Z.
-const T0: i64 = 1_796_083_200;
-
-fn rules() -> TokenRules {
-    TokenRules {
-        issuer: "tessera".into(),
-        audience: "tessera".into(),
-        leeway_seconds: 0,
-    }
-}
-
-/// What the fake tessera answers on its JWKS route.
-#[derive(Clone)]
-enum Answer {
-    /// 200 with this body and, when given, this `Cache-Control`.
-    Body(String, Option<&'static str>),
-    /// This status, empty body.
-    Status(StatusCode),
-}
-
-/// The fake tessera: its answer, how many requests it served, and an optional gate that
-/// holds every answer until the test adds permits.
-struct Fake {
-    answer: Mutex<Answer>,
-    hits: AtomicUsize,
-    gate: Mutex<Option<Arc<Semaphore>>>,
-}
-
-struct Tessera {
-    fake: Arc<Fake>,
-    url: String,
-}
-
-impl Tessera {
-    async fn start(answer: Answer) -> Self {
-        let fake = Arc::new(Fake {
-            answer: Mutex::new(answer),
-            hits: AtomicUsize::new(0),
-            gate: Mutex::new(None),
-        });
-        let app = Router::new()
-            .route("/.well-known/jwks.json", get(jwks))
-            .with_state(Arc::clone(&fake));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!(
-            "http://{}/.well-known/jwks.json",
-            listener.local_addr().unwrap()
-        );
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { fake, url }
-    }
-
-    fn answer(&self, answer: Answer) {
-        *self.fake.answer.lock().unwrap() = answer;
-    }
-
-    fn hits(&self) -> usize {
-        self.fake.hits.load(Ordering::SeqCst)
-    }
-
-    /// A verifier of this tessera's key set on `clock`.
-    fn verifier(&self, clock: &Arc<ManualClock>) -> Verifier {
-        Verifier::jwks_with(&self.url, rules(), JwksOptions::default())
-            .unwrap()
-            .with_clock(clock.clone())
-    }
-}
-
-async fn jwks(State(fake): State<Arc<Fake>>) -> Response {
-    fake.hits.fetch_add(1, Ordering::SeqCst);
-    let gate = fake.gate.lock().unwrap().clone();
-    if let Some(gate) = gate {
-        gate.acquire().await.unwrap().forget();
-    }
-    let answer = fake.answer.lock().unwrap().clone();
-    match answer {
-        Answer::Body(body, cache_control) => {
-            let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-            if let Some(value) = cache_control {
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
-            }
-            response
-        }
-        Answer::Status(status) => status.into_response(),
-    }
-}
-
-/// A key of tessera's and the codec that issues tokens with it.
-struct Issuer {
-    key: SigningKey,
-    codec: TokenCodec,
-}
-
-impl Issuer {
-    fn new(alg: Algorithm) -> Self {
-        Self::with_rules(alg, rules())
-    }
-
-    fn with_rules(alg: Algorithm, rules: TokenRules) -> Self {
-        let key = SigningKey::generate(alg).unwrap();
-        let codec = TokenCodec::new(KeySet::new(key.clone(), Vec::new()).unwrap(), rules).unwrap();
-        Self { key, codec }
-    }
-
-    /// A token issued at `now`, valid for an hour.
-    fn token(&self, now: i64) -> String {
-        let roles = ["user".to_owned()];
-        let subject = Subject {
-            id: "user-1",
-            session_id: "session-1",
-            name: "Ada",
-            roles: &roles,
-        };
-        self.codec.issue(subject, now, 3600).unwrap().token
-    }
-}
-
-/// The JWKS body publishing these keys.
-fn set_of(keys: &[&Issuer]) -> Answer {
-    let keys: Vec<_> = keys
-        .iter()
-        .map(|issuer| issuer.key.verifying_key())
-        .collect();
-    Answer::Body(jwk_set(&keys).to_string(), None)
-}
-
-fn reason(result: Result<tessera_verify::Claims, Rejection>) -> &'static str {
-    match result {
-        Ok(claims) => panic!("accepted: {claims:?}"),
-        Err(rejection) => rejection.reason(),
-    }
-}
 
 #[tokio::test]
 async fn tokens_of_every_published_algorithm_are_accepted() {
@@ -526,4 +389,40 @@ async fn without_a_first_key_set_tokens_are_unavailable() {
     clock.set(T0 + 30);
     assert!(verifier.verify(&token).await.is_ok());
     assert_eq!(tessera.hits(), 2);
+}
+
+/// A server that answers 200 with a chunked body that never ends (no `Content-Length`).
+async fn endless_body_server() -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0_u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("400\r\n{}\r\n", " ".repeat(0x400));
+                // Until the client hangs up.
+                while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_at_the_size_cap() {
+    let url = endless_body_server().await;
+    let verifier = Verifier::jwks(&url, rules()).unwrap();
+    assert_eq!(verifier.refresh().await, Err(FetchError::TooLarge));
+    let issuer = Issuer::new(Algorithm::EdDsa);
+    assert_eq!(
+        reason(verifier.verify(&issuer.token(T0)).await),
+        "key_set_unavailable"
+    );
 }
