@@ -292,6 +292,43 @@ async fn keys_are_refreshed_after_max_age_and_not_before() {
     assert_eq!(tessera.hits(), 3);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_key_set_is_refreshed_once_while_requests_keep_flowing() {
+    let issuer = Issuer::new(Algorithm::EdDsa);
+    let tessera = Tessera::start(set_of(&[&issuer])).await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let verifier = tessera.verifier(&clock);
+    let token = issuer.token(T0);
+    assert!(verifier.verify(&token).await.is_ok());
+
+    clock.set(T0 + 300);
+    // The refresh is held at tessera: the other requests must not wait for it.
+    let gate = Arc::new(Semaphore::new(0));
+    *tessera.fake.gate.lock().unwrap() = Some(Arc::clone(&gate));
+    let refreshing = {
+        let (verifier, token) = (verifier.clone(), token.clone());
+        tokio::spawn(async move { verifier.verify(&token).await })
+    };
+    until_hits(&tessera, 2).await;
+    for _ in 0..100 {
+        assert!(
+            verifier.verify(&token).await.is_ok(),
+            "old keys in hand are used"
+        );
+    }
+    assert!(
+        !refreshing.is_finished(),
+        "the 100 requests were served while the refresh was still held"
+    );
+    assert_eq!(tessera.hits(), 2, "one refresh at a time");
+    gate.add_permits(1);
+    assert!(refreshing.await.unwrap().is_ok());
+    assert_eq!(tessera.hits(), 2);
+    clock.set(T0 + 599);
+    assert!(verifier.verify(&token).await.is_ok());
+    assert_eq!(tessera.hits(), 2, "fresh again for max-age");
+}
+
 #[tokio::test]
 async fn a_failed_fetch_keeps_the_previous_keys() {
     let issuer = Issuer::new(Algorithm::EdDsa);
