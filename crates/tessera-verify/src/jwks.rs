@@ -394,7 +394,7 @@ fn max_age_seconds(headers: &HeaderMap) -> i64 {
 }
 
 /// `url` without user name and password.
-fn redacted(url: &Url) -> String {
+pub(crate) fn redacted(url: &Url) -> String {
     let mut url = url.clone();
     // Both fail only for URLs that cannot have them, which then have none to hide.
     let _ = url.set_username("");

@@ -180,6 +180,13 @@ impl Verifier {
         }
         // The rules are checked now, not at the first fetch.
         check_rules(&rules)?;
+        if url.scheme() == "http" && !is_loopback(&url) {
+            tracing::warn!(
+                url = %jwks::redacted(&url),
+                "the JWKS URL is plain http: whoever can change the key set on the way can mint \
+                 tokens; use https unless the network is trusted"
+            );
+        }
         let cache = JwksCache::new(url, rules, options)
             .map_err(|error| BuildError::HttpClient(error.to_string()))?;
         Ok(Self {
@@ -289,6 +296,18 @@ impl fmt::Debug for Verifier {
     }
 }
 
+/// Whether `url` names this machine (plain http is then fine).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The same checks as [`TokenCodec::new`], without a key.
 fn check_rules(rules: &TokenRules) -> Result<(), tessera_token::RulesError> {
     use tessera_token::{MAX_LEEWAY_SECONDS, RulesError};
@@ -305,4 +324,26 @@ fn check_rules(rules: &TokenRules) -> Result<(), tessera_token::RulesError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for (url, loopback) in [
+            ("http://127.0.0.1:8080/jwks", true),
+            ("http://127.8.9.10/jwks", true),
+            ("http://[::1]:8080/jwks", true),
+            ("http://LocalHost/jwks", true),
+            ("http://10.0.0.5/jwks", false),
+            ("http://auth.example/jwks", false),
+            ("http://localhost.example/jwks", false),
+        ] {
+            let parsed = reqwest::Url::parse(url).unwrap();
+            assert_eq!(is_loopback(&parsed), loopback, "{url}");
+        }
+    }
 }
