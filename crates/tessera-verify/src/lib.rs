@@ -16,10 +16,12 @@
 //!   by tessera's pad/cut rule (see [`Verifier::shared_secret`]).
 //!
 //! For HTTP services, [`VerifyLayer`] (tower) refuses requests without a valid
-//! `Authorization: Bearer` token — `401` with `WWW-Authenticate: Bearer error="invalid_token"`
-//! and `{"error":"invalid_token","reason":…}`, or `503` while no key set could be fetched — and
-//! puts the [`Claims`] into the request's extensions; the axum extractor [`Authenticated`] takes
-//! them from there, or verifies itself with the [`Verifier`] in the router's state.
+//! `Authorization: Bearer` token — a refused token is `401` with
+//! `WWW-Authenticate: Bearer error="invalid_token"` and `{"error":"invalid_token","reason":…}`,
+//! a missing one `401` with `WWW-Authenticate: Bearer` and `{"error":"missing_token",…}` (as
+//! tessera answers both), and `503` while no key set could be fetched — and puts the [`Claims`]
+//! into the request's extensions; the axum extractor [`Authenticated`] takes them from there, or
+//! verifies itself with the [`Verifier`] in the router's state.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
