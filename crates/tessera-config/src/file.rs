@@ -33,6 +33,8 @@ pub enum FileValue {
     Integer(i128),
     /// A JSON `true` or `false` (accepted for boolean settings).
     Boolean(bool),
+    /// A JSON array whose items are all strings (accepted for list settings).
+    TextList(Vec<String>),
     /// Anything else, described in words ("an array", "null", …).
     Other(&'static str),
 }
@@ -91,7 +93,17 @@ impl FileValue {
                 ),
             Value::Bool(value) => FileValue::Boolean(value),
             Value::Null => FileValue::Other("null"),
-            Value::Array(_) => FileValue::Other("an array"),
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(text) => Some(text),
+                    _ => None,
+                })
+                .collect::<Option<Vec<String>>>()
+                .map_or(
+                    FileValue::Other("an array holding values other than strings"),
+                    FileValue::TextList,
+                ),
             Value::Object(_) => FileValue::Other("an object"),
         }
     }
@@ -104,6 +116,7 @@ impl fmt::Debug for FileValue {
             FileValue::Text(text) => write!(f, "Text(<{} characters>)", text.chars().count()),
             FileValue::Integer(_) => f.write_str("Integer(<hidden>)"),
             FileValue::Boolean(_) => f.write_str("Boolean(<hidden>)"),
+            FileValue::TextList(items) => write!(f, "TextList(<{} items>)", items.len()),
             FileValue::Other(kind) => write!(f, "Other({kind})"),
         }
     }
@@ -189,7 +202,7 @@ mod tests {
                 FileValue::Other("a number with a fraction or an exponent"),
             ),
             ("TESSERA_B", FileValue::Other("null")),
-            ("TESSERA_C", FileValue::Other("an array")),
+            ("TESSERA_C", FileValue::TextList(Vec::new())),
             ("TESSERA_D", FileValue::Other("an object")),
             ("TESSERA_E", FileValue::Boolean(true)),
             ("TESSERA_LOG", FileValue::Text("info".into())),

@@ -52,8 +52,8 @@ pub use secret::{JwtSecret, SecretAdjustment, SecretError, SecretPolicy};
 pub use sources::{RawSources, SECRET_FILE_MAX_BYTES, SecretFile, env_vars, read_sources};
 pub use table::{
     DefaultValue, FILE_SUFFIX, FileName, INSTANCE_LEASE_MAX_SECONDS, INSTANCE_LEASE_MIN_SECONDS,
-    SETTINGS, Sensitivity, SettingSpec, Settings, ValueKind, file_names, find_file_setting,
-    find_setting, setting_names,
+    JwtAlgorithm, SETTINGS, Sensitivity, SettingSpec, Settings, ValueKind, file_names,
+    find_file_setting, find_setting, setting_names,
 };
 
 /// Where a setting's value came from.

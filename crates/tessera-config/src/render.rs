@@ -247,6 +247,10 @@ fn write_setting(out: &mut String, spec: &SettingSpec) {
             spec.example.to_owned()
         }
         ValueKind::Boolean if matches!(spec.example, "true" | "false") => spec.example.to_owned(),
+        ValueKind::List => {
+            let items: Vec<String> = spec.example.split(',').map(json_string).collect();
+            format!("[{}]", items.join(", "))
+        }
         ValueKind::Integer | ValueKind::Boolean | ValueKind::Text => json_string(spec.example),
     };
     let shell_value = shell_quoted(spec.example);

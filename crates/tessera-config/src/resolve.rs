@@ -16,7 +16,8 @@ use crate::error::{ConfigError, ConfigErrors, show_plain};
 use crate::file::FileValue;
 use crate::sources::{RawSources, SecretFile};
 use crate::table::{
-    DefaultValue, Draft, FileName, SETTINGS, SettingSpec, Settings, ValueKind, find_file_setting,
+    DefaultValue, Draft, FileName, Raw, SETTINGS, SettingSpec, Settings, ValueKind,
+    find_file_setting,
 };
 
 /// The outcome of resolution.
@@ -54,14 +55,22 @@ impl Resolved {
     /// which checks for it): the other commands never issue tokens, so they are not held to
     /// them.
     ///
-    /// The rule: on a PostgreSQL database, where several instances may share one database and
-    /// so must share one key, a JWT secret drawn at random at start is refused unless
-    /// `TESSERA_ALLOW_RANDOM_SECRET` accepts it. SQLite keeps the random secret (with its
-    /// warning).
+    /// The rules: an asymmetric `TESSERA_JWT_ALGORITHM` needs a private key, from
+    /// `TESSERA_JWT_PRIVATE_KEY_FILE` or generated and sealed with
+    /// `TESSERA_KEY_ENCRYPTION_SECRET`. With HS256, on a PostgreSQL database, where several
+    /// instances may share one database and so must share one key, a JWT secret drawn at
+    /// random at start is refused unless `TESSERA_ALLOW_RANDOM_SECRET` accepts it. SQLite
+    /// keeps the random secret (with its warning).
     pub fn check_serve(&self) -> Result<(), ConfigErrors> {
+        if let Some(error) = asymmetric_needs_a_key_source(&self.settings, &self.report) {
+            return Err(ConfigErrors::one(error));
+        }
         let secret = "TESSERA_JWT_SECRET";
         let generated = origin_of(&self.report, secret) == Some(Source::Generated);
+        // An asymmetric algorithm signs with a private key: the secret then only verifies old
+        // HS256 tokens, and a random one costs nothing at a restart.
         if !generated
+            || !self.settings.jwt_algorithm.is_symmetric()
             || self.settings.allow_random_secret
             || !crate::parse::is_postgres_url(&self.settings.database_url)
         {
@@ -140,31 +149,35 @@ pub fn resolve(sources: &RawSources) -> Result<Resolved, ConfigErrors> {
         }
     }
 
-    if errors.is_empty() {
-        errors.extend(account_failures_per_hour(&draft, &report));
-        errors.extend(refresh_idle_within_absolute(&draft, &report));
-        errors.extend(per_client_below_total(&draft, &report));
-        errors.extend(metrics_apart_from_api(&draft, &report));
-    }
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    if let Some(warning) = access_outlives_idle_sessions(&draft, &report) {
-        if let Some(entry) = report
-            .iter_mut()
-            .find(|entry| entry.name == "TESSERA_JWT_EXPIRATION_MINUTES")
-        {
+    // Every setting was resolved without error, so every slot is filled.
+    let settings = draft.finish().map_err(|name| {
+        ConfigErrors::one(ConfigError::about(
+            name,
+            None,
+            format!("{name} was not resolved (a bug in tessera-config)"),
+        ))
+    })?;
+    errors.extend(account_failures_per_hour(&settings, &report));
+    errors.extend(refresh_idle_within_absolute(&settings, &report));
+    errors.extend(per_client_below_total(&settings, &report));
+    errors.extend(metrics_apart_from_api(&settings, &report));
+    errors.extend(key_file_needs_asymmetric(&settings, &report));
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let joined = access_outlives_idle_sessions(&settings, &report)
+        .map(|warning| ("TESSERA_JWT_EXPIRATION_MINUTES", warning))
+        .into_iter()
+        .chain(unused_key_settings(&settings, &report));
+    for (name, warning) in joined.collect::<Vec<_>>() {
+        if let Some(entry) = report.iter_mut().find(|entry| entry.name == name) {
             entry.warnings.push(warning.clone());
         }
         warnings.push(warning);
     }
-    let settings = draft.finish().ok_or_else(|| {
-        ConfigErrors::one(ConfigError::about(
-            "TESSERA_JWT_SECRET",
-            None,
-            "TESSERA_JWT_SECRET was not resolved (a bug in tessera-config)".to_owned(),
-        ))
-    })?;
     Ok(Resolved {
         settings,
         report,
@@ -177,9 +190,9 @@ pub const MAX_ACCOUNT_FAILURES_PER_HOUR: u64 = 100;
 
 /// The per-account limit and its window together must not allow more than
 /// [`MAX_ACCOUNT_FAILURES_PER_HOUR`] failures an hour.
-fn account_failures_per_hour(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let failures = u64::from(draft.login_max_account_failures);
-    let window = u64::from(draft.login_failure_window_seconds).max(1);
+fn account_failures_per_hour(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    let failures = u64::from(settings.login_max_account_failures);
+    let window = u64::from(settings.login_failure_window_seconds).max(1);
     let per_hour = (failures * 3600).div_ceil(window);
     if per_hour <= MAX_ACCOUNT_FAILURES_PER_HOUR {
         return None;
@@ -198,9 +211,12 @@ fn account_failures_per_hour(draft: &Draft, report: &[SettingReport]) -> Option<
 
 /// A session's idle timeout must be at most its absolute lifetime: a longer one could never end a
 /// session, and suggests the two were mixed up.
-fn refresh_idle_within_absolute(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let idle = draft.refresh_idle_minutes;
-    let absolute = draft.refresh_absolute_minutes;
+fn refresh_idle_within_absolute(
+    settings: &Settings,
+    report: &[SettingReport],
+) -> Option<ConfigError> {
+    let idle = settings.refresh_idle_minutes;
+    let absolute = settings.refresh_absolute_minutes;
     if idle <= absolute {
         return None;
     }
@@ -218,9 +234,9 @@ fn refresh_idle_within_absolute(draft: &Draft, report: &[SettingReport]) -> Opti
 
 /// One client may not be allowed every connection: the per-client cap must be below the total.
 /// (A derived total is only known at start; the server halves the per-client cap there.)
-fn per_client_below_total(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let per_client = draft.max_connections_per_client;
-    let total = draft.max_connections?;
+fn per_client_below_total(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    let per_client = settings.max_connections_per_client;
+    let total = settings.max_connections?;
     if per_client < total {
         return None;
     }
@@ -238,9 +254,9 @@ fn per_client_below_total(draft: &Draft, report: &[SettingReport]) -> Option<Con
 
 /// The metrics listener needs an address of its own: the API's address cannot be bound twice.
 /// (Port 0 draws a different free port for each.)
-fn metrics_apart_from_api(draft: &Draft, report: &[SettingReport]) -> Option<ConfigError> {
-    let metrics = draft.metrics_listen.as_deref()?;
-    if metrics != draft.listen || metrics.ends_with(":0") {
+fn metrics_apart_from_api(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    let metrics = settings.metrics_listen.as_deref()?;
+    if metrics != settings.listen || metrics.ends_with(":0") {
         return None;
     }
     let name = "TESSERA_METRICS_LISTEN";
@@ -256,11 +272,113 @@ fn metrics_apart_from_api(draft: &Draft, report: &[SettingReport]) -> Option<Con
     ))
 }
 
+/// A private key file signs with an asymmetric algorithm only: with HS256 it would be ignored,
+/// and the operator surely meant it to sign.
+fn key_file_needs_asymmetric(settings: &Settings, report: &[SettingReport]) -> Option<ConfigError> {
+    settings.jwt_private_key_file.as_ref()?;
+    if !settings.jwt_algorithm.is_symmetric() {
+        return None;
+    }
+    let name = "TESSERA_JWT_PRIVATE_KEY_FILE";
+    let algorithm = "TESSERA_JWT_ALGORITHM";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name} (from {}) is set but {algorithm} is {} (from {}), which signs with \
+             TESSERA_JWT_SECRET and no private key: set {algorithm} to the key's algorithm \
+             (EdDSA, ES256 or RS256), or unset {name}",
+            source_text(report, name),
+            settings.jwt_algorithm,
+            source_text(report, algorithm),
+        ),
+    ))
+}
+
+/// An asymmetric algorithm needs a private key: a file managed outside tessera, or keys tessera
+/// generates and seals with the key-encryption secret.
+fn asymmetric_needs_a_key_source(
+    settings: &Settings,
+    report: &[SettingReport],
+) -> Option<ConfigError> {
+    let algorithm = settings.jwt_algorithm;
+    if algorithm.is_symmetric()
+        || settings.jwt_private_key_file.is_some()
+        || settings.key_encryption_secret.is_some()
+    {
+        return None;
+    }
+    let name = "TESSERA_JWT_ALGORITHM";
+    Some(ConfigError::about(
+        name,
+        origin_of(report, name),
+        format!(
+            "{name}={algorithm} (from {}) signs with a private key, but neither \
+             TESSERA_JWT_PRIVATE_KEY_FILE nor TESSERA_KEY_ENCRYPTION_SECRET is set: set \
+             TESSERA_KEY_ENCRYPTION_SECRET (32 or more random characters, the same on every \
+             instance) to let tessera generate, store and rotate keys, or set \
+             TESSERA_JWT_PRIVATE_KEY_FILE to a PEM private key managed outside tessera",
+            source_text(report, name),
+        ),
+    ))
+}
+
+/// Warnings, each with the setting it is about, for key settings that change nothing: the
+/// key-encryption secret and a rotation schedule with HS256 (no private key is generated), and a
+/// rotation schedule for a key file (tessera never replaces it).
+fn unused_key_settings(
+    settings: &Settings,
+    report: &[SettingReport],
+) -> Vec<(&'static str, String)> {
+    let algorithm = "TESSERA_JWT_ALGORITHM";
+    let mut warnings = Vec::new();
+    let mut unused = |name: &'static str, set: bool, why: String| {
+        if set {
+            warnings.push((
+                name,
+                format!(
+                    "{name} (from {}) is not used: {why}",
+                    source_text(report, name)
+                ),
+            ));
+        }
+    };
+    if settings.jwt_algorithm.is_symmetric() {
+        let why = format!(
+            "{algorithm} is {} (from {}), which signs with TESSERA_JWT_SECRET, so no private \
+             key is generated; set {algorithm} to EdDSA, ES256 or RS256 to use it",
+            settings.jwt_algorithm,
+            source_text(report, algorithm),
+        );
+        unused(
+            "TESSERA_KEY_ENCRYPTION_SECRET",
+            settings.key_encryption_secret.is_some(),
+            why.clone(),
+        );
+        unused(
+            "TESSERA_KEY_ROTATION_DAYS",
+            settings.key_rotation_days.is_some(),
+            why,
+        );
+    } else if settings.jwt_private_key_file.is_some() {
+        unused(
+            "TESSERA_KEY_ROTATION_DAYS",
+            settings.key_rotation_days.is_some(),
+            format!(
+                "the key of TESSERA_JWT_PRIVATE_KEY_FILE (from {}) is managed outside tessera, \
+                 which never replaces it; replace the file and restart to change it",
+                source_text(report, "TESSERA_JWT_PRIVATE_KEY_FILE"),
+            ),
+        );
+    }
+    warnings
+}
+
 /// A warning when access tokens live longer than an idle session: they are then cut off when
 /// the session ends rather than expiring on their own.
-fn access_outlives_idle_sessions(draft: &Draft, report: &[SettingReport]) -> Option<String> {
-    let access = draft.jwt_expiration_minutes;
-    let idle = draft.refresh_idle_minutes;
+fn access_outlives_idle_sessions(settings: &Settings, report: &[SettingReport]) -> Option<String> {
+    let access = settings.jwt_expiration_minutes;
+    let idle = settings.refresh_idle_minutes;
     if access <= idle {
         return None;
     }
@@ -290,7 +408,7 @@ struct Given {
     /// The name as given: the setting's name, an alias, or one of them with `_FILE`.
     name: &'static str,
     /// The value (for `NAME_FILE`, the file's content).
-    value: String,
+    value: Raw,
     /// The path given as `NAME_FILE`, when the value was read from it.
     file: Option<String>,
 }
@@ -299,7 +417,7 @@ impl Given {
     /// How the value is shown in messages: hidden as the setting hides it, after the path of
     /// the file holding it.
     fn shown(&self, spec: &SettingSpec) -> String {
-        let value = spec.display_value(&self.value);
+        let value = spec.display_raw(&self.value);
         match &self.file {
             Some(path) => format!("{} (holding {value})", show_plain(path)),
             None => value,
@@ -323,7 +441,7 @@ fn candidates(
             .filter_map(|(key, value)| {
                 spec_name(spec, key).map(|name| Given {
                     name,
-                    value: value.clone(),
+                    value: Raw::Text(value.clone()),
                     file: None,
                 })
             })
@@ -416,7 +534,7 @@ fn add_secret_files(
         match &file.content {
             Ok(content) => files.push(Given {
                 name,
-                value: content.as_str().to_owned(),
+                value: Raw::FileContent(content.as_str().to_owned()),
                 file: Some(file.path.clone()),
             }),
             Err(reason) if file.path.is_empty() => errors.push(ConfigError::about(
@@ -447,28 +565,33 @@ fn spec_name(spec: &'static SettingSpec, key: &str) -> Option<&'static str> {
     spec.names().find(|name| *name == key)
 }
 
-/// A config file value as text, checked against the setting's JSON types.
+/// A config file value as the setting takes it, checked against the setting's JSON types.
 fn file_text(
     spec: &SettingSpec,
     name: &str,
     value: &FileValue,
     origin: &Source,
-) -> Result<String, ConfigError> {
+) -> Result<Raw, ConfigError> {
     let expected = match spec.kind {
         ValueKind::Text => "expected a string",
         ValueKind::Integer => "expected a string or an integer",
         ValueKind::Boolean => "expected a string or a boolean (true or false)",
+        ValueKind::List => "expected a string or an array of strings",
     };
     let found = match value {
-        FileValue::Text(text) => return Ok(text.clone()),
+        FileValue::Text(text) => return Ok(Raw::Text(text.clone())),
         FileValue::Integer(number) if spec.kind == ValueKind::Integer => {
-            return Ok(number.to_string());
+            return Ok(Raw::Text(number.to_string()));
         }
         FileValue::Boolean(value) if spec.kind == ValueKind::Boolean => {
-            return Ok(value.to_string());
+            return Ok(Raw::Text(value.to_string()));
+        }
+        FileValue::TextList(items) if spec.kind == ValueKind::List => {
+            return Ok(Raw::Items(items.clone()));
         }
         FileValue::Integer(_) => "a number",
         FileValue::Boolean(_) => "true or false",
+        FileValue::TextList(_) => "an array",
         FileValue::Other(kind) => kind,
     };
     Err(ConfigError::about(
@@ -529,10 +652,10 @@ fn apply_given(
     draft: &mut Draft,
 ) -> Result<SettingReport, ConfigError> {
     let name = given.name;
-    let mut warnings = spec.apply(&given.value, draft).map_err(|reason| {
+    let mut warnings = spec.apply_raw(&given.value, draft).map_err(|reason| {
         ConfigError::invalid(name, &given.shown(spec), origin.clone(), &reason)
     })?;
-    let shown = spec.display_value(&given.value);
+    let shown = spec.display_raw(&given.value);
     // A file's path on the command line reveals nothing.
     if spec.is_secret() && origin == Source::CommandLine && given.file.is_none() {
         warnings.push(

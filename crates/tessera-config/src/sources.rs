@@ -178,6 +178,7 @@ fn read_secret_files(
                     FileValue::Text(path) => Ok(path.as_str()),
                     FileValue::Integer(_) => Err("a number".to_owned()),
                     FileValue::Boolean(_) => Err("true or false".to_owned()),
+                    FileValue::TextList(_) => Err("an array".to_owned()),
                     FileValue::Other(kind) => Err((*kind).to_owned()),
                 }
                 .map_err(|found| format!("expected a string (a path), found {found}"));

@@ -18,6 +18,8 @@ pub enum ChangeKind {
     User,
     /// A session was ended (its `revoked_at` set) or a not-ended session row was deleted.
     Session,
+    /// A signing key was inserted, changed or deleted: reload the key set.
+    Key,
 }
 
 impl ChangeKind {
@@ -26,6 +28,7 @@ impl ChangeKind {
         match self {
             Self::User => "user",
             Self::Session => "session",
+            Self::Key => "key",
         }
     }
 
@@ -34,8 +37,9 @@ impl ChangeKind {
         match stored {
             "user" => Ok(Self::User),
             "session" => Ok(Self::Session),
+            "key" => Ok(Self::Key),
             _ => Err(StoreError::Corrupt(format!(
-                "changes.kind of seq {seq} is neither 'user' nor 'session'"
+                "changes.kind of seq {seq} is not 'user', 'session' or 'key'"
             ))),
         }
     }
@@ -48,7 +52,7 @@ pub struct Change {
     /// never later finds a change with a smaller one).
     pub seq: i64,
     pub kind: ChangeKind,
-    /// The user's or the session's id.
+    /// The user's, the session's or the signing key's id.
     pub id: uuid::Uuid,
 }
 

@@ -2,7 +2,8 @@
 //! and PostgreSQL.
 //!
 //! This is the only crate that holds SQL. It keeps users, login sessions, the hashes of
-//! their refresh tokens and the recent failed logins the login throttle counts. Each database
+//! their refresh tokens, the recent failed logins the login throttle counts, the token
+//! signing keys (private halves sealed by the caller) and the introspection API clients. Each database
 //! backend is one implementation of [`Store`] in its own module ([`SqliteStore`],
 //! [`PostgresStore`]), both held to the same contract tests, with its migrations under
 //! `migrations/<backend>/`.
@@ -28,10 +29,16 @@
 //!   or a not-ended one deleted) appends to the change feed in the same transaction, by
 //!   triggers, so the CLI and raw SQL feed it too; refreshes, logins and failed logins do not.
 //!   Feed positions are handed out in commit order (see [`Store::changes_since`]).
+//! - Signing keys: a `kid` is unique, at most one key is `current` and at most one `next`,
+//!   enforced by the database (unique and partial unique indexes), so racing instances cannot
+//!   create two; every key write feeds a `key` change (see [`KeyState`]). A
+//!   sealed private key and an API client's secret hash never appear in `Debug` output.
 //! - Failed logins are kept per key only as long as a caller's window and limit can need
 //!   them: every recorded failure prunes, so the table stays bounded under a flood.
 
+mod api_clients;
 mod feed;
+mod keys;
 mod login_failures;
 mod postgres;
 mod session;
@@ -42,7 +49,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use api_clients::ApiClient;
 pub use feed::{Change, ChangeBatch, ChangeKind, ChangeListener, Heartbeat, Instance};
+pub use keys::{KeyState, NewKey, StoredKey};
 pub use login_failures::{FailureCount, FailureKey, LoginFailure, LoginFailures};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use session::{
@@ -198,6 +207,15 @@ pub enum StoreError {
     /// shortly may succeed, on a new connection.
     #[error("the database cannot be reached")]
     Unavailable(#[source] sqlx::Error),
+    /// The write clashes with what is stored (a duplicate, a second current or next key, a
+    /// key another writer changed first); nothing was written. The message names what
+    /// clashed, never a secret. Re-reading and deciding again may succeed.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The caller asked for something the store never does (a new key in a state it cannot
+    /// start in); nothing was written. Retrying the same request fails the same way.
+    #[error("invalid store request: {0}")]
+    Invalid(String),
     /// A query failed.
     #[error("database query failed")]
     Database(#[source] sqlx::Error),
@@ -382,7 +400,7 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// Changes after the cursor `after` (see [`ChangeBatch`]); at most `limit`. The rows and
     /// whether some were pruned (`missed`) are read in one snapshot, so they agree. A stored
-    /// `kind` other than `user` or `session` is [`StoreError::Corrupt`].
+    /// `kind` other than `user`, `session` or `key` is [`StoreError::Corrupt`].
     async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch, StoreError>;
 
     /// Records that instance `beat.id` is alive and has applied the feed up to `beat.applied`:
@@ -411,6 +429,56 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         limit: u32,
         stale_instance_ms: i64,
     ) -> Result<u64, StoreError>;
+
+    /// Every signing key, in every state, ordered by `created_at` (then `kid`).
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+
+    /// Inserts a key with `created_at = now` (and `activated_at = now` when it starts
+    /// current), under a new random id. [`StoreError::Conflict`] when its `kid` exists, when
+    /// it is `next` and a next key exists, or when it is `current` and a current key exists
+    /// (two instances starting at once: the loser re-reads the keys); of racing inserts
+    /// exactly one wins. A state other than next or current is [`StoreError::Invalid`].
+    async fn insert_key(&self, key: NewKey, now: i64) -> Result<StoredKey, StoreError>;
+
+    /// Atomically makes the next key `kid` current (`activated_at = now`) and retires the
+    /// former current key, if any (`retired_at = now`, `verify_until`). Refused with
+    /// [`StoreError::Conflict`], changing nothing, when `kid` does not exist or is not next,
+    /// or when the current key's kid is not `expected_current` (`None`: there must be no
+    /// current key): another writer rotated first. Of racing activations exactly one wins.
+    async fn activate_key(
+        &self,
+        kid: &str,
+        expected_current: Option<&str>,
+        now: i64,
+        verify_until: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Revokes the key `kid` whatever its state (`revoked_at = now`; a key already revoked
+    /// keeps its first `revoked_at` and nothing is written). `Ok(false)` when there is no
+    /// such kid. Revoking the current key is allowed: the caller decides what signs next.
+    async fn revoke_key(&self, kid: &str, now: i64) -> Result<bool, StoreError>;
+
+    /// Deletes the retired keys whose `verify_until < now` (one that verifies until `now`
+    /// is kept) and the revoked keys revoked more than `keep_revoked_secs` before `now`
+    /// (`revoked_at < now - keep_revoked_secs`); returns how many keys.
+    async fn remove_expired_keys(
+        &self,
+        now: i64,
+        keep_revoked_secs: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Stores an API client as given. [`StoreError::Conflict`] when its id or its name is
+    /// taken (names are compared exactly).
+    async fn create_api_client(&self, client: ApiClient) -> Result<ApiClient, StoreError>;
+
+    /// The client with this id (exact match).
+    async fn api_client(&self, id: &str) -> Result<Option<ApiClient>, StoreError>;
+
+    /// Every API client, ordered by name byte for byte.
+    async fn list_api_clients(&self) -> Result<Vec<ApiClient>, StoreError>;
+
+    /// `true` when a client with this id was deleted.
+    async fn delete_api_client(&self, id: &str) -> Result<bool, StoreError>;
 
     /// Wakes on new feed entries, where the backend can push them (PostgreSQL
     /// LISTEN/NOTIFY on its own connection, taken from the store's pool for as long as the

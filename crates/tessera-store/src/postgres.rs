@@ -3,8 +3,8 @@
 //! Owns every PostgreSQL statement and the embedded migrations in `migrations/postgres/`; the
 //! statements for sessions and refresh tokens live in the `sessions` submodule, those for the
 //! failed-login counters in `login_failures`, the change feed, its notifications and the
-//! heartbeats in `feed`, connecting, creating and migrating the database
-//! in `open`.
+//! heartbeats in `feed`, the signing keys in `keys`, the API clients in `api_clients`,
+//! connecting, creating and migrating the database in `open`.
 //!
 //! Invariants: all SQL is static text with `$n` placeholders; values are always bound (the
 //! one exception, `CREATE DATABASE`, quotes the name as an identifier). Transactions run at
@@ -15,7 +15,9 @@
 //! SQL moves them too. A lock held elsewhere past the lock timeout, a deadlock the server broke,
 //! or a pool with no free connection in time is [`StoreError::Busy`].
 
+mod api_clients;
 mod feed;
+mod keys;
 mod login_failures;
 mod open;
 mod sessions;
@@ -29,9 +31,9 @@ use sqlx::{PgConnection, Transaction};
 pub use open::PostgresOptions;
 
 use crate::{
-    ChangeBatch, ChangeListener, EndReason, FailureKey, Heartbeat, Instance, LoginFailure,
-    LoginFailures, NewSession, NewUser, Opened, RotateOutcome, Rotation, Session, SessionId, Store,
-    StoreError, User, UserId, UserPatch,
+    ApiClient, ChangeBatch, ChangeListener, EndReason, FailureKey, Heartbeat, Instance,
+    LoginFailure, LoginFailures, NewKey, NewSession, NewUser, Opened, RotateOutcome, Rotation,
+    Session, SessionId, Store, StoreError, StoredKey, User, UserId, UserPatch,
 };
 
 /// The unique constraint on `users.username` (PostgreSQL's default name for it).
@@ -510,6 +512,52 @@ impl Store for PostgresStore {
         stale_instance_ms: i64,
     ) -> Result<u64, StoreError> {
         feed::prune(&self.pool, before, limit, stale_instance_ms).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        keys::all(&self.pool).await
+    }
+
+    async fn insert_key(&self, key: NewKey, now: i64) -> Result<StoredKey, StoreError> {
+        keys::insert(&self.pool, key, now).await
+    }
+
+    async fn activate_key(
+        &self,
+        kid: &str,
+        expected_current: Option<&str>,
+        now: i64,
+        verify_until: i64,
+    ) -> Result<(), StoreError> {
+        keys::activate(&self.pool, kid, expected_current, now, verify_until).await
+    }
+
+    async fn revoke_key(&self, kid: &str, now: i64) -> Result<bool, StoreError> {
+        keys::revoke(&self.pool, kid, now).await
+    }
+
+    async fn remove_expired_keys(
+        &self,
+        now: i64,
+        keep_revoked_secs: i64,
+    ) -> Result<u64, StoreError> {
+        keys::remove_expired(&self.pool, now, keep_revoked_secs).await
+    }
+
+    async fn create_api_client(&self, client: ApiClient) -> Result<ApiClient, StoreError> {
+        api_clients::create(&self.pool, client).await
+    }
+
+    async fn api_client(&self, id: &str) -> Result<Option<ApiClient>, StoreError> {
+        api_clients::by_id(&self.pool, id).await
+    }
+
+    async fn list_api_clients(&self) -> Result<Vec<ApiClient>, StoreError> {
+        api_clients::list(&self.pool).await
+    }
+
+    async fn delete_api_client(&self, id: &str) -> Result<bool, StoreError> {
+        api_clients::delete(&self.pool, id).await
     }
 
     /// LISTEN on a connection of this store's pool, held until the listener is dropped

@@ -2,15 +2,18 @@
 //!
 //! Owns every SQLite statement and the embedded migrations in `migrations/sqlite/`; the
 //! statements for sessions and refresh tokens live in the `sessions` submodule, those for the
-//! failed-login counters in `login_failures`, the change feed and heartbeats in `feed`, opening the file in `open`, the probe, backup
-//! and close in `maintenance`.
+//! failed-login counters in `login_failures`, the change feed and heartbeats in `feed`, the
+//! signing keys in `keys`, the API clients in `api_clients`, opening the file in `open`, the
+//! probe, backup and close in `maintenance`.
 //!
 //! Invariants: all SQL is static text with `$n` placeholders; values are always bound. Every
 //! write of this process goes through the one writer connection, so writers here queue in
 //! order (a fair pool of one) instead of sleeping in SQLite's busy handler; reads use the
 //! other connections. A lock held elsewhere past the busy timeout is [`StoreError::Busy`].
 
+mod api_clients;
 mod feed;
+mod keys;
 mod login_failures;
 mod maintenance;
 mod open;
@@ -25,9 +28,9 @@ use sqlx::{Sqlite, Transaction};
 pub use open::{DEFAULT_BUSY_TIMEOUT, Opened, SqliteOptions};
 
 use crate::{
-    ChangeBatch, ChangeListener, EndReason, FailureKey, Heartbeat, Instance, LoginFailure,
-    LoginFailures, NewSession, NewUser, RotateOutcome, Rotation, Session, SessionId, Store,
-    StoreError, User, UserId, UserPatch,
+    ApiClient, ChangeBatch, ChangeListener, EndReason, FailureKey, Heartbeat, Instance,
+    LoginFailure, LoginFailures, NewKey, NewSession, NewUser, RotateOutcome, Rotation, Session,
+    SessionId, Store, StoreError, StoredKey, User, UserId, UserPatch,
 };
 
 /// SQLite's extended result code for a primary-key violation (`SQLITE_CONSTRAINT_PRIMARYKEY`).
@@ -442,6 +445,52 @@ impl Store for SqliteStore {
         stale_instance_ms: i64,
     ) -> Result<u64, StoreError> {
         feed::prune(self.writer(), before, limit, stale_instance_ms).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        keys::all(self.reader()).await
+    }
+
+    async fn insert_key(&self, key: NewKey, now: i64) -> Result<StoredKey, StoreError> {
+        keys::insert(self.writer(), key, now).await
+    }
+
+    async fn activate_key(
+        &self,
+        kid: &str,
+        expected_current: Option<&str>,
+        now: i64,
+        verify_until: i64,
+    ) -> Result<(), StoreError> {
+        keys::activate(self.writer(), kid, expected_current, now, verify_until).await
+    }
+
+    async fn revoke_key(&self, kid: &str, now: i64) -> Result<bool, StoreError> {
+        keys::revoke(self.writer(), kid, now).await
+    }
+
+    async fn remove_expired_keys(
+        &self,
+        now: i64,
+        keep_revoked_secs: i64,
+    ) -> Result<u64, StoreError> {
+        keys::remove_expired(self.writer(), now, keep_revoked_secs).await
+    }
+
+    async fn create_api_client(&self, client: ApiClient) -> Result<ApiClient, StoreError> {
+        api_clients::create(self.writer(), client).await
+    }
+
+    async fn api_client(&self, id: &str) -> Result<Option<ApiClient>, StoreError> {
+        api_clients::by_id(self.reader(), id).await
+    }
+
+    async fn list_api_clients(&self) -> Result<Vec<ApiClient>, StoreError> {
+        api_clients::list(self.reader()).await
+    }
+
+    async fn delete_api_client(&self, id: &str) -> Result<bool, StoreError> {
+        api_clients::delete(self.writer(), id).await
     }
 
     /// SQLite cannot push: the caller polls [`Store::changes_since`].

@@ -37,6 +37,10 @@ use throttle::*;
 mod pages;
 use pages::*;
 
+#[path = "contract/keys.rs"]
+mod keys;
+use keys::*;
+
 const T0: i64 = 1_700_000_000;
 
 fn hash_for(username: &str) -> String {
@@ -498,7 +502,30 @@ macro_rules! every_contract {
             contract_feed_ignores_logins_refreshes_failures_and_purges,
             contract_feed_pages_and_reports_what_was_pruned,
             contract_heartbeats_register_instances,
+            contract_key_lifecycle,
+            contract_key_inserted_current,
+            contract_key_revoke_from_each_state,
+            contract_key_conflicts,
+            contract_key_debug_hides_the_sealed_key,
+            contract_api_clients,
+            contract_api_client_debug_hides_the_hash,
         );
+
+        /// Two handles activate one next key at once, round after round: one winner.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_racing_activations_have_one_winner() {
+            let fixture = <$fixture>::new().await;
+            let second = fixture.second_handle().await;
+            crate::contract_racing_activations_have_one_winner(fixture.store(), &second).await;
+        }
+
+        /// Two handles insert a current key into an empty table at once: one winner.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn contract_racing_first_keys_have_one_winner() {
+            let fixture = <$fixture>::new().await;
+            let second = fixture.second_handle().await;
+            crate::contract_racing_first_keys_have_one_winner(fixture.store(), &second).await;
+        }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn contract_failures_are_shared_by_every_handle() {

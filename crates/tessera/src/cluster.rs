@@ -505,6 +505,9 @@ pub fn evict_from(
                         sessions.forget_user(change.id);
                     }
                     ChangeKind::Session => sessions.evict(change.id),
+                    // A signing key changed: nothing cached here names it (the key set's
+                    // reload is wired separately).
+                    ChangeKind::Key => {}
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 mod connection_cases;
 mod file_cases;
+mod key_cases;
 mod metrics_cases;
 mod render_cases;
 mod secret_cases;

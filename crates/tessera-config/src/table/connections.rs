@@ -5,13 +5,13 @@
 //! They are entries of the one settings table ([`super::SETTINGS`]), kept in their own file
 //! because they belong together; this module holds no rule of its own beyond each value's range.
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Entry, Parse, Sensitivity, ValueKind, default_value};
 use crate::parse;
 
 /// The most connections the settings may ask for.
 pub const MAX_CONNECTIONS_LIMIT: u32 = 1_000_000;
 
-pub(super) const HEADER_TIMEOUT: SettingSpec = SettingSpec {
+pub(super) const HEADER_TIMEOUT: Entry<u32> = Entry {
     name: "TESSERA_HEADER_TIMEOUT_SECONDS",
     aliases: &[],
     default: DefaultValue::Value("10"),
@@ -27,14 +27,11 @@ pub(super) const HEADER_TIMEOUT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "5",
-    apply: |raw, draft| {
-        draft.header_timeout_seconds = parse::integer(raw, 1, 300, "seconds")?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((parse::integer(raw, 1, 300, "seconds")?, Vec::new()))),
+    unset: default_value,
 };
 
-pub(super) const IDLE_TIMEOUT: SettingSpec = SettingSpec {
+pub(super) const IDLE_TIMEOUT: Entry<u32> = Entry {
     name: "TESSERA_IDLE_TIMEOUT_SECONDS",
     aliases: &[],
     default: DefaultValue::Value("75"),
@@ -50,14 +47,11 @@ pub(super) const IDLE_TIMEOUT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "30",
-    apply: |raw, draft| {
-        draft.idle_timeout_seconds = parse::integer(raw, 1, 3600, "seconds")?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((parse::integer(raw, 1, 3600, "seconds")?, Vec::new()))),
+    unset: default_value,
 };
 
-pub(super) const MAX_CONNECTIONS: SettingSpec = SettingSpec {
+pub(super) const MAX_CONNECTIONS: Entry<Option<u32>> = Entry {
     name: "TESSERA_MAX_CONNECTIONS",
     aliases: &[],
     default: DefaultValue::Unset,
@@ -75,19 +69,21 @@ pub(super) const MAX_CONNECTIONS: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "10000",
-    apply: |raw, draft| {
-        draft.max_connections = Some(parse::integer(
-            raw,
-            1,
-            MAX_CONNECTIONS_LIMIT,
-            "connections",
-        )?);
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| {
+        Ok((
+            Some(parse::integer(
+                raw,
+                1,
+                MAX_CONNECTIONS_LIMIT,
+                "connections",
+            )?),
+            Vec::new(),
+        ))
+    }),
+    unset: default_value,
 };
 
-pub(super) const MAX_CONNECTIONS_PER_CLIENT: SettingSpec = SettingSpec {
+pub(super) const MAX_CONNECTIONS_PER_CLIENT: Entry<u32> = Entry {
     name: "TESSERA_MAX_CONNECTIONS_PER_CLIENT",
     aliases: &[],
     default: DefaultValue::Value("64"),
@@ -108,15 +104,16 @@ pub(super) const MAX_CONNECTIONS_PER_CLIENT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "16",
-    apply: |raw, draft| {
-        draft.max_connections_per_client =
-            parse::integer(raw, 1, MAX_CONNECTIONS_LIMIT, "connections")?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| {
+        Ok((
+            parse::integer(raw, 1, MAX_CONNECTIONS_LIMIT, "connections")?,
+            Vec::new(),
+        ))
+    }),
+    unset: default_value,
 };
 
-pub(super) const SHUTDOWN_TIMEOUT: SettingSpec = SettingSpec {
+pub(super) const SHUTDOWN_TIMEOUT: Entry<u32> = Entry {
     name: "TESSERA_SHUTDOWN_TIMEOUT_SECONDS",
     aliases: &[],
     default: DefaultValue::Value("10"),
@@ -132,9 +129,6 @@ pub(super) const SHUTDOWN_TIMEOUT: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "30",
-    apply: |raw, draft| {
-        draft.shutdown_timeout_seconds = parse::integer(raw, 0, 300, "seconds")?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((parse::integer(raw, 0, 300, "seconds")?, Vec::new()))),
+    unset: default_value,
 };

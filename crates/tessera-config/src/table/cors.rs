@@ -5,9 +5,9 @@
 //! parser. Origins are exact (`scheme://host[:port]`, as browsers send them in `Origin`);
 //! a wildcard is refused because the API's answers carry credentials.
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Entry, Parse, Sensitivity, ValueKind, default_value};
 
-pub(super) const CORS_ORIGINS: SettingSpec = SettingSpec {
+pub(super) const CORS_ORIGINS: Entry<Vec<String>> = Entry {
     name: "TESSERA_CORS_ORIGINS",
     aliases: &[],
     default: DefaultValue::Unset,
@@ -32,11 +32,8 @@ pub(super) const CORS_ORIGINS: SettingSpec = SettingSpec {
     kind: ValueKind::Text,
     in_config_file: true,
     example: "https://app.example.com, http://localhost:5173",
-    apply: |raw, draft| {
-        draft.cors_origins = parse_origins(raw)?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((parse_origins(raw)?, Vec::new()))),
+    unset: default_value,
 };
 
 /// Parses a comma-separated list of origins (spaces allowed) into their exact forms as

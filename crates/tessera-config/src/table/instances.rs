@@ -6,7 +6,7 @@
 //! because they belong together. The rule that refuses a random secret on PostgreSQL sits with
 //! the other rules that join settings, in `resolve` ([`crate::Resolved::check_serve`]).
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Entry, Parse, Sensitivity, ValueKind, default_value};
 use crate::parse;
 
 /// The shortest instance lease, in seconds.
@@ -16,7 +16,7 @@ pub const INSTANCE_LEASE_MIN_SECONDS: u32 = 1;
 /// timeout.
 pub const INSTANCE_LEASE_MAX_SECONDS: u32 = 20;
 
-pub(super) const ALLOW_RANDOM_SECRET: SettingSpec = SettingSpec {
+pub(super) const ALLOW_RANDOM_SECRET: Entry<bool> = Entry {
     name: "TESSERA_ALLOW_RANDOM_SECRET",
     aliases: &[],
     default: DefaultValue::Value("false"),
@@ -33,14 +33,11 @@ pub(super) const ALLOW_RANDOM_SECRET: SettingSpec = SettingSpec {
     kind: ValueKind::Boolean,
     in_config_file: true,
     example: "true",
-    apply: |raw, draft| {
-        draft.allow_random_secret = parse::boolean(raw)?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((parse::boolean(raw)?, Vec::new()))),
+    unset: default_value,
 };
 
-pub(super) const INSTANCE_LEASE: SettingSpec = SettingSpec {
+pub(super) const INSTANCE_LEASE: Entry<u32> = Entry {
     name: "TESSERA_INSTANCE_LEASE_SECONDS",
     aliases: &[],
     default: DefaultValue::Value("5"),
@@ -61,19 +58,21 @@ pub(super) const INSTANCE_LEASE: SettingSpec = SettingSpec {
     kind: ValueKind::Integer,
     in_config_file: true,
     example: "10",
-    apply: |raw, draft| {
-        draft.instance_lease_seconds = parse::integer(
-            raw,
-            INSTANCE_LEASE_MIN_SECONDS,
-            INSTANCE_LEASE_MAX_SECONDS,
-            "seconds",
-        )?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| {
+        Ok((
+            parse::integer(
+                raw,
+                INSTANCE_LEASE_MIN_SECONDS,
+                INSTANCE_LEASE_MAX_SECONDS,
+                "seconds",
+            )?,
+            Vec::new(),
+        ))
+    }),
+    unset: default_value,
 };
 
-pub(super) const DATABASE_NOTIFICATIONS: SettingSpec = SettingSpec {
+pub(super) const DATABASE_NOTIFICATIONS: Entry<bool> = Entry {
     name: "TESSERA_DATABASE_NOTIFICATIONS",
     aliases: &[],
     default: DefaultValue::Value("true"),
@@ -89,11 +88,8 @@ pub(super) const DATABASE_NOTIFICATIONS: SettingSpec = SettingSpec {
     kind: ValueKind::Boolean,
     in_config_file: true,
     example: "false",
-    apply: |raw, draft| {
-        draft.database_notifications = parse::boolean(raw)?;
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((parse::boolean(raw)?, Vec::new()))),
+    unset: default_value,
 };
 
 #[cfg(test)]
@@ -106,7 +102,7 @@ mod tests {
         for (raw, expected) in [("1", 1), ("5", 5), ("20", 20)] {
             let mut draft = Draft::default();
             INSTANCE_LEASE.apply(raw, &mut draft).unwrap();
-            assert_eq!(draft.instance_lease_seconds, expected, "{raw}");
+            assert_eq!(draft.instance_lease_seconds, Some(expected), "{raw}");
         }
         for raw in ["0", "21", "60", "-1", "5s", "", "1.5"] {
             let error = INSTANCE_LEASE
@@ -124,8 +120,8 @@ mod tests {
         let mut draft = Draft::default();
         ALLOW_RANDOM_SECRET.apply("yes", &mut draft).unwrap();
         DATABASE_NOTIFICATIONS.apply("off", &mut draft).unwrap();
-        assert!(draft.allow_random_secret);
-        assert!(!draft.database_notifications);
+        assert_eq!(draft.allow_random_secret, Some(true));
+        assert_eq!(draft.database_notifications, Some(false));
         assert!(ALLOW_RANDOM_SECRET.apply("sometimes", &mut draft).is_err());
         assert!(DATABASE_NOTIFICATIONS.apply("2", &mut draft).is_err());
     }

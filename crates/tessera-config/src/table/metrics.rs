@@ -3,10 +3,10 @@
 //! An entry of the one settings table ([`super::SETTINGS`]), kept in its own file so the table
 //! stays a list; its rule is `TESSERA_LISTEN`'s.
 
-use super::{DefaultValue, Sensitivity, SettingSpec, ValueKind, no_op};
+use super::{DefaultValue, Entry, Parse, Sensitivity, ValueKind, default_value};
 use crate::parse;
 
-pub(super) const METRICS_LISTEN: SettingSpec = SettingSpec {
+pub(super) const METRICS_LISTEN: Entry<Option<String>> = Entry {
     name: "TESSERA_METRICS_LISTEN",
     aliases: &[],
     default: DefaultValue::Unset,
@@ -23,9 +23,6 @@ pub(super) const METRICS_LISTEN: SettingSpec = SettingSpec {
     kind: ValueKind::Text,
     in_config_file: true,
     example: "127.0.0.1:9420",
-    apply: |raw, draft| {
-        draft.metrics_listen = Some(parse::listen_address(raw)?);
-        Ok(Vec::new())
-    },
-    on_unset: no_op,
+    parse: Parse::Text(|raw, _| Ok((Some(parse::listen_address(raw)?), Vec::new()))),
+    unset: default_value,
 };
