@@ -363,6 +363,13 @@ fn request_error(error: reqwest::Error) -> FetchError {
     if timed_out {
         text.push_str(&format!(" (timeout {} s)", FETCH_TIMEOUT.as_secs()));
     }
+    if text.contains("scheme is not http") {
+        // hyper's plain connector: reqwest was built without TLS.
+        text.push_str(
+            " (reqwest was built without TLS: enable its `rustls` feature in this service, or \
+             give tessera-verify a client with TLS through JwksOptions::http_client)",
+        );
+    }
     FetchError::Request(text)
 }
 

@@ -406,6 +406,12 @@ async fn fetch_errors_say_what_went_wrong() {
         reason(nobody.verify(&issuer.token(T0)).await),
         "key_set_unavailable"
     );
+    // https with a reqwest built without TLS (as in this workspace): the error says what to do.
+    let https = Verifier::jwks("https://127.0.0.1:9/jwks.json", rules()).unwrap();
+    let Err(FetchError::Request(message)) = https.refresh().await else {
+        panic!("https without TLS did not fail");
+    };
+    assert!(message.contains("enable its `rustls` feature"), "{message}");
 }
 
 #[tokio::test]
