@@ -344,3 +344,63 @@ fn key_set_and_codec_debug_show_no_material() {
         }
     }
 }
+
+/// The header allow-list holds on the kid path too: with a valid kid of an EdDSA key and a
+/// genuine EdDSA signature, every hostile header is refused with the same error as without kid.
+#[test]
+fn hostile_headers_are_refused_before_the_kid_is_looked_up() {
+    let key = SigningKey::generate(Algorithm::EdDsa).unwrap();
+    let codec = codec_for(KeySet::from(key.clone()));
+    let kid = key.kid();
+    let cases = [
+        (
+            json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "crit": ["exp"]}),
+            VerifyError::UnknownCrit,
+        ),
+        (
+            json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "jwk": {"kty": "OKP"}}),
+            VerifyError::ForbiddenHeader("jwk"),
+        ),
+        (
+            json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "jku": "https://evil.test"}),
+            VerifyError::ForbiddenHeader("jku"),
+        ),
+        (
+            json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "x5c": ["MIIB"]}),
+            VerifyError::ForbiddenHeader("x5c"),
+        ),
+        (
+            json!({"alg": "none", "typ": "at+jwt", "kid": kid}),
+            VerifyError::UnsupportedAlgorithm,
+        ),
+        (
+            json!({"alg": "Ed25519", "typ": "at+jwt", "kid": kid}),
+            VerifyError::UnsupportedAlgorithm,
+        ),
+        (
+            json!({"alg": "EdDSA", "typ": "JWT", "kid": kid}),
+            VerifyError::WrongTokenType,
+        ),
+        (
+            json!({"alg": "EdDSA", "typ": "at+jwt", "kid": 1}),
+            VerifyError::Malformed("header kid is not a string"),
+        ),
+        (
+            json!({"typ": "at+jwt", "kid": kid}),
+            VerifyError::Malformed("header has no alg member"),
+        ),
+    ];
+    for (header, expected) in cases {
+        let token = signed_by(&key, &header);
+        assert_eq!(codec.verify(&token, NOW), Err(expected), "{header}");
+    }
+    let unsigned = format!(
+        "{}.{}.",
+        b64(json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid}).to_string()),
+        b64(claims().to_string())
+    );
+    assert_eq!(
+        codec.verify(&unsigned, NOW),
+        Err(VerifyError::Malformed("signature segment is empty"))
+    );
+}
