@@ -3,8 +3,8 @@
 //!
 //! This is the only crate that holds SQL. It keeps users, login sessions, the hashes of
 //! their refresh tokens, the recent failed logins the login throttle counts, the token
-//! signing keys (private halves sealed by the caller) and the introspection API clients. Each database
-//! backend is one implementation of [`Store`] in its own module ([`SqliteStore`],
+//! signing keys (private halves sealed by the caller) and the introspection API clients.
+//! Each database backend is one implementation of [`Store`] in its own module ([`SqliteStore`],
 //! [`PostgresStore`]), both held to the same contract tests, with its migrations under
 //! `migrations/<backend>/`.
 //!
@@ -31,8 +31,9 @@
 //!   Feed positions are handed out in commit order (see [`Store::changes_since`]).
 //! - Signing keys: a `kid` is unique, at most one key is `current` and at most one `next`,
 //!   enforced by the database (unique and partial unique indexes), so racing instances cannot
-//!   create two; every key write feeds a `key` change (see [`KeyState`]). A
-//!   sealed private key and an API client's secret hash never appear in `Debug` output.
+//!   create two; every key write feeds a `key` change (see [`KeyState`]); API client writes
+//!   do not feed. A sealed private key and an API client's secret hash never appear in
+//!   `Debug` output.
 //! - Failed logins are kept per key only as long as a caller's window and limit can need
 //!   them: every recorded failure prunes, so the table stays bounded under a flood.
 
@@ -334,6 +335,13 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
 
+    /// The session a refresh token (given by its lookup hash) belongs to, whether it is the
+    /// session's current token or one already rotated; `None` when no session knows it.
+    async fn session_of_refresh_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<SessionId>, StoreError>;
+
     /// Sessions live at `now` (not ended, before both deadlines), newest first; only the
     /// user's when `user` is given.
     async fn live_sessions(
@@ -441,10 +449,11 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn insert_key(&self, key: NewKey, now: i64) -> Result<StoredKey, StoreError>;
 
     /// Atomically makes the next key `kid` current (`activated_at = now`) and retires the
-    /// former current key, if any (`retired_at = now`, `verify_until`). Refused with
-    /// [`StoreError::Conflict`], changing nothing, when `kid` does not exist or is not next,
-    /// or when the current key's kid is not `expected_current` (`None`: there must be no
-    /// current key): another writer rotated first. Of racing activations exactly one wins.
+    /// former current key, if any (`retired_at = now`, and `verify_until` as given).
+    /// Refused with [`StoreError::Conflict`], changing nothing, when `kid` does not exist or
+    /// is not next, or when the current key's kid is not `expected_current` (`None`: there
+    /// must be no current key): another writer rotated first. Of racing activations exactly
+    /// one wins.
     async fn activate_key(
         &self,
         kid: &str,

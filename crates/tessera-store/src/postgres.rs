@@ -424,6 +424,13 @@ impl Store for PostgresStore {
         sessions::by_id(&self.pool, id).await
     }
 
+    async fn session_of_refresh_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<SessionId>, StoreError> {
+        sessions::of_refresh_token(&self.pool, token_hash).await
+    }
+
     async fn live_sessions(
         &self,
         user: Option<UserId>,

@@ -357,6 +357,13 @@ impl Store for SqliteStore {
         sessions::by_id(self.reader(), id).await
     }
 
+    async fn session_of_refresh_token(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<SessionId>, StoreError> {
+        sessions::of_refresh_token(self.reader(), token_hash).await
+    }
+
     async fn live_sessions(
         &self,
         user: Option<UserId>,

@@ -17,13 +17,13 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 use tessera_config::Settings;
 use tessera_store::Store;
-use tessera_token::{SigningKey, TokenCodec, TokenRules};
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::clock::SharedClock;
 use crate::cluster::{self, Cluster, ClusterSettings};
 use crate::http::{self, AppState};
+use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::password::Passwords;
 use crate::serve::{self, ConnectionLimits};
@@ -51,32 +51,13 @@ pub fn instance_lease(settings: &Settings) -> Duration {
     Duration::from_secs(u64::from(settings.instance_lease_seconds))
 }
 
-/// The token codec the settings describe (shared by the server and the CLI).
-pub fn token_codec(settings: &Settings) -> anyhow::Result<TokenCodec> {
-    let key = SigningKey::from_bytes(settings.jwt_secret.key_bytes())
-        .context("failed to build the signing key")?;
-    let codec = TokenCodec::new(
-        key,
-        TokenRules {
-            issuer: settings.jwt_issuer.clone(),
-            audience: settings.jwt_audience.clone(),
-            leeway_seconds: u64::from(settings.jwt_leeway_seconds),
-        },
-    )
-    .context("invalid token rules")?;
-    codec
-        .self_test()
-        .context("token self-test failed (crypto backend misconfigured)")?;
-    Ok(codec)
-}
-
 /// Opens the existing database and assembles the authenticator the settings describe (for
 /// the command line, which creates no database; see [`open_existing_store`]).
 pub async fn authenticator(
     settings: &Settings,
     clock: SharedClock,
 ) -> anyhow::Result<Authenticator> {
-    authenticator_on(settings, clock, open_existing_store(settings).await?)
+    authenticator_on(settings, clock, open_existing_store(settings).await?).await
 }
 
 /// The bound listeners: the API's, and the metrics listener when the settings name one.
@@ -118,7 +99,7 @@ pub async fn open_existing_store(settings: &Settings) -> anyhow::Result<Arc<dyn 
 }
 
 /// The authenticator the settings describe, on a store the caller opened.
-pub fn authenticator_on(
+pub async fn authenticator_on(
     settings: &Settings,
     clock: SharedClock,
     store: Arc<dyn Store>,
@@ -151,8 +132,11 @@ pub fn authenticator_on(
             window_seconds: settings.login_failure_window_seconds,
         },
     );
+    let keys = Keys::load(settings, Arc::clone(&store), clock.now()).await?;
+    cluster.reload_keys_with(keys.clone());
     Ok(Authenticator {
-        codec: token_codec(settings)?,
+        clients: crate::clients::Clients::new(Arc::clone(&store)),
+        keys,
         users: Users::new(store, passwords, sessions.clone(), cluster.clone()),
         sessions,
         single_session: settings.single_session,
@@ -209,7 +193,7 @@ impl Application {
         for warning in warnings {
             tracing::warn!("{warning}");
         }
-        let auth = authenticator_on(settings, clock.clone(), store)?;
+        let auth = authenticator_on(settings, clock.clone(), store).await?;
         let fixed_port = !settings.listen.ends_with(":0");
         auth.cluster
             .join(&local_addr.to_string(), fixed_port)
@@ -326,6 +310,18 @@ async fn purge_sessions(auth: Arc<Authenticator>) {
             Ok(0) => {}
             Ok(pruned) => tracing::debug!(pruned, "deleted old change feed entries"),
             Err(error) => tracing::warn!(error = %error, "could not prune the change feed"),
+        }
+        // Keys past their time go; with TESSERA_KEY_ROTATION_DAYS, a due key rotates (one
+        // instance wins the rotation, the others see it in the feed).
+        match auth.keys.tick(auth.clock.now()).await {
+            Ok(None) => {}
+            Ok(Some(rotation)) => tracing::info!(
+                current = %rotation.current,
+                retired = rotation.retired.as_deref().unwrap_or(""),
+                next = %rotation.next,
+                "rotated the signing key on schedule"
+            ),
+            Err(error) => tracing::warn!(error = %error, "could not look after the signing keys"),
         }
     }
 }

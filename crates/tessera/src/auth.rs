@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use tessera_store::{EndReason, Session, SessionId, StoreError, UserId};
-use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, TokenCodec, VerifyError};
+use tessera_token::{AccessClaims, IssuedToken, RefreshToken, Subject, VerifyError};
 
 use crate::clock::SharedClock;
 use crate::cluster::{Cluster, OutOfDate};
@@ -72,8 +72,11 @@ pub enum TokenReason {
     MalformedToken,
     /// A JWT, but not an access token (`typ` is not `at+jwt`).
     WrongTokenType,
-    /// Signed with an algorithm other than HS256.
+    /// Signed with an algorithm other than its key's.
     UnsupportedAlgorithm,
+    /// Its `kid` names no key this server verifies with (revoked, removed, or another
+    /// server's).
+    UnknownKey,
     /// Issued by another issuer.
     WrongIssuer,
     /// Issued for another audience.
@@ -102,6 +105,7 @@ impl TokenReason {
             Self::MalformedToken => "malformed_token",
             Self::WrongTokenType => "wrong_token_type",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnknownKey => "unknown_key",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::SessionEnded => "session_ended",
@@ -231,6 +235,12 @@ pub enum AccessError {
 }
 
 impl AccessError {
+    /// Whether the check could not be made (the store or the lease failed): no answer about
+    /// the token itself.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::OutOfDate(_))
+    }
+
     /// A stable snake_case code for metrics and logs.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -267,7 +277,12 @@ impl AccessError {
                 ),
                 VerifyError::UnsupportedAlgorithm => (
                     R::UnsupportedAlgorithm,
-                    "the access token is not signed with HS256".to_owned(),
+                    "the access token is not signed with the algorithm of its key".to_owned(),
+                ),
+                VerifyError::UnknownKey => (
+                    R::UnknownKey,
+                    "the access token's key (kid) is not one this server verifies with: it was                      revoked or removed, or another server issued the token; log in again"
+                        .to_owned(),
                 ),
                 VerifyError::WrongTokenType => (
                     R::WrongTokenType,
@@ -338,8 +353,10 @@ pub struct Access {
 /// Logs users in and checks tokens.
 #[derive(Debug, Clone)]
 pub struct Authenticator {
-    /// Token issue and verification.
-    pub codec: TokenCodec,
+    /// The signing keys: token issue and verification.
+    pub keys: crate::keys::Keys,
+    /// The API clients allowed to introspect and revoke tokens.
+    pub clients: crate::clients::Clients,
     /// Users and their cache.
     pub users: Users,
     /// Sessions and their cache.
@@ -646,7 +663,7 @@ impl Authenticator {
     ) -> Result<IssuedToken, tessera_token::IssueError> {
         let id = user.id.to_string();
         let session_id = session.to_string();
-        self.codec.issue(
+        self.keys.loaded().codec.issue(
             Subject {
                 id: &id,
                 session_id: &session_id,
@@ -683,6 +700,25 @@ impl Authenticator {
         self.users.store_calls() + self.sessions.store_calls()
     }
 
+    /// The session a token belongs to, for revocation (RFC 7009): a refresh token's, current or
+    /// rotated, or a verifying access token's; `None` for anything else.
+    pub async fn session_of(&self, token: &str, now: i64) -> Result<Option<SessionId>, StoreError> {
+        if let Ok(refresh) = RefreshToken::parse(token) {
+            return self
+                .users
+                .store()
+                .session_of_refresh_token(&refresh.lookup_hash())
+                .await;
+        }
+        Ok(self
+            .keys
+            .loaded()
+            .codec
+            .verify(token, now)
+            .ok()
+            .and_then(|claims| claims.sid.parse().ok()))
+    }
+
     /// Verifies a bearer token and loads its user; the user must exist and be active.
     pub async fn check(&self, token: &str) -> Result<Access, AccessError> {
         let result = self.try_check(token).await;
@@ -696,7 +732,7 @@ impl Authenticator {
     async fn try_check(&self, token: &str) -> Result<Access, AccessError> {
         self.cluster.check_fresh().map_err(AccessError::OutOfDate)?;
         let now = self.clock.now();
-        let claims = self.codec.verify_cached(token, now)?;
+        let claims = self.keys.loaded().codec.verify_cached(token, now)?;
         let id: UserId = claims.sub.parse().map_err(|_| AccessError::BadSubject)?;
         let session_id: SessionId = claims.sid.parse().map_err(|_| AccessError::BadSession)?;
         let user = self

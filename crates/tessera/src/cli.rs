@@ -13,8 +13,10 @@
 //! clap parses what is left. Exit codes: 0 success, 1 failure (an invalid token, a
 //! missing user, …), 2 invalid settings or usage.
 
+mod clients;
 mod database;
 mod docs;
+mod keys;
 mod token;
 
 use std::ffi::OsString;
@@ -81,6 +83,16 @@ enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Manage the API clients (resource servers) that may introspect and revoke tokens.
+    Client {
+        #[command(subcommand)]
+        command: clients::ClientCommand,
+    },
+    /// Manage the signing keys kept in the database (asymmetric algorithms).
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// Look after the configured database.
     Db {
         #[command(subcommand)]
@@ -104,6 +116,8 @@ impl Command {
                 | Self::Token { .. }
                 | Self::User { .. }
                 | Self::Session { .. }
+                | Self::Keys { .. }
+                | Self::Client { .. }
                 | Self::Db { .. }
         )
     }
@@ -350,6 +364,8 @@ pub fn run() -> ExitCode {
             Command::Token { .. } => token::verify(&resolved.settings, &token).await,
             Command::User { command } => user_command(&resolved.settings, command).await,
             Command::Session { command } => session_command(&resolved.settings, command).await,
+            Command::Keys { command } => keys::run(&resolved.settings, command).await,
+            Command::Client { command } => clients::run(&resolved.settings, command).await,
             Command::Db { command } => db_command(&resolved.settings, command).await,
             _ => serve(resolved, &database.named())
                 .await

@@ -141,6 +141,9 @@ struct Inner {
     wake: Notify,
     /// A notification connection is open (the follower then reads the feed less often).
     listening: AtomicBool,
+    /// The signing keys, reloaded when the feed names a key change (set once, by
+    /// [`Cluster::reload_keys_with`]).
+    keys: std::sync::OnceLock<crate::keys::Keys>,
 }
 
 impl Cluster {
@@ -159,8 +162,30 @@ impl Cluster {
                 failure: Mutex::new(None),
                 wake: Notify::new(),
                 listening: AtomicBool::new(false),
+                keys: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// From now on, a key change in the feed (or missed changes) reloads `keys` before the
+    /// change counts as applied, so a writer's [`Cluster::await_everyone`] also waits for every
+    /// instance to use the new keys. Only the first call counts.
+    pub fn reload_keys_with(&self, keys: crate::keys::Keys) {
+        let _ = self.inner.keys.set(keys);
+    }
+
+    /// Reloads the keys, if there are any to reload; a failure is a store error, which makes
+    /// the round fail (and the instance stop serving once its lease runs out).
+    async fn reload_keys(&self) -> Result<(), StoreError> {
+        let Some(keys) = self.inner.keys.get() else {
+            return Ok(());
+        };
+        keys.reload(self.inner.clock.now()).await.map_err(|error| {
+            StoreError::Corrupt(format!(
+                "the signing keys could not be loaded: {}",
+                crate::auth::join_causes(error.chain().map(ToString::to_string))
+            ))
+        })
     }
 
     /// This instance's id in the registry.
@@ -214,6 +239,9 @@ impl Cluster {
             .get_or_init(|| instance_label(host, address, std::process::id()));
         let started = self.inner.clock.monotonic_ms();
         let end = self.inner.store.latest_change().await?;
+        // Keys changed since they were loaded, up to `end`, are in the set from here on; later
+        // changes arrive through the feed.
+        self.reload_keys().await?;
         self.inner.applied.store(end, Ordering::SeqCst);
         self.inner.store.heartbeat(self.beat(label, end)).await?;
         self.renew(started);
@@ -276,6 +304,9 @@ impl Cluster {
             }
             if !changes.is_empty() {
                 evict(Evict::Changes(&changes));
+            }
+            if missed || changes.iter().any(|change| change.kind == ChangeKind::Key) {
+                self.reload_keys().await?;
             }
             cursor = next;
             self.inner.applied.store(cursor, Ordering::SeqCst);
@@ -505,8 +536,7 @@ pub fn evict_from(
                         sessions.forget_user(change.id);
                     }
                     ChangeKind::Session => sessions.evict(change.id),
-                    // A signing key changed: nothing cached here names it (the key set's
-                    // reload is wired separately).
+                    // Reloaded by the round itself (`reload_keys`), which can wait.
                     ChangeKind::Key => {}
                 }
             }

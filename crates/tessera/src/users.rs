@@ -191,7 +191,7 @@ impl Users {
         self.inner.store_calls.load(Ordering::Relaxed)
     }
 
-    fn store(&self) -> &dyn Store {
+    pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store_calls.fetch_add(1, Ordering::Relaxed);
         self.inner.store.as_ref()
     }

@@ -152,6 +152,17 @@ pub(super) async fn by_id(pool: &PgPool, id: SessionId) -> Result<Option<Session
     row.map(SessionRow::into_session).transpose()
 }
 
+pub(super) async fn of_refresh_token(
+    pool: &PgPool,
+    token_hash: &[u8; 32],
+) -> Result<Option<SessionId>, StoreError> {
+    sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+        .bind(&token_hash[..])
+        .fetch_optional(pool)
+        .await
+        .map_err(read_error)
+}
+
 pub(super) async fn live(
     pool: &PgPool,
     user: Option<UserId>,

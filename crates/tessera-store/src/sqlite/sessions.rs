@@ -137,6 +137,23 @@ pub(super) async fn by_id(pool: &SqlitePool, id: SessionId) -> Result<Option<Ses
     row.map(SessionRow::into_session).transpose()
 }
 
+pub(super) async fn of_refresh_token(
+    pool: &SqlitePool,
+    token_hash: &[u8; 32],
+) -> Result<Option<SessionId>, StoreError> {
+    let id: Option<String> =
+        sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = ?")
+            .bind(&token_hash[..])
+            .fetch_optional(pool)
+            .await
+            .map_err(read_error)?;
+    id.map(|id| {
+        id.parse()
+            .map_err(|_| StoreError::Corrupt("refresh_tokens.session_id is not a uuid".to_owned()))
+    })
+    .transpose()
+}
+
 pub(super) async fn live(
     pool: &SqlitePool,
     user: Option<UserId>,

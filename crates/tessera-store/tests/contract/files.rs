@@ -359,10 +359,10 @@ async fn opening_an_existing_database_only_creates_nothing_when_there_is_none() 
     assert!(created.created, "{created:?}");
     assert_eq!(
         created.applied.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
-        [1, 2, 3, 4]
+        [1, 2, 3, 4, 5, 6]
     );
     assert_eq!(created.applied[0].1, "users");
-    assert_eq!(created.schema_version, 4);
+    assert_eq!(created.schema_version, 6);
     create(&store, "alice", T0).await;
     store.close().await.unwrap();
     let store = SqliteStore::open_with(&path, existing_only())
@@ -373,7 +373,7 @@ async fn opening_an_existing_database_only_creates_nothing_when_there_is_none() 
         &Opened {
             created: false,
             applied: Vec::new(),
-            schema_version: 4,
+            schema_version: 6,
         }
     );
     assert_eq!(store.count_users().await.unwrap(), 1);
@@ -390,7 +390,7 @@ async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates()
     assert!(!path.parent().unwrap().exists(), "the folder was created");
 
     let first = tessera_store::migrate(&url).await.unwrap();
-    assert!(first.created && first.applied.len() == 4, "{first:?}");
+    assert!(first.created && first.applied.len() == 6, "{first:?}");
     assert_eq!(mode(&path), 0o600);
     let again = tessera_store::migrate(&url).await.unwrap();
     assert!(!again.created && again.applied.is_empty(), "{again:?}");

@@ -165,14 +165,14 @@ async fn instances_starting_at_once_create_and_migrate_once() {
             .iter()
             .flat_map(|report| report.applied.iter().map(|(version, _)| *version))
             .collect();
-        assert_eq!(applied, [1, 2, 3, 4], "{reports:?}");
-        assert!(reports.iter().all(|report| report.schema_version == 4));
+        assert_eq!(applied, [1, 2, 3, 4, 5, 6], "{reports:?}");
+        assert!(reports.iter().all(|report| report.schema_version == 6));
         let raw = PgPool::connect(&url).await.unwrap();
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
             .fetch_one(&raw)
             .await
             .unwrap();
-        assert_eq!(rows, 4);
+        assert_eq!(rows, 6);
         create(&opened[0], "alice", T0).await;
         assert_eq!(opened[3].count_users().await.unwrap(), 1);
         raw.close().await;
@@ -261,7 +261,7 @@ async fn connect_existing_refuses_a_missing_database_that_migrate_then_creates()
 
     let opened = migrate(&url).await.unwrap();
     assert!(opened.created);
-    assert_eq!(opened.applied.len(), 4);
+    assert_eq!(opened.applied.len(), 6);
     let again = migrate(&url).await.unwrap();
     assert!(!again.created && again.applied.is_empty(), "{again:?}");
 
@@ -583,5 +583,75 @@ async fn an_unknown_change_kind_is_corrupt() {
     assert!(
         matches!(&error, StoreError::Corrupt(message) if message.contains("changes.kind")),
         "{error:?}"
+    );
+}
+
+/// A database the previous release left at schema 0004, with feed entries, migrates to the
+/// key tables: the kinds' CHECK is widened in place, the entries and the feed's counter are
+/// kept, and key writes are fed after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_at_schema_4_migrates_and_keeps_its_feed() {
+    let (url, _dropper) = empty_database().await;
+    let migrations = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name.as_str() < "0005" {
+            std::fs::copy(entry.path(), migrations.path().join(&name)).unwrap();
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(migrations.path())
+        .await
+        .unwrap();
+    let raw = PgPool::connect(&url).await.unwrap();
+    migrator.run(&raw).await.unwrap();
+    let mut users = Vec::new();
+    for n in 0..3 {
+        let id = UserId::new_v4();
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, roles, active, created_at, \
+             updated_at) VALUES ($1, $2, 'h', '[]', true, 0, 0)",
+        )
+        .bind(id)
+        .bind(format!("user{n}"))
+        .execute(&raw)
+        .await
+        .unwrap();
+        users.push(id);
+    }
+    raw.close().await;
+
+    let store = PostgresStore::open(&url).await.unwrap();
+    let applied: Vec<i64> = store.opened().applied.iter().map(|(v, _)| *v).collect();
+    assert_eq!(applied, [5, 6]);
+    let before = store.changes_since(0, 10).await.unwrap();
+    let fed: Vec<(tessera_store::ChangeKind, UserId)> =
+        before.changes.iter().map(|c| (c.kind, c.id)).collect();
+    let expected: Vec<_> = users
+        .iter()
+        .map(|id| (tessera_store::ChangeKind::User, *id))
+        .collect();
+    assert_eq!(fed, expected);
+    let latest = store.latest_change().await.unwrap();
+    let key = store
+        .insert_key(
+            tessera_store::NewKey {
+                kid: "k1".to_owned(),
+                algorithm: "EdDSA".to_owned(),
+                public_jwk: "{}".to_owned(),
+                sealed_private: None,
+                state: tessera_store::KeyState::Current,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let after = store.changes_since(latest, 10).await.unwrap();
+    assert_eq!(after.changes.len(), 1, "{after:?}");
+    assert!(after.changes[0].seq > latest);
+    assert_eq!(
+        (after.changes[0].kind, after.changes[0].id),
+        (tessera_store::ChangeKind::Key, key.id)
     );
 }

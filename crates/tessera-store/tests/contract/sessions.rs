@@ -185,6 +185,22 @@ pub async fn contract_rotation_chain(store: &dyn Store) {
         RotateOutcome::Unknown
     );
     assert_eq!(store.session_by_id(session.id).await.unwrap(), Some(latest));
+
+    // Every token of the chain names the session, rotated or current; others name none.
+    for token in [1, 2, 3] {
+        assert_eq!(
+            store.session_of_refresh_token(&hash(token)).await.unwrap(),
+            Some(session.id),
+            "token {token}"
+        );
+    }
+    for token in [9, 10, 77] {
+        assert_eq!(
+            store.session_of_refresh_token(&hash(token)).await.unwrap(),
+            None,
+            "token {token}"
+        );
+    }
 }
 
 pub async fn contract_reuse_after_grace_ends_the_session(store: &dyn Store) {

@@ -41,6 +41,9 @@ pub enum ApiError {
     /// 401: login failed.
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// 401: an API client's credentials (HTTP Basic) are missing, unknown or wrong.
+    #[error("client authentication failed")]
+    InvalidClient,
     /// 401: the refresh token was refused (malformed, unknown, reused, ended, expired).
     #[error("invalid refresh token ({})", .0.code())]
     InvalidRefreshToken(TokenReason),
@@ -104,7 +107,7 @@ pub enum ApiError {
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct ErrorBody<'a> {
     /// A stable code a client can branch on, such as `invalid_request`, `missing_token`,
-    /// `invalid_token`, `invalid_credentials`, `invalid_refresh_token`, `forbidden`,
+    /// `invalid_token`, `invalid_credentials`, `invalid_client`, `invalid_refresh_token`, `forbidden`,
     /// `wrong_password`, `cross_site_request`, `not_found`, `conflict`,
     /// `payload_too_large`, `unsupported_media_type`, `invalid_body`, `too_many_requests`,
     /// `too_many_connections`, `busy`, `database_busy`, `instance_out_of_date` or
@@ -138,6 +141,13 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "invalid username or password".into(),
+            ),
+            E::InvalidClient => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed: send the id and secret `tessera client add` \
+                 printed, with HTTP Basic"
+                    .into(),
             ),
             E::InvalidRefreshToken(reason) => (
                 StatusCode::UNAUTHORIZED,
@@ -286,6 +296,12 @@ impl IntoResponse for ApiError {
             ApiError::InvalidToken(TokenRefusal { reason, .. })
             | ApiError::InvalidRefreshToken(reason) => {
                 headers.insert(header::WWW_AUTHENTICATE, invalid_token_challenge(*reason));
+            }
+            ApiError::InvalidClient => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"tessera\""),
+                );
             }
             ApiError::TooManyRequests { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));

@@ -8,12 +8,14 @@ mod auth_routes;
 mod cookie;
 mod cors;
 mod csrf;
+mod discovery;
 mod error;
 mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
 mod health;
 mod me;
+mod oauth;
 mod openapi;
 mod pages;
 mod refusal;
@@ -127,6 +129,8 @@ fn documented_routes(with_metrics: bool) -> ApiRoutes {
     };
     let api = auth_routes::routes(api);
     let api = session_routes::routes(api);
+    let api = discovery::routes(api);
+    let api = oauth::routes(api);
     user_routes::routes(api)
 }
 

@@ -124,7 +124,8 @@ fn optional_bodies_are_left_out(document: &mut Document) {
     tags(
         (name = "auth", description = "Logging in and out, refreshing, the caller's own sessions"),
         (name = "users", description = "Administration of users and their sessions (admin role)"),
-        (name = "operations", description = "Probes, metrics and this document")
+        (name = "operations", description = "Probes, metrics and this document"),
+        (name = "discovery", description = "For other services: the public keys that verify tokens, and the server's metadata")
     )
 )]
 struct ApiDoc;
@@ -143,6 +144,17 @@ impl Modify for BearerScheme {
                     .bearer_format("JWT")
                     .description(Some(
                         "An access token from POST /api/auth/login or /api/auth/refresh",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "An API client's id and secret, as `tessera client add` printed them",
                     ))
                     .build(),
             ),

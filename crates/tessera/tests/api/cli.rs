@@ -97,8 +97,9 @@ fn migrate_creates_the_database_says_what_it_did_and_then_commands_use_it() {
     assert_eq!(
         stdout,
         format!(
-            "created the database {}\napplied 4 migration(s): 1 (users), 2 (sessions), 3 (login \
-             failures), 4 (changes); the schema is at version 4\n",
+            "created the database {}\napplied 6 migration(s): 1 (users), 2 (sessions), 3 (login \
+             failures), 4 (changes), 5 (signing keys), 6 (api clients); the schema is at version \
+             6\n",
             path.display()
         )
     );
@@ -108,7 +109,7 @@ fn migrate_creates_the_database_says_what_it_did_and_then_commands_use_it() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
-        "the database is up to date (schema version 4); nothing to migrate\n"
+        "the database is up to date (schema version 6); nothing to migrate\n"
     );
 
     let (code, stdout, stderr) = Binary::new(env.path())
@@ -386,7 +387,7 @@ fn db_check_lists_the_running_instances_and_how_far_they_applied_the_feed() {
     let (code, stdout, stderr) = binary().arg("db").arg("check").output();
     assert_eq!(code, 0, "stdout {stdout} stderr {stderr}");
     assert!(
-        stdout.starts_with("connected; schema version 4 (up to date)\nchange feed: at "),
+        stdout.starts_with("connected; schema version 6 (up to date)\nchange feed: at "),
         "{stdout}"
     );
     assert!(

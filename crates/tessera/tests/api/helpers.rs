@@ -62,11 +62,27 @@ impl TestEnv {
         self.spawn_on(&[], Some(Arc::new(store))).await
     }
 
+    /// As [`TestEnv::spawn`] for a start that may fail: the error with its causes, on one
+    /// line, as the binary would print it.
+    pub async fn try_spawn(&self, settings: &[(&str, &str)]) -> Result<TestServer, String> {
+        self.try_spawn_on(settings, None).await
+    }
+
     async fn spawn_on(
         &self,
         settings: &[(&str, &str)],
         store: Option<Arc<dyn tessera_store::Store>>,
     ) -> TestServer {
+        self.try_spawn_on(settings, store)
+            .await
+            .unwrap_or_else(|error| panic!("the server did not start: {error}"))
+    }
+
+    async fn try_spawn_on(
+        &self,
+        settings: &[(&str, &str)],
+        store: Option<Arc<dyn tessera_store::Store>>,
+    ) -> Result<TestServer, String> {
         // The test's own pairs replace these defaults.
         let mut cli: Vec<(String, String)> = [
             ("TESSERA_LISTEN", "127.0.0.1:0".to_owned()),
@@ -95,18 +111,18 @@ impl TestEnv {
             Some(store) => Application::build_on(&resolved.settings, clock, store).await,
             None => Application::build(&resolved.settings, clock).await,
         }
-        .unwrap();
+        .map_err(|error| format!("{error:#}"))?;
         let addr = app.local_addr();
         let metrics_base = app.metrics_addr().map(|addr| format!("http://{addr}"));
         let state = app.state().clone();
         let task = tokio::spawn(app.run_until(std::future::pending()));
-        TestServer {
+        Ok(TestServer {
             base: format!("http://{addr}"),
             metrics_base,
             client: reqwest::Client::new(),
             state,
             task,
-        }
+        })
     }
 }
 

@@ -19,6 +19,8 @@ mod cors;
 mod deploy;
 mod errors;
 mod feed;
+mod interop;
+mod keys;
 mod last_admin;
 mod login;
 mod login_log;

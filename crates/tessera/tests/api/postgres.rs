@@ -389,6 +389,7 @@ async fn a_database_of_a_newer_tessera_is_refused_and_left_unchanged() {
         .fetch_one(&mut connection)
         .await
         .unwrap();
-    assert_eq!(versions, 5, "no migration was applied or removed");
+    // Six of this build's, and the one from the future.
+    assert_eq!(versions, 7, "no migration was applied or removed");
     connection.close().await.unwrap();
 }

@@ -1,0 +1,431 @@
+//! Signing keys through the real server: every algorithm signs and verifies, the key set is
+//! published, a rotation keeps earlier tokens valid while new ones use the new key, a revoked
+//! key's tokens are refused at once, previous HS256 secrets verify and never sign, and the
+//! keys kept in the database refuse a wrong key-encryption secret or a tampered row at start.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tessera::keys::KeysError;
+
+use crate::helpers::{ADMIN_PASSWORD, Grant, TestEnv, TestServer, assert_token_refused};
+use crate::pg::TestDatabase;
+
+const KEK: &str = "a-key-encryption-secret-of-forty-characters";
+const SECRET: &str = "TheFirstSecretIsThirtyTwoChars!!";
+const SECOND_SECRET: &str = "TheSecondSecretIsThirtyTwoChars!";
+
+fn header(token: &str) -> Value {
+    let segment = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+}
+
+fn kid(token: &str) -> String {
+    header(token)["kid"].as_str().unwrap().to_owned()
+}
+
+async fn asymmetric(env: &TestEnv, algorithm: &str) -> TestServer {
+    env.spawn(&[
+        ("TESSERA_JWT_ALGORITHM", algorithm),
+        ("TESSERA_KEY_ENCRYPTION_SECRET", KEK),
+    ])
+    .await
+}
+
+async fn jwks(server: &TestServer) -> Vec<Value> {
+    let answer = server.get("/.well-known/jwks.json", None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/jwk-set+json")
+    );
+    answer.body["keys"].as_array().unwrap().clone()
+}
+
+fn kids(keys: &[Value]) -> Vec<String> {
+    keys.iter()
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_algorithm_signs_verifies_and_publishes_only_public_keys() {
+    for algorithm in ["HS256", "EdDSA", "ES256", "RS256"] {
+        let env = TestEnv::new();
+        let server = asymmetric(&env, algorithm).await;
+        let grant = server.grant("admin", ADMIN_PASSWORD).await;
+        let header = header(&grant.access);
+        assert_eq!(header["alg"], algorithm, "{header}");
+        assert_eq!(header["typ"], "at+jwt", "{header}");
+        assert!(header["kid"].as_str().is_some_and(|kid| !kid.is_empty()));
+        let me = server.me(&grant.access).await;
+        assert_eq!(me.status, StatusCode::OK, "{algorithm}: {me:?}");
+
+        // A flipped bit in the signature is refused.
+        let mut tampered = grant.access.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert_token_refused(&server.me(&String::from_utf8(tampered).unwrap()).await);
+
+        let keys = jwks(&server).await;
+        if algorithm == "HS256" {
+            assert!(keys.is_empty(), "HS256 publishes nothing: {keys:?}");
+            continue;
+        }
+        // The current key and the next one, both public only.
+        assert_eq!(keys.len(), 2, "{algorithm}: {keys:?}");
+        assert!(kids(&keys).contains(&kid(&grant.access)));
+        for key in &keys {
+            assert_eq!(key["alg"], algorithm);
+            assert_eq!(key["use"], "sig");
+            for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+                assert!(
+                    key.get(private).is_none(),
+                    "{algorithm} publishes {private}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_signed_before_a_rotation_stay_valid_while_new_ones_use_the_new_key() {
+    let env = TestEnv::new();
+    let server = asymmetric(&env, "EdDSA").await;
+    let before = server.grant("admin", ADMIN_PASSWORD).await;
+    let old_kid = kid(&before.access);
+    let published = kids(&jwks(&server).await);
+    let next_kid = published.iter().find(|k| **k != old_kid).unwrap().clone();
+
+    // Too early: the next key has not been published for the key set's cache lifetime.
+    let refused = server
+        .state
+        .auth
+        .keys
+        .rotate(env.clock_now(), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, KeysError::TooYoung { .. }), "{refused:?}");
+    assert!(refused.to_string().contains("TESSERA_JWKS_MAX_AGE_SECONDS"));
+
+    env.clock.advance(300);
+    let rotation = server
+        .state
+        .auth
+        .keys
+        .rotate(env.clock_now(), false)
+        .await
+        .unwrap();
+    assert_eq!(rotation.current, next_kid, "the published next key signs");
+    assert_eq!(rotation.retired.as_deref(), Some(old_kid.as_str()));
+    server.poll_external_changes().await;
+
+    let after = Grant::from(&server.refresh(&before.refresh).await);
+    assert_eq!(kid(&after.access), next_kid);
+    let old_token = server.me(&before.access).await;
+    assert_eq!(old_token.status, StatusCode::OK, "{old_token:?}");
+    let published = kids(&jwks(&server).await);
+    assert!(published.contains(&old_kid), "retired keys stay published");
+    assert!(published.contains(&rotation.next));
+    assert_eq!(published.len(), 3);
+
+    // Past the longest token's life plus the leeway, the retired key goes.
+    env.clock.advance(7200 * 60 + 30 + 1);
+    server.state.auth.keys.tick(env.clock_now()).await.unwrap();
+    server.poll_external_changes().await;
+    let published = kids(&jwks(&server).await);
+    assert!(!published.contains(&old_kid), "{published:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_keys_tokens_are_refused_at_once_and_the_next_key_signs() {
+    let env = TestEnv::new();
+    let server = asymmetric(&env, "ES256").await;
+    let grant = server.grant("admin", ADMIN_PASSWORD).await;
+    let revoked = kid(&grant.access);
+    let rotation = server
+        .state
+        .auth
+        .keys
+        .revoke(&revoked, env.clock_now())
+        .await
+        .unwrap()
+        .expect("revoking the current key rotates");
+    server.poll_external_changes().await;
+
+    let answer = server.me(&grant.access).await;
+    assert_token_refused(&answer);
+    assert_eq!(answer.body["reason"], "unknown_key", "{answer:?}");
+    assert!(!kids(&jwks(&server).await).contains(&revoked));
+
+    let fresh = server.grant("admin", ADMIN_PASSWORD).await;
+    assert_eq!(kid(&fresh.access), rotation.current);
+    assert_eq!(server.me(&fresh.access).await.status, StatusCode::OK);
+
+    let again = server
+        .state
+        .auth
+        .keys
+        .revoke(&revoked, env.clock_now())
+        .await
+        .unwrap_err();
+    assert!(matches!(again, KeysError::AlreadyRevoked(_)), "{again:?}");
+    let unknown = server
+        .state
+        .auth
+        .keys
+        .revoke("no-such-kid", env.clock_now())
+        .await
+        .unwrap_err();
+    assert!(matches!(unknown, KeysError::UnknownKid(_)), "{unknown:?}");
+}
+
+#[tokio::test]
+async fn a_key_change_made_by_another_process_reaches_the_running_server() {
+    let env = TestEnv::new();
+    let server = asymmetric(&env, "EdDSA").await;
+    let grant = server.grant("admin", ADMIN_PASSWORD).await;
+    // Another process on the same database: an operator's command.
+    let operator = asymmetric(&env, "EdDSA").await;
+    operator
+        .state
+        .auth
+        .keys
+        .revoke(&kid(&grant.access), env.clock_now())
+        .await
+        .unwrap();
+    server.poll_external_changes().await;
+    assert_token_refused(&server.me(&grant.access).await);
+    let fresh = server.grant("admin", ADMIN_PASSWORD).await;
+    assert_eq!(server.me(&fresh.access).await.status, StatusCode::OK);
+    assert_eq!(operator.me(&fresh.access).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn previous_hs256_secrets_verify_and_never_sign() {
+    let env = TestEnv::new();
+    let first = env.spawn(&[("TESSERA_JWT_SECRET", SECRET)]).await;
+    let old = first.grant("admin", ADMIN_PASSWORD).await;
+    drop(first);
+
+    let second = env
+        .spawn(&[
+            ("TESSERA_JWT_SECRET", SECOND_SECRET),
+            ("TESSERA_JWT_PREVIOUS_SECRETS", SECRET),
+        ])
+        .await;
+    assert_eq!(second.me(&old.access).await.status, StatusCode::OK);
+    let new = Grant::from(&second.refresh(&old.refresh).await);
+    assert_ne!(kid(&new.access), kid(&old.access));
+    // Signed with the new secret, not the previous one.
+    let by_new = crate::helpers::codec(SECOND_SECRET, "tessera", 0);
+    let by_old = crate::helpers::codec(SECRET, "tessera", 0);
+    let now = env.clock_now();
+    assert!(by_new.verify(&new.access, now).is_ok());
+    assert!(by_old.verify(&new.access, now).is_err());
+    assert!(
+        jwks(&second).await.is_empty(),
+        "secrets are never published"
+    );
+}
+
+#[tokio::test]
+async fn without_previous_secrets_a_secret_change_still_logs_everyone_out() {
+    let env = TestEnv::new();
+    let first = env.spawn(&[("TESSERA_JWT_SECRET", SECRET)]).await;
+    let old = first.grant("admin", ADMIN_PASSWORD).await;
+    drop(first);
+    let second = env.spawn(&[("TESSERA_JWT_SECRET", SECOND_SECRET)]).await;
+    let answer = second.me(&old.access).await;
+    assert_token_refused(&answer);
+}
+
+#[tokio::test]
+async fn an_hs256_token_made_with_the_public_key_as_secret_is_refused() {
+    // The algorithm-confusion attack: the public key, published, used as an HMAC secret.
+    let env = TestEnv::new();
+    let server = asymmetric(&env, "EdDSA").await;
+    let grant = server.grant("admin", ADMIN_PASSWORD).await;
+    let public = jwks(&server)
+        .await
+        .into_iter()
+        .find(|key| key["kid"] == kid(&grant.access).as_str())
+        .unwrap();
+    let payload = grant.access.split('.').nth(1).unwrap();
+    for secret in [
+        URL_SAFE_NO_PAD
+            .decode(public["x"].as_str().unwrap())
+            .unwrap(),
+        public["x"].as_str().unwrap().as_bytes().to_vec(),
+        public.to_string().into_bytes(),
+    ] {
+        let forged_header = json!({"alg": "HS256", "typ": "at+jwt", "kid": kid(&grant.access)});
+        let input = format!(
+            "{}.{payload}",
+            URL_SAFE_NO_PAD.encode(forged_header.to_string())
+        );
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
+        let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+        let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
+        assert_token_refused(&server.me(&forged).await);
+    }
+}
+
+#[tokio::test]
+async fn the_key_encryption_secret_is_required_and_checked_at_start() {
+    let env = TestEnv::new();
+    let server = asymmetric(&env, "RS256").await;
+    drop(server);
+
+    for (settings, expected) in [
+        (
+            vec![("TESSERA_JWT_ALGORITHM", "RS256")],
+            "TESSERA_KEY_ENCRYPTION_SECRET",
+        ),
+        (
+            vec![
+                ("TESSERA_JWT_ALGORITHM", "RS256"),
+                (
+                    "TESSERA_KEY_ENCRYPTION_SECRET",
+                    "another-key-encryption-secret-of-40-chars",
+                ),
+            ],
+            "does not open the signing key",
+        ),
+    ] {
+        let error = env.try_spawn(&settings).await.err().unwrap();
+        assert!(error.contains(expected), "{error}");
+        assert!(!error.contains(KEK), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_tampered_stored_key_stops_the_start_naming_it() {
+    use sqlx::Connection as _;
+    let env = TestEnv::new();
+    let server = asymmetric(&env, "EdDSA").await;
+    let current = kid(&server.grant("admin", ADMIN_PASSWORD).await.access);
+    drop(server);
+    let mut connection = sqlx::SqliteConnection::connect(&env.database_url())
+        .await
+        .unwrap();
+    // One bit of the sealed private key flipped.
+    sqlx::query(
+        "UPDATE signing_keys SET sealed_private = \
+         CAST(substr(sealed_private, 1, 40) || X'FF' || substr(sealed_private, 42) AS BLOB) \
+         WHERE kid = ?",
+    )
+    .bind(&current)
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    connection.close().await.unwrap();
+    let error = env
+        .try_spawn(&[
+            ("TESSERA_JWT_ALGORITHM", "EdDSA"),
+            ("TESSERA_KEY_ENCRYPTION_SECRET", KEK),
+        ])
+        .await
+        .err()
+        .unwrap();
+    assert!(error.contains(&current), "{error}");
+}
+
+#[tokio::test]
+async fn the_metadata_names_the_issuer_and_the_key_set_and_nothing_else() {
+    let env = TestEnv::new();
+    let server = asymmetric(&env, "EdDSA").await;
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let answer = server.get(path, None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        assert_eq!(answer.body["issuer"], "tessera");
+        let host = server.base.trim_start_matches("http://");
+        assert_eq!(
+            answer.body["jwks_uri"],
+            format!("http://{host}/.well-known/jwks.json")
+        );
+        assert_eq!(answer.body["response_types_supported"], json!([]));
+        for claimed in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "id_token_signing_alg_values_supported",
+        ] {
+            assert!(
+                answer.body.get(claimed).is_none(),
+                "{path} claims {claimed}"
+            );
+        }
+        // A Host that would turn the URLs into another document is refused.
+        let answer = server
+            .client
+            .get(server.url(path))
+            .header("host", "evil.example/x?")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    }
+    let answer = server.get("/.well-known/jwks.json", None).await;
+    assert_eq!(answer.header("cache-control"), Some("public, max-age=300"));
+    let etag = answer.header("etag").unwrap().to_owned();
+    let again = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn two_instances_on_postgres_rotate_on_schedule_exactly_once_and_agree() {
+    let database = TestDatabase::create().await;
+    let url = database.url(None, None);
+    let env = TestEnv::new();
+    let settings = [
+        ("TESSERA_DATABASE_URL", url.as_str()),
+        ("TESSERA_JWT_ALGORITHM", "ES256"),
+        ("TESSERA_KEY_ENCRYPTION_SECRET", KEK),
+        ("TESSERA_JWT_SECRET", SECRET),
+        ("TESSERA_KEY_ROTATION_DAYS", "1"),
+    ];
+    let (a, b) = tokio::join!(env.spawn(&settings), env.spawn(&settings));
+    a.poll_external_changes().await;
+    b.poll_external_changes().await;
+    assert_eq!(kids(&jwks(&a).await), kids(&jwks(&b).await));
+    let first = a.grant("admin", ADMIN_PASSWORD).await;
+    for day in 1..=5 {
+        env.clock.advance(24 * 60 * 60);
+        let now = env.clock_now();
+        let (ra, rb) = tokio::join!(a.state.auth.keys.tick(now), b.state.auth.keys.tick(now));
+        let rotated = [ra.unwrap(), rb.unwrap()];
+        assert_eq!(
+            rotated.iter().flatten().count(),
+            1,
+            "day {day}: exactly one instance rotates: {rotated:?}"
+        );
+        // Before either has read the feed, a token of the new key verifies on both: it was
+        // published as next a day ago.
+        let grant = a.grant("admin", ADMIN_PASSWORD).await;
+        let signing = rotated.iter().flatten().next().unwrap().current.clone();
+        a.poll_external_changes().await;
+        let grant = if kid(&grant.access) == signing {
+            grant
+        } else {
+            a.grant("admin", ADMIN_PASSWORD).await
+        };
+        assert_eq!(kid(&grant.access), signing);
+        assert_eq!(b.me(&grant.access).await.status, StatusCode::OK);
+        b.poll_external_changes().await;
+        assert_eq!(kids(&jwks(&a).await), kids(&jwks(&b).await));
+    }
+    // The first key retired on day 1 and verifies until its last token expired (5 days and
+    // the leeway): still published on day 5.
+    assert!(kids(&jwks(&b).await).contains(&kid(&first.access)));
+}
