@@ -320,7 +320,7 @@ struct Fetched {
 async fn fetch(client: &reqwest::Client, url: &Url) -> Result<Fetched, FetchError> {
     let mut response = client
         .get(url.clone())
-        .header(header::ACCEPT, "application/json")
+        .header(header::ACCEPT, "application/jwk-set+json, application/json")
         .timeout(FETCH_TIMEOUT)
         .send()
         .await
