@@ -281,7 +281,8 @@ impl AccessError {
                 ),
                 VerifyError::UnknownKey => (
                     R::UnknownKey,
-                    "the access token's key (kid) is not one this server verifies with: it was                      revoked or removed, or another server issued the token; log in again"
+                    "the access token's key (kid) is not one this server verifies with: it was \
+                     revoked or removed, or another server issued the token; log in again"
                         .to_owned(),
                 ),
                 VerifyError::WrongTokenType => (

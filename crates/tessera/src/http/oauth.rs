@@ -21,7 +21,7 @@ use serde::Serialize;
 use tessera_store::{ApiClient, EndReason};
 use utoipa_axum::routes;
 
-use super::openapi::{ApiRoutes, Timeout, TooManyRequests, Unavailable};
+use super::openapi::{ApiRoutes, PayloadTooLarge, Timeout, TooManyRequests, Unavailable};
 use super::{ApiError, AppState};
 
 pub(super) fn routes(api: ApiRoutes) -> ApiRoutes {
@@ -164,6 +164,7 @@ fn no_store(body: impl IntoResponse) -> Response {
         (status = 400, description = "No `token`, or not a form body", body = tessera_api::ErrorBody),
         (status = 401, description = "Client authentication failed (`invalid_client`)", body = tessera_api::ErrorBody),
         (status = 408, response = Timeout),
+        (status = 413, response = PayloadTooLarge),
         (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )
@@ -214,6 +215,7 @@ async fn post_introspect(
         (status = 400, description = "No `token`, or not a form body", body = tessera_api::ErrorBody),
         (status = 401, description = "Client authentication failed (`invalid_client`)", body = tessera_api::ErrorBody),
         (status = 408, response = Timeout),
+        (status = 413, response = PayloadTooLarge),
         (status = 429, response = TooManyRequests),
         (status = 503, response = Unavailable),
     )

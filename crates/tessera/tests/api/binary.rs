@@ -368,6 +368,23 @@ async fn token_verify_names_the_precise_reason() {
                 &sid,
             ),
             1,
+            "invalid: token key id names no known key",
+        ),
+        (
+            {
+                let valid = mint("tessera", secret, now, &id, &sid);
+                let other = mint(
+                    "tessera",
+                    "AnotherKeyAnotherKeyAnotherKey12",
+                    now,
+                    &id,
+                    &sid,
+                );
+                let (input, _) = valid.rsplit_once('.').unwrap();
+                let (_, signature) = other.rsplit_once('.').unwrap();
+                format!("{input}.{signature}")
+            },
+            1,
             "invalid: token signature",
         ),
         (

@@ -450,7 +450,18 @@ async fn a_refused_access_token_says_why_to_its_holder() {
             60,
         )
         .unwrap();
-    assert_refused_because(&server.me(&forged.token).await, RefusalReason::BadSignature);
+    // Another secret has another kid: the key is unknown here.
+    assert_refused_because(&server.me(&forged.token).await, RefusalReason::UnknownKey);
+    // This server's kid with a signature that does not match.
+    let own = server.admin_token().await;
+    let (signing_input, _) = own.rsplit_once('.').unwrap();
+    let (_, forged_signature) = forged.token.rsplit_once('.').unwrap();
+    assert_refused_because(
+        &server
+            .me(&format!("{signing_input}.{forged_signature}"))
+            .await,
+        RefusalReason::BadSignature,
+    );
     assert_refused_because(
         &server.me("not.a.token").await,
         RefusalReason::MalformedToken,

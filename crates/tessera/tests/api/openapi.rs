@@ -10,13 +10,22 @@ use serde_json::Value;
 use crate::helpers::{TestEnv, TestServer};
 
 /// Operations anyone may call; every other one needs a bearer token.
-const PUBLIC: [(&str, &str); 6] = [
+const PUBLIC: [(&str, &str); 9] = [
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
     ("get", "/api/openapi.json"),
+    ("get", "/.well-known/jwks.json"),
+    ("get", "/.well-known/oauth-authorization-server"),
+    ("get", "/.well-known/openid-configuration"),
+];
+
+/// Operations for API clients (HTTP Basic), not for users' bearer tokens.
+const FOR_CLIENTS: [(&str, &str); 2] = [
+    ("post", "/api/oauth/introspect"),
+    ("post", "/api/oauth/revoke"),
 ];
 
 async fn document(server: &TestServer) -> Value {
@@ -123,7 +132,12 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
             assert!(responses.contains_key(status), "{name} lacks {status}");
         }
         let public = PUBLIC.contains(&(method.as_str(), path.as_str()));
-        let secured = operation["security"] == serde_json::json!([{"bearer": []}]);
+        let for_clients = FOR_CLIENTS.contains(&(method.as_str(), path.as_str()));
+        let secured = if for_clients {
+            operation["security"] == serde_json::json!([{"client": []}])
+        } else {
+            operation["security"] == serde_json::json!([{"bearer": []}])
+        };
         assert_eq!(
             secured, !public,
             "{name}: security {}",
@@ -150,7 +164,13 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
             .collect();
         assert_eq!(declared, in_path, "{name}");
         // A JSON body can be refused for its size, type and shape.
-        if operation.get("requestBody").is_some() {
+        // A form body (the API clients' operations) can be refused for its size.
+        let form = operation["requestBody"]["content"]
+            .get("application/x-www-form-urlencoded")
+            .is_some();
+        if form {
+            assert!(responses.contains_key("413"), "{name} lacks 413");
+        } else if operation.get("requestBody").is_some() {
             for status in ["413", "415", "422"] {
                 assert!(responses.contains_key(status), "{name} lacks {status}");
             }
