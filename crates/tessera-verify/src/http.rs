@@ -70,7 +70,14 @@ impl IntoResponse for Rejection {
                     Some("Bearer error=\"invalid_token\""),
                 )
             }
-            Rejection::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            Rejection::Revoked => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                Some("Bearer error=\"invalid_token\""),
+            ),
+            Rejection::Unavailable | Rejection::RevocationsUnavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
+            }
         };
         let body = serde_json::json!({ "error": error, "reason": reason }).to_string();
         let mut response = (status, body).into_response();
@@ -80,7 +87,10 @@ impl IntoResponse for Rejection {
         if let Some(challenge) = challenge {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
-        if matches!(self, Rejection::Unavailable) {
+        if matches!(
+            self,
+            Rejection::Unavailable | Rejection::RevocationsUnavailable
+        ) {
             headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response

@@ -52,6 +52,7 @@
 mod clock;
 mod http;
 mod jwks;
+mod revocations;
 mod secret;
 
 use std::fmt;
@@ -66,6 +67,7 @@ pub use jwks::{
     DEFAULT_MAX_AGE_SECONDS, DEFAULT_MIN_REFETCH_INTERVAL, FETCH_TIMEOUT, FetchError, JwksOptions,
     MAX_JWKS_BYTES, MAX_MAX_AGE_SECONDS, MIN_MAX_AGE_SECONDS,
 };
+pub use revocations::FeedOptions;
 pub use secret::SecretError;
 pub use tessera_token::{AccessClaims, TokenRules, VerifyError};
 
@@ -104,6 +106,14 @@ pub enum Rejection {
     /// No key set could be fetched from tessera yet, so no token can be checked (fail closed).
     #[error("the key set is unavailable; no token can be verified")]
     Unavailable,
+    /// tessera's revocation feed says the token died: its user was deactivated or deleted
+    /// after it was issued, its session ended, or the feed was reset after it was issued.
+    #[error("the token was revoked")]
+    Revoked,
+    /// The revocation feed has not answered within its staleness limit, so no token can be
+    /// trusted (fail closed).
+    #[error("tessera's revocation feed is unavailable; no token can be trusted")]
+    RevocationsUnavailable,
 }
 
 impl Rejection {
@@ -114,6 +124,8 @@ impl Rejection {
             Rejection::MissingToken => "missing_token",
             Rejection::Invalid(error) => error.reason(),
             Rejection::Unavailable => "key_set_unavailable",
+            Rejection::Revoked => "revoked",
+            Rejection::RevocationsUnavailable => "revocation_feed_unavailable",
         }
     }
 }
@@ -146,9 +158,10 @@ pub enum BuildError {
 pub struct Verifier {
     keys: Arc<Keys>,
     clock: Arc<dyn Clock>,
+    revocations: Option<Arc<revocations::Revocations>>,
 }
 
-enum Keys {
+pub(crate) enum Keys {
     /// The shared HS256 secret: fixed for the verifier's life.
     Fixed(TokenCodec),
     /// Keys fetched from tessera's JWKS.
@@ -194,6 +207,7 @@ impl Verifier {
         Ok(Self {
             keys: Arc::new(Keys::Jwks(cache)),
             clock: Arc::new(SystemClock),
+            revocations: None,
         })
     }
 
@@ -242,6 +256,7 @@ impl Verifier {
         Ok(Self {
             keys: Arc::new(Keys::Fixed(codec)),
             clock: Arc::new(SystemClock),
+            revocations: None,
         })
     }
 
@@ -265,10 +280,59 @@ impl Verifier {
                 .map_err(Rejection::Invalid)?,
             Keys::Jwks(cache) => cache.verify(token, now).await?,
         };
-        // Extension point: following tessera's revocation feed, a token whose user or session
-        // (`sub`, `sid`) was revoked at or after its `iat` is refused here, with a new
-        // `Rejection` variant (the enum is non-exhaustive).
+        if let Some(revocations) = &self.revocations {
+            revocations.check(&claims)?;
+        }
         Ok(claims)
+    }
+
+    /// The same verifier, also following tessera's revocation feed at `url`
+    /// (`https://AUTH/api/revocations`) as the API client `client_id` (`tessera client add`):
+    /// a token whose user was deactivated or deleted after it was issued, or whose session
+    /// ended, is refused ([`Rejection::Revoked`]) once the feed has said so, and every token is
+    /// refused while the feed has not answered for [`FeedOptions::max_staleness`]. Must be
+    /// called within a tokio runtime (it spawns the follower task, which stops when the last
+    /// clone of the verifier is dropped).
+    pub fn follow_revocations(
+        mut self,
+        url: &str,
+        client_id: &str,
+        client_secret: &str,
+        options: FeedOptions,
+    ) -> Result<Self, BuildError> {
+        let url = reqwest::Url::parse(url).map_err(|error| BuildError::Url(error.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(BuildError::Url(format!(
+                "scheme {} is not http or https",
+                url.scheme()
+            )));
+        }
+        let revocations = revocations::follow(
+            url,
+            client_id.to_owned(),
+            zeroize::Zeroizing::new(client_secret.to_owned()),
+            options,
+            Arc::clone(&self.keys),
+            Arc::clone(&self.clock),
+        )
+        .map_err(|error| BuildError::HttpClient(error.to_string()))?;
+        self.revocations = Some(revocations);
+        Ok(self)
+    }
+
+    /// The cursor of the revocation feed's last applied answer (`None` before the first, or
+    /// without [`Verifier::follow_revocations`]).
+    pub fn revocation_cursor(&self) -> Option<i64> {
+        self.revocations.as_ref().and_then(|r| r.cursor())
+    }
+
+    /// Returns once the follower has applied another answer of the feed (never without
+    /// [`Verifier::follow_revocations`]).
+    pub async fn revocations_updated(&self) {
+        match &self.revocations {
+            Some(revocations) => revocations.updated().await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Fetches the key set now, whatever the refetch interval says; `Ok` for a shared secret.

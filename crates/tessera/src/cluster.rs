@@ -132,6 +132,8 @@ struct Inner {
     label: std::sync::OnceLock<String>,
     /// The feed position applied to the caches.
     applied: AtomicI64,
+    /// The same position, for those waiting for the next change (the revocation feed).
+    applied_watch: tokio::sync::watch::Sender<i64>,
     /// Monotonic milliseconds until which the caches may be trusted; `i64::MAX` for a process
     /// that is not an instance (the command line serves nothing).
     serve_until_ms: AtomicI64,
@@ -158,6 +160,7 @@ impl Cluster {
                 host: host_name(),
                 label: std::sync::OnceLock::new(),
                 applied: AtomicI64::new(0),
+                applied_watch: tokio::sync::watch::Sender::new(0),
                 serve_until_ms: AtomicI64::new(i64::MAX),
                 failure: Mutex::new(None),
                 wake: Notify::new(),
@@ -191,6 +194,12 @@ impl Cluster {
     /// This instance's id in the registry.
     pub fn id(&self) -> Uuid {
         self.inner.id
+    }
+
+    /// Follows the feed position this instance has applied: the revocation feed's long poll
+    /// waits on it for the next change.
+    pub fn applied_changes(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.inner.applied_watch.subscribe()
     }
 
     /// The feed position applied to the caches.
@@ -243,6 +252,7 @@ impl Cluster {
         // changes arrive through the feed.
         self.reload_keys().await?;
         self.inner.applied.store(end, Ordering::SeqCst);
+        self.inner.applied_watch.send_replace(end);
         self.inner.store.heartbeat(self.beat(label, end)).await?;
         self.renew(started);
         let address = fixed_port.then(|| format!("{host} {address}"));
@@ -310,6 +320,7 @@ impl Cluster {
             }
             cursor = next;
             self.inner.applied.store(cursor, Ordering::SeqCst);
+            self.inner.applied_watch.send_replace(cursor);
             if changes.len() < BATCH as usize {
                 break;
             }

@@ -140,6 +140,8 @@ struct Metadata {
     introspection_endpoint: String,
     /// RFC 7009 revocation, for API clients.
     revocation_endpoint: String,
+    /// tessera's revocation feed, for API clients (not a registered metadata member).
+    revocation_feed_endpoint: String,
     /// How API clients authenticate to both: HTTP Basic.
     introspection_endpoint_auth_methods_supported: [&'static str; 1],
     revocation_endpoint_auth_methods_supported: [&'static str; 1],
@@ -157,6 +159,7 @@ fn metadata(state: &AppState, origin: OwnOrigin) -> Result<Response, ApiError> {
         response_types_supported: [],
         introspection_endpoint: format!("{origin}/api/oauth/introspect"),
         revocation_endpoint: format!("{origin}/api/oauth/revoke"),
+        revocation_feed_endpoint: format!("{origin}/api/revocations"),
         introspection_endpoint_auth_methods_supported: ["client_secret_basic"],
         revocation_endpoint_auth_methods_supported: ["client_secret_basic"],
         service_documentation: format!("{origin}/api/docs"),

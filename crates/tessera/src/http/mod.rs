@@ -20,6 +20,7 @@ mod openapi;
 mod pages;
 mod refusal;
 mod rejection;
+mod revocations;
 mod session_routes;
 mod user_routes;
 
@@ -131,6 +132,7 @@ fn documented_routes(with_metrics: bool) -> ApiRoutes {
     let api = session_routes::routes(api);
     let api = discovery::routes(api);
     let api = oauth::routes(api);
+    let api = revocations::routes(api);
     user_routes::routes(api)
 }
 

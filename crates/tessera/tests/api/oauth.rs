@@ -390,3 +390,149 @@ async fn operators_add_list_and_remove_clients_from_the_command_line() {
     assert_eq!(code, 1);
     assert!(stderr.contains("no API client"), "{stderr}");
 }
+
+async fn feed(server: &TestServer, credentials: Option<&Credentials>, query: &str) -> Answer {
+    let mut request = server
+        .client
+        .get(server.url(&format!("/api/revocations{query}")));
+    if let Some(credentials) = credentials {
+        request = request.header("authorization", basic(&credentials.id, &credentials.secret));
+    }
+    Answer::from(request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn the_revocation_feed_names_deactivations_ended_sessions_and_revoked_keys() {
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[
+            ("TESSERA_JWT_ALGORITHM", "EdDSA"),
+            (
+                "TESSERA_KEY_ENCRYPTION_SECRET",
+                "a-key-encryption-secret-of-forty-characters",
+            ),
+        ])
+        .await;
+    let rs = client(&server, &env, "rs").await;
+
+    assert_eq!(
+        feed(&server, None, "").await.code(),
+        ErrorCode::InvalidClient
+    );
+    for query in ["?after=abc", "?after=-1", "?after=1&wait=26", "?wait=x"] {
+        let answer = feed(&server, Some(&rs), query).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {answer:?}"
+        );
+    }
+
+    let start = feed(&server, Some(&rs), "").await;
+    assert_eq!(start.status, StatusCode::OK, "{start:?}");
+    assert_eq!(start.body["events"], json!([]));
+    let cursor = start.body["cursor"].as_i64().unwrap();
+
+    let admin = server.admin_token().await;
+    let bob_id = server.create_user(&admin, "bob", "bob-password-1").await;
+    let bob = server.grant("bob", "bob-password-1").await;
+    let alice = server.grant("admin", ADMIN_PASSWORD).await;
+    // Creating a user and logging in revoke nothing.
+    let quiet = feed(&server, Some(&rs), &format!("?after={cursor}")).await;
+    assert_eq!(quiet.body["events"], json!([]), "{quiet:?}");
+    let cursor = quiet.body["cursor"].as_i64().unwrap();
+
+    server
+        .patch_json(
+            &format!("/api/users/{bob_id}"),
+            Some(&admin),
+            &json!({"active": false}),
+        )
+        .await;
+    server.post_empty("/api/auth/logout", &alice.access).await;
+    let revoked_kid = {
+        let keys = server.state.auth.keys.stored().await.unwrap();
+        let next = keys
+            .iter()
+            .find(|key| key.state == tessera_store::KeyState::Next)
+            .unwrap();
+        next.kid.clone()
+    };
+    server
+        .state
+        .auth
+        .keys
+        .revoke(&revoked_kid, env.clock_now())
+        .await
+        .unwrap();
+    server.poll_external_changes().await;
+
+    let answer = feed(&server, Some(&rs), &format!("?after={cursor}")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let events = answer.body["events"].as_array().unwrap();
+    let has = |wanted: Value| {
+        events.iter().any(|event| {
+            wanted
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(key, value)| &event[key] == value)
+        })
+    };
+    assert!(
+        has(json!({"type": "user", "user_id": bob_id.to_string(), "at": env.clock_now()})),
+        "{events:?}"
+    );
+    assert!(
+        has(json!({"type": "session", "session_id": bob.session_id.to_string()})),
+        "{events:?}"
+    );
+    assert!(
+        has(json!({"type": "session", "session_id": alice.session_id.to_string()})),
+        "{events:?}"
+    );
+    assert!(
+        has(json!({"type": "key", "kid": revoked_kid})),
+        "{events:?}"
+    );
+    assert_eq!(answer.body["reset"], false);
+    let end = answer.body["cursor"].as_i64().unwrap();
+    assert!(end > cursor);
+
+    // Nothing new: an immediate answer without `wait`, the same cursor.
+    let idle = feed(&server, Some(&rs), &format!("?after={end}")).await;
+    assert_eq!(idle.body["events"], json!([]));
+    assert_eq!(idle.body["cursor"], end);
+
+    // A cursor behind pruned changes: reset, with the instant before which tokens die.
+    server
+        .state
+        .auth
+        .users
+        .prune_feed(i64::MAX / 2, i64::MAX / 2)
+        .await
+        .unwrap();
+    let behind = feed(&server, Some(&rs), "?after=0").await;
+    assert_eq!(behind.body["reset"], true, "{behind:?}");
+    assert_eq!(behind.body["reset_at"], env.clock_now());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_poll_answers_at_the_next_change() {
+    let env = TestEnv::new();
+    let server = env.spawn(&[]).await;
+    let rs = client(&server, &env, "rs").await;
+    let cursor = feed(&server, Some(&rs), "").await.body["cursor"]
+        .as_i64()
+        .unwrap();
+    let admin = server.grant("admin", ADMIN_PASSWORD).await;
+    let started = std::time::Instant::now();
+    let query = format!("?after={cursor}&wait=20");
+    let (answer, _) = tokio::join!(
+        feed(&server, Some(&rs), &query),
+        server.post_empty("/api/auth/logout", &admin.access)
+    );
+    assert_eq!(answer.body["events"][0]["type"], "session", "{answer:?}");
+    // Answered at the change, long before the 20 s the poll allowed.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -23,7 +23,8 @@ const PUBLIC: [(&str, &str); 9] = [
 ];
 
 /// Operations for API clients (HTTP Basic), not for users' bearer tokens.
-const FOR_CLIENTS: [(&str, &str); 2] = [
+const FOR_CLIENTS: [(&str, &str); 3] = [
+    ("get", "/api/revocations"),
     ("post", "/api/oauth/introspect"),
     ("post", "/api/oauth/revoke"),
 ];
