@@ -40,10 +40,11 @@
 //! # Ok(app) }
 //! ```
 //!
-//! What this crate does **not** check: that the user still exists and is active, and that the
-//! session was not ended (logout, password change) — tessera checks both on every request it
-//! serves itself. A resource server learns of them by following tessera's revocation feed (next
-//! step; the extension point is [`Verifier::verify`]); until then, keep access tokens short-lived.
+//! A token alone cannot say that its user was deactivated or its session ended (tessera checks
+//! both on every request it serves itself). [`Verifier::follow_revocations`] follows tessera's
+//! revocation feed (the `revocations` module: one long poll, no call per token) and refuses
+//! such tokens from the feed's answer on, and every token while the feed has been silent for
+//! longer than its staleness limit. Without it, keep access tokens short-lived.
 //!
 //! Invariants: no token, secret or key material appears in an error, a log line or `Debug`
 //! output; every failure is a rejection (fail closed) and no input makes this crate panic; time

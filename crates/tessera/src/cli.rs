@@ -113,7 +113,9 @@ impl Command {
         matches!(
             self,
             Self::Migrate
-                | Self::Token { .. }
+                | Self::Token {
+                    command: TokenCommand::Verify { jwks: None, .. }
+                }
                 | Self::User { .. }
                 | Self::Session { .. }
                 | Self::Keys { .. }
@@ -170,6 +172,11 @@ enum TokenCommand {
         /// The access token (compact JWS), as pasted: a leading `Bearer ` and surrounding
         /// whitespace are ignored. `-` reads it from the first line of standard input.
         token: String,
+        /// Check offline against this key set (a JWKS file, or the URL of tessera's
+        /// `/.well-known/jwks.json`) instead of the database: signature and claims only, not the
+        /// user or the session.
+        #[arg(long, value_name = "FILE|URL")]
+        jwks: Option<String>,
     },
 }
 
@@ -335,7 +342,7 @@ pub fn run() -> ExitCode {
     // The token is read before anything is opened, so a bad one is only a usage error.
     let token = match &command {
         Command::Token {
-            command: TokenCommand::Verify { token },
+            command: TokenCommand::Verify { token, .. },
         } => match token::obtain(token, std::io::stdin().lock()) {
             Ok(token) => token,
             Err(message) => {
@@ -361,6 +368,12 @@ pub fn run() -> ExitCode {
     let outcome = runtime.block_on(async {
         match command {
             Command::Migrate => database.migrate().await,
+            Command::Token {
+                command:
+                    TokenCommand::Verify {
+                        jwks: Some(source), ..
+                    },
+            } => token::verify_offline(&resolved.settings, &token, &source).await,
             Command::Token { .. } => token::verify(&resolved.settings, &token).await,
             Command::User { command } => user_command(&resolved.settings, command).await,
             Command::Session { command } => session_command(&resolved.settings, command).await,

@@ -133,6 +133,61 @@ pub(super) async fn verify(settings: &Settings, token: &str) -> anyhow::Result<E
     }
 }
 
+/// Checks `token` offline against a key set — a JWKS file, or a URL (tessera's
+/// `/.well-known/jwks.json`) — and the settings' issuer, audience and leeway: the signature and
+/// the claims only, not the user or the session. Exit 0 when valid, 1 with the reason.
+pub(super) async fn verify_offline(
+    settings: &Settings,
+    token: &str,
+    source: &str,
+) -> anyhow::Result<ExitCode> {
+    let now = SystemClock.now();
+    let rules = crate::keys::token_rules(settings);
+    let claims = if source.starts_with("http://") || source.starts_with("https://") {
+        let verifier = tessera_verify::Verifier::jwks(source, rules)
+            .map_err(|error| anyhow::anyhow!("--jwks {source}: {error}"))?
+            .with_clock(Arc::new(tessera_verify::ManualClock::new(now)));
+        verifier
+            .refresh()
+            .await
+            .map_err(|error| anyhow::anyhow!("could not fetch the key set at {source}: {error}"))?;
+        verifier
+            .verify(token)
+            .await
+            .map(tessera_verify::Claims::into_inner)
+            .map_err(|rejection| rejection.to_string())
+    } else {
+        let text = std::fs::read(source)
+            .map_err(|error| anyhow::anyhow!("cannot read the key set {source}: {error}"))?;
+        let keys = tessera_token::parse_jwk_set(&text)
+            .map_err(|error| anyhow::anyhow!("the key set {source} is refused: {error}"))?;
+        let keys = tessera_token::KeySet::verify_only(keys)
+            .map_err(|error| anyhow::anyhow!("the key set {source} is refused: {error}"))?;
+        let codec = tessera_token::TokenCodec::new(keys, rules)?;
+        codec
+            .verify(token, now)
+            .map(Arc::new)
+            .map_err(|error| error.to_string())
+    };
+    match claims {
+        Ok(claims) => {
+            println!(
+                "valid by the key set (signature and claims; the user and session are not                  checked offline): user {} ('{}'), session {}, roles [{}], expires {}",
+                claims.sub,
+                claims.name,
+                claims.sid,
+                claims.roles.join(", "),
+                rfc3339(claims.exp)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(reason) => {
+            println!("invalid: {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 /// "4d 23h 59m 10s" for a number of seconds.
 fn human_duration(seconds: i64) -> String {
     let s = seconds.max(0);

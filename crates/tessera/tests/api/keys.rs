@@ -429,3 +429,83 @@ async fn two_instances_on_postgres_rotate_on_schedule_exactly_once_and_agree() {
     // the leeway): still published on day 5.
     assert!(kids(&jwks(&b).await).contains(&kid(&first.access)));
 }
+
+#[tokio::test]
+async fn token_verify_works_offline_against_a_jwks_file_or_url() {
+    use crate::helpers::Binary;
+    let env = TestEnv::new();
+    let tessera = || {
+        Binary::new(env.path())
+            .arg(format!("--TESSERA_DATABASE_URL={}", env.database_url()))
+            .env("TESSERA_JWT_ALGORITHM", "ES256")
+            .env("TESSERA_KEY_ENCRYPTION_SECRET", KEK)
+            .env("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    };
+    let server = tessera()
+        .arg("serve")
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .serve();
+    let token = server.login("admin", ADMIN_PASSWORD).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/.well-known/jwks.json", server.base);
+    let set = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    // Another directory, no database and no key-encryption secret: offline.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("jwks.json");
+    std::fs::write(&file, &set).unwrap();
+    let offline = |source: &str, token: &str| {
+        Binary::new(elsewhere.path())
+            .arg("token")
+            .arg("verify")
+            .arg("--jwks")
+            .arg(source)
+            .arg(token)
+            .output()
+    };
+    for source in [file.to_str().unwrap(), url.as_str()] {
+        let (code, stdout, stderr) = offline(source, &token);
+        assert_eq!(code, 0, "{source}: {stdout}{stderr}");
+        assert!(stdout.starts_with("valid by the key set"), "{stdout}");
+        assert!(stdout.contains("'admin'"), "{stdout}");
+    }
+    assert!(
+        !elsewhere.path().join("tessera.db").exists(),
+        "no database is made"
+    );
+
+    let (input, _) = token.rsplit_once('.').unwrap();
+    let tampered = format!("{input}.{}", "A".repeat(86));
+    let (code, stdout, _) = offline(file.to_str().unwrap(), &tampered);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.starts_with("invalid:"), "{stdout}");
+
+    // A key set that is not one: a clear error, never a panic.
+    for (content, expected) in [
+        ("not json", "refused"),
+        (
+            r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA","kid":"k","alg":"ES256"}]}"#,
+            "refused",
+        ),
+        (
+            r#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"k","alg":"HS256"}]}"#,
+            "refused",
+        ),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let (code, stdout, stderr) = offline(file.to_str().unwrap(), &token);
+        assert_eq!(code, 1, "{content}: {stdout}{stderr}");
+        assert!(stderr.contains(expected), "{content}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let keys: Value = serde_json::from_str(&set).unwrap();
+    let first = keys["keys"][0].clone();
+    std::fs::write(&file, json!({"keys": [first.clone(), first]}).to_string()).unwrap();
+    let (code, _, stderr) = offline(file.to_str().unwrap(), &token);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("duplicate") || stderr.contains("kid"),
+        "{stderr}"
+    );
+}
