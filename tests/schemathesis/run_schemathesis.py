@@ -22,6 +22,7 @@ inside its temporary directory (kept, and named, when the run fails).
 """
 
 import argparse
+import base64
 import importlib.util
 import json
 import os
@@ -49,6 +50,9 @@ CHECKS = ",".join([
     "response_schema_conformance",
     "response_headers_conformance",
 ])
+# The operations of API clients (HTTP Basic), run with a client's credentials.
+CLIENT_OPERATIONS = ["introspect", "revoke"]
+
 # The operations (by operationId) that can end the session of the token they are sent with.
 SESSION_ENDING = [
     "logout",
@@ -161,6 +165,21 @@ def add_user(binary, workdir, env, username, admin):
                       f"{result.stdout.decode(errors='replace').strip()}")
 
 
+class Basic:
+    """An API client's HTTP Basic credentials, made with `tessera client add`."""
+
+    def __init__(self, binary, workdir, env, name):
+        result = subprocess.run([str(binary), "client", "add", name], cwd=workdir, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        out = result.stdout.decode(errors="replace")
+        fields = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+        if result.returncode != 0 or "client_id" not in fields:
+            raise Failure(f"tessera client add {name} exited with {result.returncode}: "
+                          f"{result.stderr.decode(errors='replace').strip()}")
+        pair = f"{fields['client_id']}:{fields['client_secret']}".encode()
+        self.encoded = base64.b64encode(pair).decode()
+
+
 def login(base, username, password):
     status, body = call(base, "POST", "/api/auth/login",
                         body={"username": username, "password": password})
@@ -185,10 +204,14 @@ def schemathesis(base, token, operations, max_examples, workdir, label, verbose)
     if operations == "others":
         for operation_id in SESSION_ENDING:
             command += ["--exclude-operation-id", operation_id]
+    elif operations in CLIENT_OPERATIONS:
+        command += ["--include-operation-id", operations]
     elif operations != "all":
         for operation_id in [operations, *ID_SOURCES]:
             command += ["--include-operation-id", operation_id]
-    if token is not None:
+    if isinstance(token, Basic):
+        command += ["--header", f"Authorization: Basic {token.encoded}"]
+    elif token is not None:
         command += ["--header", f"Authorization: Bearer {token}"]
     started = time.monotonic()
     result = subprocess.run(command, cwd=workdir, stdin=subprocess.DEVNULL,
@@ -230,7 +253,12 @@ def main():
         runs += [("user", ("user", n), op) for n, op in enumerate(SESSION_ENDING)]
         runs += [("admin", admin, "others")]
         runs += [("admin", ("admin", n), op) for n, op in enumerate(SESSION_ENDING)]
+        # An API client on its operations (the feed is left out: its long poll would make
+        # every generated `wait` a pause of that many seconds).
+        runs += [("client", "client", op) for op in CLIENT_OPERATIONS]
         for label, token, operations in runs:
+            if token == "client":
+                token = Basic(binary, workdir, env, f"schemathesis-{operations}")
             if isinstance(token, tuple):
                 kind, n = token
                 username = f"schemathesis-{kind}-{n}"
@@ -255,8 +283,8 @@ def main():
               f"{seconds:.0f} s; logs kept in {workdir}")
         return 1
     shutil.rmtree(workdir, ignore_errors=True)
-    print(f"schemathesis: ok: {len(runs)} runs (no token, a user's token, an admin's "
-          f"token), {total} test cases, no server error or answer outside the document, "
+    print(f"schemathesis: ok: {len(runs)} runs (no token, a user's token, an admin's token, "
+          f"an API client's credentials), {total} test cases, no server error or answer outside the document, "
           f"in {seconds:.0f} s")
     return 0
 
