@@ -509,3 +509,78 @@ async fn token_verify_works_offline_against_a_jwks_file_or_url() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_pem_key_file_signs_is_published_and_is_not_rotated_by_tessera() {
+    let keys =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tessera-token/tests/data/keys");
+    let ed25519 = keys.join("ed25519.pem");
+    let env = TestEnv::new();
+    let server = env
+        .spawn(&[
+            ("TESSERA_JWT_ALGORITHM", "EdDSA"),
+            ("TESSERA_JWT_PRIVATE_KEY_FILE", ed25519.to_str().unwrap()),
+        ])
+        .await;
+    let grant = server.grant("admin", ADMIN_PASSWORD).await;
+    assert_eq!(header(&grant.access)["alg"], "EdDSA");
+    let published = jwks(&server).await;
+    assert_eq!(
+        kids(&published),
+        vec![kid(&grant.access)],
+        "only the file's key"
+    );
+    // The kid is the RFC 7638 thumbprint of the public key, the same on every instance.
+    let jwk = &published[0];
+    let canonical = format!(
+        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+        jwk["x"].as_str().unwrap()
+    );
+    let thumbprint = {
+        use sha2::Digest as _;
+        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()))
+    };
+    assert_eq!(kid(&grant.access), thumbprint);
+    let refused = server
+        .state
+        .auth
+        .keys
+        .rotate(env.clock_now(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("TESSERA_JWT_PRIVATE_KEY_FILE"),
+        "{refused}"
+    );
+    drop(server);
+
+    // A key of another algorithm, a public key, a missing file: the start stops, naming it.
+    for (algorithm, file, expected) in [
+        (
+            "ES256",
+            ed25519.clone(),
+            "holds an EdDSA key, but TESSERA_JWT_ALGORITHM is ES256",
+        ),
+        (
+            "EdDSA",
+            keys.join("ed25519-public.pem"),
+            "TESSERA_JWT_PRIVATE_KEY_FILE",
+        ),
+        ("RS256", keys.join("rsa1024-pkcs8.pem"), "2048"),
+        (
+            "EdDSA",
+            keys.join("missing.pem"),
+            "cannot read TESSERA_JWT_PRIVATE_KEY_FILE",
+        ),
+    ] {
+        let error = env
+            .try_spawn(&[
+                ("TESSERA_JWT_ALGORITHM", algorithm),
+                ("TESSERA_JWT_PRIVATE_KEY_FILE", file.to_str().unwrap()),
+            ])
+            .await
+            .err()
+            .unwrap();
+        assert!(error.contains(expected), "{file:?}: {error}");
+    }
+}
