@@ -181,4 +181,28 @@ async fn a_service_following_the_revocation_feed_refuses_a_deactivated_user_and_
     println!("logout refused downstream after {took:?}");
     let again = server.grant("bob", "bob-password-1").await;
     assert!(verifier.verify(&again.access).await.is_ok());
+
+    // Dave is deactivated by raw SQL, which ends no session: only the user event can tell.
+    server.create_user(&admin, "dave", "dave-password-1").await;
+    let dave = server.grant("dave", "dave-password-1").await;
+    assert!(verifier.verify(&dave.access).await.is_ok());
+    {
+        use sqlx::Connection as _;
+        let mut connection = sqlx::SqliteConnection::connect(&env.database_url())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET active = 0 WHERE username = 'dave'")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+    }
+    assert_eq!(
+        server.me(&dave.access).await.status,
+        StatusCode::UNAUTHORIZED,
+        "tessera itself refuses an inactive user"
+    );
+    let took = refused_within_bound(&verifier, &dave.access).await;
+    println!("raw-SQL deactivation refused downstream after {took:?}");
+    assert!(verifier.verify(&again.access).await.is_ok(), "only dave");
 }
