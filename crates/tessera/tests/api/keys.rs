@@ -584,3 +584,71 @@ async fn a_pem_key_file_signs_is_published_and_is_not_rotated_by_tessera() {
         assert!(error.contains(expected), "{file:?}: {error}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotations_killed_at_any_moment_leave_one_signing_key_and_a_working_server() {
+    use crate::helpers::Binary;
+    let env = TestEnv::new();
+    let tessera = || {
+        Binary::new(env.path())
+            .arg(format!("--TESSERA_DATABASE_URL={}", env.database_url()))
+            .env("TESSERA_JWT_ALGORITHM", "EdDSA")
+            .env("TESSERA_KEY_ENCRYPTION_SECRET", KEK)
+            .env("TESSERA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("TESSERA_JWKS_MAX_AGE_SECONDS", "0")
+    };
+    let server = tessera()
+        .arg("serve")
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .serve();
+    let first = server.login("admin", ADMIN_PASSWORD).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // `keys rotate` killed with SIGKILL at moments spread over its whole run (from before it
+    // opens the database to after its last write).
+    for round in 0..16_u64 {
+        let mut child = tessera()
+            .arg("keys")
+            .arg("rotate")
+            .command()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(round * 13 % 120));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let list = |output: String| {
+            output
+                .lines()
+                .filter(|line| line.split_whitespace().nth(2) == Some("current"))
+                .count()
+        };
+        let (code, stdout, stderr) = tessera().arg("keys").arg("list").output();
+        assert_eq!(code, 0, "round {round}: {stderr}");
+        assert_eq!(list(stdout.clone()), 1, "round {round}: {stdout}");
+        let login = server.login("admin", ADMIN_PASSWORD).await;
+        assert_eq!(login.status, StatusCode::OK, "round {round}: {login:?}");
+        let token = login.body["access_token"].as_str().unwrap();
+        assert_eq!(
+            server.me(token).await.status,
+            StatusCode::OK,
+            "round {round}"
+        );
+    }
+    // Tokens from before every rotation stay valid; a completed rotation leaves a next key.
+    assert_eq!(server.me(&first).await.status, StatusCode::OK);
+    let (code, _, stderr) = tessera().arg("keys").arg("rotate").output();
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = tessera().arg("keys").arg("list").output();
+    for state in ["current", "next"] {
+        let count = stdout
+            .lines()
+            .filter(|line| line.split_whitespace().nth(2) == Some(state))
+            .count();
+        assert_eq!(count, 1, "{state}: {stdout}");
+    }
+    let login = server.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::OK);
+}
