@@ -7,7 +7,7 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use tessera_verify::{ManualClock, TokenRules, Verifier};
 
-use crate::helpers::{ADMIN_PASSWORD, Grant, TestEnv};
+use crate::helpers::{ADMIN_PASSWORD, Grant, TestEnv, kid_of as kid};
 
 const KEK: &str = "a-key-encryption-secret-of-forty-characters";
 
@@ -71,16 +71,6 @@ async fn a_tessera_verify_service_accepts_tessera_tokens_and_follows_a_rotation(
     clock.advance(301);
     assert!(verifier.verify(&grant.access).await.is_err());
     assert!(verifier.verify(&next.access).await.is_ok());
-}
-
-fn kid(token: &str) -> String {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap();
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
-    header["kid"].as_str().unwrap().to_owned()
 }
 
 /// The bound a downstream service states: a revocation is refused once the feed's long poll

@@ -680,3 +680,18 @@ pub fn codec(key: &str, audience: &str, leeway_seconds: u64) -> tessera_token::T
     )
     .unwrap()
 }
+
+/// The decoded protected header of a compact JWS.
+pub fn token_header(token: &str) -> Value {
+    use base64::Engine as _;
+    let segment = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The `kid` of a token's header.
+pub fn kid_of(token: &str) -> String {
+    token_header(token)["kid"].as_str().unwrap().to_owned()
+}

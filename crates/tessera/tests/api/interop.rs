@@ -19,7 +19,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Binary, RunningBinary, TestEnv};
+use crate::helpers::{Binary, RunningBinary, TestEnv, kid_of};
 
 const ADMIN_PASSWORD: &str = "interop admin password 1";
 const KEY_ENCRYPTION_SECRET: &str = "interop-key-encryption-secret-0123456789";
@@ -165,16 +165,6 @@ impl Verifier {
         self.input.flush().unwrap();
         self.line()["fetches"].as_u64().unwrap()
     }
-}
-
-fn kid_of(token: &str) -> String {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap();
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    let header: Value = serde_json::from_slice(&header).unwrap();
-    header["kid"].as_str().unwrap().to_owned()
 }
 
 /// The real binary on `env`'s database, signing with `algorithm`.

@@ -9,21 +9,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tessera::keys::KeysError;
 
-use crate::helpers::{ADMIN_PASSWORD, Grant, TestEnv, TestServer, assert_token_refused};
+use crate::helpers::{
+    ADMIN_PASSWORD, Grant, TestEnv, TestServer, assert_token_refused, kid_of as kid,
+    token_header as header,
+};
 use crate::pg::TestDatabase;
 
 const KEK: &str = "a-key-encryption-secret-of-forty-characters";
 const SECRET: &str = "TheFirstSecretIsThirtyTwoChars!!";
 const SECOND_SECRET: &str = "TheSecondSecretIsThirtyTwoChars!";
-
-fn header(token: &str) -> Value {
-    let segment = token.split('.').next().unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
-}
-
-fn kid(token: &str) -> String {
-    header(token)["kid"].as_str().unwrap().to_owned()
-}
 
 async fn asymmetric(env: &TestEnv, algorithm: &str) -> TestServer {
     env.spawn(&[
