@@ -33,8 +33,15 @@ fn root() -> PathBuf {
         .unwrap()
 }
 
+/// Held while the packages are checked and installed: the three tests run at once, and an
+/// install under a verifier that is starting breaks its imports.
+static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `tests/interop/node_modules` with jose, installed by `npm ci` when missing.
 fn node_packages() -> PathBuf {
+    let _installing = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = root().join("tests/interop");
     if !dir.join("node_modules/jose/package.json").is_file() {
         let status = Command::new("npm")
@@ -54,6 +61,9 @@ fn node_packages() -> PathBuf {
 
 /// A directory holding PyJWT and cryptography, installed by pip when missing.
 fn python_packages() -> PathBuf {
+    let _installing = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root().join("target"), PathBuf::from)
         .join("interop-python");
